@@ -1,0 +1,226 @@
+// The durable event store: streams of domain events, a gap-free global log, the
+// outbox that feeds Kafka, and the projection rows that change with each append,
+// all written atomically and synced to disk before an append returns.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store,
+//                    OpenEventStore({.path = "/var/lib/crm/customer"}));
+//   AppendRequest req;
+//   req.stream_id = "customer-42";
+//   req.expected_version = ExpectedVersion::NoStream();
+//   req.command_id = "cmd-7f3a";  // a retry with the same id returns this result
+//   req.events.push_back({.event_type = "crm.customer.v1.CustomerRegistered",
+//                         .partition_key = "42", .payload = bytes});
+//   req.projection_writes.push_back(ProjectionWrite::Put("customers", "42", row));
+//   ASSIGN_OR_RETURN(AppendResult result, store->Append(req));
+//
+// The public surface carries no RocksDB types; the implementation lives in src/.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "crm/common/clock.h"
+#include "crm/events/v1/envelope.pb.h"
+
+namespace crm::eventstore {
+
+using ::crm::events::v1::EventEnvelope;
+
+// The version a writer expects its stream to be at. Stream versions count events:
+// an empty (absent) stream is at version 0, its first event has version 1.
+class ExpectedVersion {
+ public:
+  // Append whatever the stream's current version is.
+  static ExpectedVersion Any() { return ExpectedVersion(kAny); }
+  // Append only if the stream has no events yet.
+  static ExpectedVersion NoStream() { return ExpectedVersion(0); }
+  // Append only if the stream is exactly at `version` (0 is the same as NoStream).
+  static ExpectedVersion Exactly(uint64_t version) { return ExpectedVersion(version); }
+
+  bool is_any() const { return value_ == kAny; }
+  // The required current version; meaningless when is_any().
+  uint64_t value() const { return value_; }
+
+ private:
+  static constexpr uint64_t kAny = ~uint64_t{0};
+  explicit ExpectedVersion(uint64_t v) : value_(v) {}
+  uint64_t value_;
+};
+
+// An event to append. The store fills in stream id, version, global position and
+// (when empty) event id and occurred-at.
+struct NewEvent {
+  std::string event_type;     // required, e.g. "crm.customer.v1.CustomerRegistered"
+  std::string partition_key;  // required: the customer id the event concerns
+  std::string payload;        // serialized domain event
+  std::string actor;
+  std::string correlation_id;
+  std::string causation_id;
+  uint32_t schema_version = 1;
+  std::string event_id;                    // generated (UUIDv7) when empty
+  std::optional<absl::Time> occurred_at;   // the store's clock when unset
+};
+
+// One row change in a named projection (a key space of derived read-model rows
+// that lives in the same database as the events, so both commit together).
+struct ProjectionWrite {
+  enum class Kind { kPut, kDelete };
+  std::string projection;  // projection name, e.g. "customers"; no NUL bytes
+  std::string key;
+  std::string value;  // ignored for kDelete
+  Kind kind = Kind::kPut;
+
+  static ProjectionWrite Put(std::string projection, std::string key, std::string value) {
+    return {std::move(projection), std::move(key), std::move(value), Kind::kPut};
+  }
+  static ProjectionWrite Delete(std::string projection, std::string key) {
+    return {std::move(projection), std::move(key), {}, Kind::kDelete};
+  }
+};
+
+struct AppendRequest {
+  std::string stream_id;  // required; 1..256 bytes, no NUL bytes
+  ExpectedVersion expected_version = ExpectedVersion::Any();
+  std::vector<NewEvent> events;  // at least one
+  // Client command id for idempotent retries ("" = none). Global across streams.
+  std::string command_id;
+  std::vector<ProjectionWrite> projection_writes;
+};
+
+struct AppendResult {
+  std::string stream_id;
+  uint64_t first_version = 0;   // version of the first appended event
+  uint64_t last_version = 0;    // the stream's version after the append
+  uint64_t first_position = 0;  // global position of the first appended event
+  uint64_t last_position = 0;   // global position of the last appended event
+  std::vector<std::string> event_ids;
+  // True when the command id had been seen: nothing was appended and this is the
+  // first append's result.
+  bool duplicate = false;
+};
+
+// Reads and writes rows of one projection, for a Projector.
+class ProjectionView {
+ public:
+  virtual ~ProjectionView() = default;
+  // The row's current value, std::nullopt when absent; an error on I/O failure.
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const = 0;
+};
+
+// Turns events into projection rows. Used live by a service (computing the
+// projection_writes of its appends) and by RebuildProjection (replaying the log).
+// A Projector must be deterministic: the same events give the same rows.
+class Projector {
+ public:
+  struct Row {
+    std::string key;
+    std::optional<std::string> value;  // nullopt deletes the row
+  };
+  virtual ~Projector() = default;
+  // Appends to `out` the rows `event` changes, given the projection's current rows.
+  // An error aborts the rebuild (or the caller's append).
+  virtual absl::Status Project(const EventEnvelope& event, const ProjectionView& view,
+                               std::vector<Row>& out) const = 0;
+};
+
+struct OutboxEntry {
+  uint64_t position = 0;  // global position
+  EventEnvelope event;
+};
+
+struct Options {
+  std::string path;  // directory of the RocksDB database; created if missing
+  const Clock* clock = &SystemClock();
+  // Block cache for reads, bytes. Bounded so that memory use does not grow with data.
+  size_t block_cache_bytes = 64 << 20;
+  // Largest number of appends committed by one synced write.
+  size_t max_group_size = 512;
+};
+
+// Counters describing the write path since open, for benchmarks and metrics.
+struct WriteStats {
+  uint64_t appends = 0;         // committed appends (not counting duplicates)
+  uint64_t groups = 0;          // synced writes (group commits)
+  uint64_t batch_bytes = 0;     // bytes of the WriteBatches of those appends
+};
+
+// Thread safety: every method may be called concurrently from any thread.
+// Lifecycle: open with OpenEventStore; destroying the store waits for in-flight
+// appends and closes the database cleanly.
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Appends events to a stream atomically, together with the projection writes and
+  // the command id, and syncs the write-ahead log before returning.
+  // Errors: INVALID_ARGUMENT (bad request; nothing written), ABORTED when the
+  // stream is not at the expected version (see CurrentVersionOf), UNAVAILABLE or
+  // INTERNAL when the disk write failed (nothing acknowledged).
+  virtual absl::StatusOr<AppendResult> Append(const AppendRequest& request) = 0;
+
+  // The stream's current version (0 when it has no events).
+  virtual absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) = 0;
+
+  // Events of a stream with version >= from_version, in order, at most `limit`.
+  virtual absl::StatusOr<std::vector<EventEnvelope>> ReadStream(std::string_view stream_id,
+                                                                uint64_t from_version = 1,
+                                                                size_t limit = SIZE_MAX) = 0;
+
+  // The stream as it was at `as_of`: its events whose occurred_at <= as_of.
+  virtual absl::StatusOr<std::vector<EventEnvelope>> ReadStreamAsOf(std::string_view stream_id,
+                                                                    absl::Time as_of) = 0;
+
+  // Events of the global log with position >= from_position, in order, at most
+  // `limit`. Positions start at 1 and have no gaps.
+  virtual absl::StatusOr<std::vector<EventEnvelope>> ReadAll(uint64_t from_position,
+                                                             size_t limit) = 0;
+
+  // The global position of the last committed event (0 when empty).
+  virtual uint64_t LastPosition() const = 0;
+
+  // Up to `limit` unpublished outbox entries, oldest first.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(size_t limit) = 0;
+  // Marks every outbox entry with position <= `position` published (durably, synced).
+  // Positions beyond LastPosition() are INVALID_ARGUMENT. Marking an older position
+  // than the current cursor is a no-op.
+  virtual absl::Status MarkPublished(uint64_t position) = 0;
+  // The highest published position (0 when nothing was published).
+  virtual uint64_t PublishedPosition() const = 0;
+
+  // Reads one projection row (std::nullopt when absent).
+  virtual absl::StatusOr<std::optional<std::string>> GetProjection(std::string_view projection,
+                                                                   std::string_view key) = 0;
+  // Rows of a projection whose keys start with `prefix` and sort after `start_after`
+  // (exclusive; "" = from the start), in key order, at most `limit`.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanProjection(
+      std::string_view projection, std::string_view prefix, std::string_view start_after,
+      size_t limit) = 0;
+  // A view of a projection's committed rows, for computing live projection writes.
+  virtual std::unique_ptr<ProjectionView> ViewProjection(std::string_view projection) = 0;
+
+  // Clears projection `target` and replays the whole global log through `projector`
+  // into it, committing in batches. Returns the number of events replayed. Run it
+  // while no appends write `target` (e.g. into a fresh name, or before serving).
+  virtual absl::StatusOr<uint64_t> RebuildProjection(const Projector& projector,
+                                                     std::string_view target) = 0;
+
+  virtual WriteStats GetWriteStats() const = 0;
+};
+
+// Opens (creating if needed) the store at options.path.
+// Errors: INVALID_ARGUMENT for a bad path, UNAVAILABLE when the database is locked
+// by another process or cannot be opened.
+absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Options& options);
+
+// For an ABORTED error returned by Append on a version conflict: the stream's
+// current version. std::nullopt for any other status.
+std::optional<uint64_t> CurrentVersionOf(const absl::Status& status);
+
+}  // namespace crm::eventstore

@@ -1,0 +1,670 @@
+// RocksDB implementation of EventStore.
+//
+// Write path (see README.md and docs/adr/0002-event-store-write-path.md):
+//   1. The appending thread validates the request, reserves its command id, takes
+//      the stripe lock of its stream, reads the stream's version and checks the
+//      expected version, then serializes its events (without global positions).
+//      All of this runs in parallel across streams.
+//   2. It queues the prepared append for the committer thread and waits.
+//   3. The committer takes every queued append, gives their events consecutive
+//      global positions, puts events, log entries, outbox entries, projection rows
+//      and command records into ONE WriteBatch, writes it with sync=true (one WAL
+//      fsync for the whole group) and wakes the waiters.
+// A single committer assigns positions in commit order, so the global log has no
+// gaps and a reader never sees position N+1 before N.
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "crm/common/ids.h"
+#include "crm/common/status_macros.h"
+#include "crm/eventstore/event_store.h"
+#include "keys.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace crm::eventstore {
+namespace {
+
+using ::crm::events::v1::AppendRecord;
+
+constexpr char kCurrentVersionPayload[] = "crm.eventstore/current_version";
+constexpr size_t kMaxStreamIdBytes = 256;
+constexpr size_t kMaxCommandIdBytes = 256;
+constexpr size_t kLockStripes = 4096;
+constexpr size_t kRebuildChunk = 1000;
+// Tag of EventEnvelope.global_position (field 5, varint wire type).
+constexpr char kGlobalPositionTag = (5 << 3) | 0;
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(what, ": ", s.ToString());
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::InternalError(msg);
+}
+
+void AppendVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+absl::StatusOr<EventEnvelope> ParseEnvelope(const rocksdb::Slice& bytes) {
+  EventEnvelope event;
+  if (!event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("corrupt event envelope");
+  }
+  return event;
+}
+
+bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+absl::Status Validate(const AppendRequest& req) {
+  if (req.stream_id.empty()) return absl::InvalidArgumentError("stream_id: required");
+  if (req.stream_id.size() > kMaxStreamIdBytes) {
+    return absl::InvalidArgumentError("stream_id: longer than 256 bytes");
+  }
+  if (HasNul(req.stream_id)) return absl::InvalidArgumentError("stream_id: contains NUL");
+  if (req.command_id.size() > kMaxCommandIdBytes) {
+    return absl::InvalidArgumentError("command_id: longer than 256 bytes");
+  }
+  if (req.events.empty()) return absl::InvalidArgumentError("events: at least one required");
+  for (size_t i = 0; i < req.events.size(); ++i) {
+    const NewEvent& e = req.events[i];
+    if (e.event_type.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("events[", i, "].event_type: required"));
+    }
+    if (e.partition_key.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("events[", i, "].partition_key: required"));
+    }
+  }
+  for (size_t i = 0; i < req.projection_writes.size(); ++i) {
+    const std::string& p = req.projection_writes[i].projection;
+    if (p.empty() || HasNul(p)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("projection_writes[", i, "].projection: required, no NUL bytes"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VersionConflict(absl::string_view stream, ExpectedVersion expected, uint64_t current) {
+  absl::Status s = absl::AbortedError(absl::StrCat("stream ", stream, " is at version ", current,
+                                                   ", expected ", expected.value()));
+  s.SetPayload(kCurrentVersionPayload, absl::Cord(absl::StrCat(current)));
+  return s;
+}
+
+AppendResult ResultFromRecord(const AppendRecord& record, bool duplicate) {
+  AppendResult r;
+  r.stream_id = record.stream_id();
+  r.first_version = record.first_version();
+  r.last_version = record.last_version();
+  r.first_position = record.first_position();
+  r.last_position = record.last_position();
+  r.event_ids.assign(record.event_ids().begin(), record.event_ids().end());
+  r.duplicate = duplicate;
+  return r;
+}
+
+// An append prepared by its caller's thread, waiting for the committer.
+struct PendingAppend {
+  const AppendRequest* request = nullptr;
+  uint64_t first_version = 0;
+  // Each event's envelope serialized without its global position; the committer
+  // appends the position field (protobuf lets a field follow the others).
+  std::vector<std::string> envelopes;
+  std::vector<std::string> event_ids;
+  absl::StatusOr<AppendResult> result;
+  std::binary_semaphore done{0};
+};
+
+class RocksEventStore;
+
+// Reads committed rows of one projection.
+class DbProjectionView final : public ProjectionView {
+ public:
+  DbProjectionView(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string projection)
+      : db_(db), cf_(cf), projection_(std::move(projection)) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf_, keys::ProjectionKey(projection_, key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    RETURN_IF_ERROR(FromRocks(s, "projection read"));
+    return value;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::string projection_;
+};
+
+// Rows written earlier in the current rebuild chunk, over the committed rows.
+class OverlayProjectionView final : public ProjectionView {
+ public:
+  explicit OverlayProjectionView(const ProjectionView& base) : base_(base) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
+    if (auto it = pending_.find(std::string(key)); it != pending_.end()) return it->second;
+    return base_.Get(key);
+  }
+  void Set(const std::string& key, std::optional<std::string> value) {
+    pending_[key] = std::move(value);
+  }
+  void Clear() { pending_.clear(); }
+
+ private:
+  const ProjectionView& base_;
+  std::map<std::string, std::optional<std::string>> pending_;
+};
+
+class RocksEventStore final : public EventStore {
+ public:
+  RocksEventStore(const Options& options, std::unique_ptr<rocksdb::DB> db,
+                  std::vector<rocksdb::ColumnFamilyHandle*> handles)
+      : clock_(*options.clock),
+        max_group_size_(options.max_group_size == 0 ? 1 : options.max_group_size),
+        db_(std::move(db)),
+        handles_(std::move(handles)) {}
+
+  absl::Status Init() {
+    // The next global position follows the last log entry.
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
+    it->SeekToLast();
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the log tail"));
+    if (it->Valid()) last_position_.store(keys::DecodeBigEndian64(it->key().ToStringView()));
+    std::string published;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(),
+                                 std::string(keys::kOutboxPublished), &published);
+    if (!s.IsNotFound()) {
+      RETURN_IF_ERROR(FromRocks(s, "reading the outbox cursor"));
+      if (published.size() != 8) return absl::DataLossError("corrupt outbox cursor");
+      published_position_.store(keys::DecodeBigEndian64(published));
+    }
+    committer_ = std::thread([this] { CommitLoop(); });
+    return absl::OkStatus();
+  }
+
+  ~RocksEventStore() override {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    if (committer_.joinable()) committer_.join();
+    for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close().PermitUncheckedError();
+  }
+
+  absl::StatusOr<AppendResult> Append(const AppendRequest& req) override {
+    RETURN_IF_ERROR(Validate(req));
+    CommandReservation reservation(*this, req.command_id);
+    if (!req.command_id.empty()) {
+      std::string record_bytes;
+      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands_cf(), req.command_id,
+                                   &record_bytes);
+      if (s.ok()) {
+        AppendRecord record;
+        if (!record.ParseFromString(record_bytes)) {
+          return absl::DataLossError("corrupt command record");
+        }
+        return ResultFromRecord(record, /*duplicate=*/true);
+      }
+      if (!s.IsNotFound()) return FromRocks(s, "reading the command record");
+    }
+
+    std::lock_guard<std::mutex> stream_lock(StripeFor(req.stream_id));
+    ASSIGN_OR_RETURN(uint64_t current, StreamVersion(req.stream_id));
+    if (!req.expected_version.is_any() && req.expected_version.value() != current) {
+      return VersionConflict(req.stream_id, req.expected_version, current);
+    }
+
+    PendingAppend pending;
+    pending.request = &req;
+    pending.first_version = current + 1;
+    pending.envelopes.reserve(req.events.size());
+    pending.event_ids.reserve(req.events.size());
+    const absl::Time now = clock_.Now();
+    EventEnvelope envelope;
+    for (size_t i = 0; i < req.events.size(); ++i) {
+      const NewEvent& e = req.events[i];
+      envelope.Clear();
+      envelope.set_event_id(e.event_id.empty() ? NewIdAt(now) : e.event_id);
+      envelope.set_event_type(e.event_type);
+      envelope.set_stream_id(req.stream_id);
+      envelope.set_stream_version(current + 1 + i);
+      envelope.set_partition_key(e.partition_key);
+      const absl::Time at = e.occurred_at.value_or(now);
+      const int64_t seconds = absl::ToUnixSeconds(at);
+      envelope.mutable_occurred_at()->set_seconds(seconds);
+      envelope.mutable_occurred_at()->set_nanos(
+          static_cast<int32_t>(absl::ToInt64Nanoseconds(at - absl::FromUnixSeconds(seconds))));
+      envelope.set_actor(e.actor);
+      envelope.set_correlation_id(e.correlation_id);
+      envelope.set_causation_id(e.causation_id);
+      envelope.set_schema_version(e.schema_version);
+      envelope.set_payload(e.payload);
+      envelope.set_command_id(req.command_id);
+      pending.event_ids.push_back(envelope.event_id());
+      pending.envelopes.push_back(envelope.SerializeAsString());
+    }
+
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (stopping_) return absl::UnavailableError("event store is closing");
+      queue_.push_back(&pending);
+    }
+    queue_cv_.notify_one();
+    pending.done.acquire();
+    return std::move(pending.result);
+  }
+
+  absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) override {
+    const std::string prefix = keys::StreamPrefix(stream_id);
+    const std::string upper = keys::PrefixEnd(prefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf()));
+    it->SeekToLast();
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the stream version"));
+    if (!it->Valid() || !it->key().starts_with(prefix)) return 0;
+    return keys::DecodeBigEndian64(it->key().ToStringView());
+  }
+
+  absl::StatusOr<std::vector<EventEnvelope>> ReadStream(std::string_view stream_id,
+                                                        uint64_t from_version,
+                                                        size_t limit) override {
+    std::vector<EventEnvelope> out;
+    RETURN_IF_ERROR(ScanStream(stream_id, from_version, [&](EventEnvelope e) {
+      out.push_back(std::move(e));
+      return out.size() < limit;
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<EventEnvelope>> ReadStreamAsOf(std::string_view stream_id,
+                                                            absl::Time as_of) override {
+    // occurred_at may be set by callers and need not grow with the version, so
+    // every event is checked rather than stopping at the first later one.
+    const int64_t as_of_seconds = absl::ToUnixSeconds(as_of);
+    const int32_t as_of_nanos = static_cast<int32_t>(
+        absl::ToInt64Nanoseconds(as_of - absl::FromUnixSeconds(as_of_seconds)));
+    std::vector<EventEnvelope> out;
+    RETURN_IF_ERROR(ScanStream(stream_id, 1, [&](EventEnvelope e) {
+      const auto& t = e.occurred_at();
+      if (t.seconds() < as_of_seconds ||
+          (t.seconds() == as_of_seconds && t.nanos() <= as_of_nanos)) {
+        out.push_back(std::move(e));
+      }
+      return true;
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<EventEnvelope>> ReadAll(uint64_t from_position,
+                                                     size_t limit) override {
+    std::vector<EventEnvelope> out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
+    for (it->Seek(keys::BigEndian64(from_position)); it->Valid() && out.size() < limit;
+         it->Next()) {
+      ASSIGN_OR_RETURN(EventEnvelope e, ParseEnvelope(it->value()));
+      out.push_back(std::move(e));
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+    return out;
+  }
+
+  uint64_t LastPosition() const override { return last_position_.load(); }
+
+  absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(size_t limit) override {
+    std::vector<OutboxEntry> out;
+    std::unique_ptr<rocksdb::Iterator> outbox(
+        db_->NewIterator(rocksdb::ReadOptions(), outbox_cf()));
+    std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
+    for (outbox->Seek(keys::BigEndian64(published_position_.load() + 1));
+         outbox->Valid() && out.size() < limit; outbox->Next()) {
+      const uint64_t position = keys::DecodeBigEndian64(outbox->key().ToStringView());
+      // Outbox positions are mostly consecutive, so the log iterator usually is
+      // already there and Seek is skipped.
+      if (!log->Valid() || keys::DecodeBigEndian64(log->key().ToStringView()) != position) {
+        log->Seek(outbox->key());
+      }
+      RETURN_IF_ERROR(FromRocks(log->status(), "reading the log"));
+      if (!log->Valid() || log->key() != outbox->key()) {
+        return absl::DataLossError(absl::StrCat("outbox entry ", position, " has no log entry"));
+      }
+      ASSIGN_OR_RETURN(EventEnvelope e, ParseEnvelope(log->value()));
+      out.push_back({position, std::move(e)});
+      log->Next();
+    }
+    RETURN_IF_ERROR(FromRocks(outbox->status(), "reading the outbox"));
+    return out;
+  }
+
+  absl::Status MarkPublished(uint64_t position) override {
+    std::lock_guard<std::mutex> lock(publish_mu_);
+    const uint64_t current = published_position_.load();
+    if (position <= current) return absl::OkStatus();
+    if (position > last_position_.load()) {
+      return absl::InvalidArgumentError(absl::StrCat("position ", position,
+                                                     " is beyond the last committed position ",
+                                                     last_position_.load()));
+    }
+    rocksdb::WriteBatch batch;
+    RETURN_IF_ERROR(FromRocks(batch.DeleteRange(outbox_cf(), keys::BigEndian64(current + 1),
+                                                keys::BigEndian64(position + 1)),
+                              "outbox delete"));
+    RETURN_IF_ERROR(FromRocks(
+        batch.Put(meta_cf(), std::string(keys::kOutboxPublished), keys::BigEndian64(position)),
+        "outbox cursor"));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &batch), "marking published"));
+    published_position_.store(position);
+    return absl::OkStatus();
+  }
+
+  uint64_t PublishedPosition() const override { return published_position_.load(); }
+
+  absl::StatusOr<std::optional<std::string>> GetProjection(std::string_view projection,
+                                                           std::string_view key) override {
+    return DbProjectionView(db_.get(), projections_cf(), std::string(projection)).Get(key);
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanProjection(
+      std::string_view projection, std::string_view prefix, std::string_view start_after,
+      size_t limit) override {
+    const std::string base = keys::ProjectionPrefix(projection);
+    const std::string upper = keys::PrefixEnd(base);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, projections_cf()));
+    const std::string full_prefix = base + std::string(prefix);
+    if (start_after.empty() || start_after < prefix) {
+      it->Seek(full_prefix);
+    } else {
+      it->Seek(base + std::string(start_after));
+      if (it->Valid() && it->key().ToStringView().substr(base.size()) == start_after) it->Next();
+    }
+    std::vector<std::pair<std::string, std::string>> out;
+    for (; it->Valid() && out.size() < limit && it->key().starts_with(full_prefix); it->Next()) {
+      out.emplace_back(std::string(it->key().ToStringView().substr(base.size())),
+                       it->value().ToString());
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scanning a projection"));
+    return out;
+  }
+
+  std::unique_ptr<ProjectionView> ViewProjection(std::string_view projection) override {
+    return std::make_unique<DbProjectionView>(db_.get(), projections_cf(),
+                                              std::string(projection));
+  }
+
+  absl::StatusOr<uint64_t> RebuildProjection(const Projector& projector,
+                                             std::string_view target) override {
+    if (target.empty() || HasNul(target)) {
+      return absl::InvalidArgumentError("target: required, no NUL bytes");
+    }
+    const std::string prefix = keys::ProjectionPrefix(target);
+    rocksdb::WriteOptions no_sync;
+    RETURN_IF_ERROR(FromRocks(
+        db_->DeleteRange(no_sync, projections_cf(), prefix, keys::PrefixEnd(prefix)),
+        "clearing the projection"));
+
+    DbProjectionView committed(db_.get(), projections_cf(), std::string(target));
+    OverlayProjectionView view(committed);
+    std::vector<Projector::Row> rows;
+    uint64_t replayed = 0;
+    uint64_t next = 1;
+    while (true) {
+      ASSIGN_OR_RETURN(std::vector<EventEnvelope> events, ReadAll(next, kRebuildChunk));
+      if (events.empty()) break;
+      rocksdb::WriteBatch batch;
+      for (const EventEnvelope& e : events) {
+        rows.clear();
+        RETURN_IF_ERROR(projector.Project(e, view, rows));
+        for (Projector::Row& row : rows) {
+          const std::string key = keys::ProjectionKey(target, row.key);
+          RETURN_IF_ERROR(FromRocks(row.value ? batch.Put(projections_cf(), key, *row.value)
+                                              : batch.Delete(projections_cf(), key),
+                                    "projection batch"));
+          view.Set(row.key, std::move(row.value));
+        }
+      }
+      RETURN_IF_ERROR(FromRocks(db_->Write(no_sync, &batch), "writing projection rows"));
+      view.Clear();
+      replayed += events.size();
+      next = events.back().global_position() + 1;
+    }
+    RETURN_IF_ERROR(FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the rebuild"));
+    return replayed;
+  }
+
+  WriteStats GetWriteStats() const override {
+    return {stats_appends_.load(), stats_groups_.load(), stats_batch_bytes_.load()};
+  }
+
+ private:
+  // Holds a command id for the duration of one append, so that two concurrent
+  // appends with the same id cannot both write: the second waits, then finds the
+  // first one's record.
+  class CommandReservation {
+   public:
+    CommandReservation(RocksEventStore& store, const std::string& id) : store_(store), id_(id) {
+      if (id_.empty()) return;
+      std::unique_lock<std::mutex> lock(store_.commands_mu_);
+      store_.commands_cv_.wait(lock, [&] { return !store_.inflight_commands_.contains(id_); });
+      store_.inflight_commands_.insert(id_);
+    }
+    ~CommandReservation() {
+      if (id_.empty()) return;
+      {
+        std::lock_guard<std::mutex> lock(store_.commands_mu_);
+        store_.inflight_commands_.erase(id_);
+      }
+      store_.commands_cv_.notify_all();
+    }
+
+   private:
+    RocksEventStore& store_;
+    const std::string& id_;
+  };
+
+  rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
+  rocksdb::ColumnFamilyHandle* streams_cf() const { return handles_[1]; }
+  rocksdb::ColumnFamilyHandle* log_cf() const { return handles_[2]; }
+  rocksdb::ColumnFamilyHandle* outbox_cf() const { return handles_[3]; }
+  rocksdb::ColumnFamilyHandle* commands_cf() const { return handles_[4]; }
+  rocksdb::ColumnFamilyHandle* projections_cf() const { return handles_[5]; }
+
+  std::mutex& StripeFor(std::string_view stream) {
+    return stripes_[absl::Hash<std::string_view>{}(stream) % kLockStripes];
+  }
+
+  // Calls fn(event) for the stream's events from `from_version` while fn returns true.
+  template <typename Fn>
+  absl::Status ScanStream(std::string_view stream_id, uint64_t from_version, Fn fn) {
+    const std::string prefix = keys::StreamPrefix(stream_id);
+    const std::string upper = keys::PrefixEnd(prefix);
+    rocksdb::Slice upper_slice(upper);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf()));
+    for (it->Seek(keys::StreamKey(stream_id, from_version)); it->Valid(); it->Next()) {
+      ASSIGN_OR_RETURN(EventEnvelope e, ParseEnvelope(it->value()));
+      if (!fn(std::move(e))) break;
+    }
+    return FromRocks(it->status(), "reading a stream");
+  }
+
+  void CommitLoop() {
+    std::vector<PendingAppend*> group;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left to commit
+        const size_t n = std::min(queue_.size(), max_group_size_);
+        group.assign(queue_.begin(), queue_.begin() + n);
+        queue_.erase(queue_.begin(), queue_.begin() + n);
+      }
+      CommitGroup(group);
+    }
+  }
+
+  void CommitGroup(const std::vector<PendingAppend*>& group) {
+    rocksdb::WriteBatch batch;
+    uint64_t position = last_position_.load();
+    std::string value;
+    absl::Status status;
+    for (PendingAppend* p : group) {
+      const AppendRequest& req = *p->request;
+      const size_t size_before = batch.GetDataSize();
+      AppendRecord record;
+      record.set_stream_id(req.stream_id);
+      record.set_first_version(p->first_version);
+      record.set_last_version(p->first_version + p->envelopes.size() - 1);
+      record.set_first_position(position + 1);
+      for (size_t i = 0; i < p->envelopes.size(); ++i) {
+        ++position;
+        value = std::move(p->envelopes[i]);
+        value.push_back(kGlobalPositionTag);
+        AppendVarint(value, position);
+        const std::string position_key = keys::BigEndian64(position);
+        status.Update(FromRocks(
+            batch.Put(streams_cf(), keys::StreamKey(req.stream_id, p->first_version + i), value),
+            "batch"));
+        status.Update(FromRocks(batch.Put(log_cf(), position_key, value), "batch"));
+        status.Update(FromRocks(batch.Put(outbox_cf(), position_key, rocksdb::Slice()), "batch"));
+      }
+      record.set_last_position(position);
+      for (const std::string& id : p->event_ids) record.add_event_ids(id);
+      if (!req.command_id.empty()) {
+        status.Update(
+            FromRocks(batch.Put(commands_cf(), req.command_id, record.SerializeAsString()),
+                      "batch"));
+      }
+      for (const ProjectionWrite& w : req.projection_writes) {
+        const std::string key = keys::ProjectionKey(w.projection, w.key);
+        status.Update(FromRocks(w.kind == ProjectionWrite::Kind::kPut
+                                    ? batch.Put(projections_cf(), key, w.value)
+                                    : batch.Delete(projections_cf(), key),
+                                "batch"));
+      }
+      stats_batch_bytes_.fetch_add(batch.GetDataSize() - size_before, std::memory_order_relaxed);
+      p->result = ResultFromRecord(record, /*duplicate=*/false);
+    }
+    if (status.ok()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      status = FromRocks(db_->Write(wo, &batch), "committing appends");
+    }
+    if (status.ok()) {
+      last_position_.store(position);
+      stats_appends_.fetch_add(group.size(), std::memory_order_relaxed);
+      stats_groups_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // After a failed write nothing is acknowledged and no position is used up, so
+    // the log stays gap-free (RocksDB refuses further writes until reopened).
+    for (PendingAppend* p : group) {
+      if (!status.ok()) p->result = status;
+      p->done.release();
+    }
+  }
+
+  const Clock& clock_;
+  const size_t max_group_size_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  std::array<std::mutex, kLockStripes> stripes_;
+
+  std::mutex commands_mu_;
+  std::condition_variable commands_cv_;
+  absl::flat_hash_set<std::string> inflight_commands_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PendingAppend*> queue_;
+  bool stopping_ = false;
+  std::thread committer_;
+
+  std::mutex publish_mu_;
+  std::atomic<uint64_t> last_position_{0};
+  std::atomic<uint64_t> published_position_{0};
+
+  std::atomic<uint64_t> stats_appends_{0};
+  std::atomic<uint64_t> stats_groups_{0};
+  std::atomic<uint64_t> stats_batch_bytes_{0};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("path: required");
+  if (options.clock == nullptr) return absl::InvalidArgumentError("clock: required");
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 5;
+  db_options.max_background_jobs = 2;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions cf_options(db_options);
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  // The order matches the accessors in RocksEventStore.
+  const std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, "streams", "log",
+                                          "outbox", "commands", "projections"};
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) descriptors.emplace_back(name, cf_options);
+
+  rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(db_options), options.path,
+                                        descriptors, &handles, &raw);
+  if (!s.ok()) {
+    return absl::UnavailableError(absl::StrCat("opening ", options.path, ": ", s.ToString()));
+  }
+  auto store =
+      std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw), handles);
+  RETURN_IF_ERROR(store->Init());
+  return store;
+}
+
+std::optional<uint64_t> CurrentVersionOf(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kAborted) return std::nullopt;
+  absl::optional<absl::Cord> payload = status.GetPayload(kCurrentVersionPayload);
+  uint64_t version = 0;
+  if (!payload || !absl::SimpleAtoi(std::string(*payload), &version)) return std::nullopt;
+  return version;
+}
+
+}  // namespace crm::eventstore
