@@ -78,6 +78,14 @@ absl::StatusOr<EventEnvelope> ParseEnvelope(const rocksdb::Slice& bytes) {
 
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
+absl::Status ValidateProjectionWrite(const ProjectionWrite& w, size_t index) {
+  if (w.projection.empty() || HasNul(w.projection)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("projection_writes[", index, "].projection: required, no NUL bytes"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const AppendRequest& req) {
   if (req.stream_id.empty()) return absl::InvalidArgumentError("stream_id: required");
   if (req.stream_id.size() > kMaxStreamIdBytes) {
@@ -98,11 +106,7 @@ absl::Status Validate(const AppendRequest& req) {
     }
   }
   for (size_t i = 0; i < req.projection_writes.size(); ++i) {
-    const std::string& p = req.projection_writes[i].projection;
-    if (p.empty() || HasNul(p)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("projection_writes[", i, "].projection: required, no NUL bytes"));
-    }
+    RETURN_IF_ERROR(ValidateProjectionWrite(req.projection_writes[i], i));
   }
   return absl::OkStatus();
 }
@@ -339,12 +343,13 @@ class RocksEventStore final : public EventStore {
 
   uint64_t LastPosition() const override { return last_position_.load(); }
 
-  absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(size_t limit) override {
+  absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after_position,
+                                                      size_t limit) override {
     std::vector<OutboxEntry> out;
     std::unique_ptr<rocksdb::Iterator> outbox(
         db_->NewIterator(rocksdb::ReadOptions(), outbox_cf()));
     std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
-    for (outbox->Seek(keys::BigEndian64(published_position_.load() + 1));
+    for (outbox->Seek(keys::BigEndian64(std::max(after_position, published_position_.load()) + 1));
          outbox->Valid() && out.size() < limit; outbox->Next()) {
       const uint64_t position = keys::DecodeBigEndian64(outbox->key().ToStringView());
       // Outbox positions are mostly consecutive, so the log iterator usually is
@@ -417,6 +422,17 @@ class RocksEventStore final : public EventStore {
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scanning a projection"));
     return out;
+  }
+
+  absl::Status WriteProjections(const std::vector<ProjectionWrite>& writes) override {
+    rocksdb::WriteBatch batch;
+    for (size_t i = 0; i < writes.size(); ++i) {
+      RETURN_IF_ERROR(ValidateProjectionWrite(writes[i], i));
+      RETURN_IF_ERROR(AddProjectionWrite(batch, writes[i]));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db_->Write(wo, &batch), "writing projections");
   }
 
   std::unique_ptr<ProjectionView> ViewProjection(std::string_view projection) override {
@@ -501,6 +517,14 @@ class RocksEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* commands_cf() const { return handles_[4]; }
   rocksdb::ColumnFamilyHandle* projections_cf() const { return handles_[5]; }
 
+  absl::Status AddProjectionWrite(rocksdb::WriteBatch& batch, const ProjectionWrite& w) {
+    const std::string key = keys::ProjectionKey(w.projection, w.key);
+    return FromRocks(w.kind == ProjectionWrite::Kind::kPut
+                         ? batch.Put(projections_cf(), key, w.value)
+                         : batch.Delete(projections_cf(), key),
+                     "projection batch");
+  }
+
   std::mutex& StripeFor(std::string_view stream) {
     return stripes_[absl::Hash<std::string_view>{}(stream) % kLockStripes];
   }
@@ -543,7 +567,6 @@ class RocksEventStore final : public EventStore {
     absl::Status status;
     for (PendingAppend* p : group) {
       const AppendRequest& req = *p->request;
-      const size_t size_before = batch.GetDataSize();
       AppendRecord record;
       record.set_stream_id(req.stream_id);
       record.set_first_version(p->first_version);
@@ -569,13 +592,8 @@ class RocksEventStore final : public EventStore {
                       "batch"));
       }
       for (const ProjectionWrite& w : req.projection_writes) {
-        const std::string key = keys::ProjectionKey(w.projection, w.key);
-        status.Update(FromRocks(w.kind == ProjectionWrite::Kind::kPut
-                                    ? batch.Put(projections_cf(), key, w.value)
-                                    : batch.Delete(projections_cf(), key),
-                                "batch"));
+        status.Update(AddProjectionWrite(batch, w));
       }
-      stats_batch_bytes_.fetch_add(batch.GetDataSize() - size_before, std::memory_order_relaxed);
       p->result = ResultFromRecord(record, /*duplicate=*/false);
     }
     if (status.ok()) {
@@ -587,6 +605,7 @@ class RocksEventStore final : public EventStore {
       last_position_.store(position);
       stats_appends_.fetch_add(group.size(), std::memory_order_relaxed);
       stats_groups_.fetch_add(1, std::memory_order_relaxed);
+      stats_batch_bytes_.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
     }
     // After a failed write nothing is acknowledged and no position is used up, so
     // the log stays gap-free (RocksDB refuses further writes until reopened).

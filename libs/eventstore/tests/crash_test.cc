@@ -166,7 +166,7 @@ TEST(EventStoreCrashTest, AcknowledgedAppendsSurviveSigkill) {
   // The outbox holds exactly the events after the durable published cursor, and
   // the cursor is at least what the child saw acknowledged.
   EXPECT_GE(store.PublishedPosition(), max_published);
-  auto outbox = store.ReadOutbox(SIZE_MAX);
+  auto outbox = store.ReadOutbox(0, SIZE_MAX);
   ASSERT_TRUE(outbox.ok());
   ASSERT_EQ(outbox->size(), store.LastPosition() - store.PublishedPosition());
   for (size_t i = 0; i < outbox->size(); ++i) {

@@ -359,18 +359,21 @@ TEST_F(EventStoreTest, OutboxHoldsUnpublishedEventsInOrder) {
         store_->Append(Request(absl::StrCat("s", i % 2), ExpectedVersion::Any(), {Event("E")}))
             .ok());
   }
-  auto outbox = store_->ReadOutbox(10);
+  auto outbox = store_->ReadOutbox(0, 10);
   ASSERT_TRUE(outbox.ok());
   ASSERT_THAT(*outbox, SizeIs(5));
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ((*outbox)[i].position, static_cast<uint64_t>(i + 1));
     EXPECT_EQ((*outbox)[i].event.global_position(), static_cast<uint64_t>(i + 1));
   }
-  EXPECT_THAT(*store_->ReadOutbox(2), SizeIs(2));
+  EXPECT_THAT(*store_->ReadOutbox(0, 2), SizeIs(2));
+  auto after_two = store_->ReadOutbox(2, 10);  // a relay that already produced 1 and 2
+  ASSERT_THAT(*after_two, SizeIs(3));
+  EXPECT_EQ((*after_two)[0].position, 3u);
 
   ASSERT_TRUE(store_->MarkPublished(3).ok());
   EXPECT_EQ(store_->PublishedPosition(), 3u);
-  outbox = store_->ReadOutbox(10);
+  outbox = store_->ReadOutbox(0, 10);
   ASSERT_THAT(*outbox, SizeIs(2));
   EXPECT_EQ((*outbox)[0].position, 4u);
 
@@ -380,11 +383,11 @@ TEST_F(EventStoreTest, OutboxHoldsUnpublishedEventsInOrder) {
 
   Reopen();  // the cursor and the remaining entries are durable
   EXPECT_EQ(store_->PublishedPosition(), 3u);
-  outbox = store_->ReadOutbox(10);
+  outbox = store_->ReadOutbox(0, 10);
   ASSERT_THAT(*outbox, SizeIs(2));
   EXPECT_EQ((*outbox)[1].position, 5u);
   ASSERT_TRUE(store_->MarkPublished(5).ok());
-  EXPECT_THAT(*store_->ReadOutbox(10), SizeIs(0));
+  EXPECT_THAT(*store_->ReadOutbox(0, 10), SizeIs(0));
   // The log keeps everything the outbox let go of.
   EXPECT_THAT(*store_->ReadAll(1, 100), SizeIs(5));
 }
@@ -409,6 +412,22 @@ TEST_F(EventStoreTest, ProjectionWritesCommitWithTheEvents) {
   rejected.projection_writes.push_back(ProjectionWrite::Put("customers", "c9", "x"));
   EXPECT_EQ(store_->Append(rejected).status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(*store_->GetProjection("customers", "c9"), std::nullopt);
+}
+
+TEST_F(EventStoreTest, WritesProjectionsWithoutEvents) {
+  ASSERT_TRUE(store_
+                  ->WriteProjections({ProjectionWrite::Put("offsets", "topic/0", "41"),
+                                      ProjectionWrite::Put("rows", "c1", "x")})
+                  .ok());
+  EXPECT_EQ(**store_->GetProjection("offsets", "topic/0"), "41");
+  EXPECT_TRUE(store_->WriteProjections({ProjectionWrite::Delete("rows", "c1")}).ok());
+  EXPECT_EQ(*store_->GetProjection("rows", "c1"), std::nullopt);
+  // Invalid: nothing of the batch is written.
+  auto bad = store_->WriteProjections(
+      {ProjectionWrite::Put("offsets", "topic/0", "99"), ProjectionWrite::Put("", "k", "v")});
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(**store_->GetProjection("offsets", "topic/0"), "41");
+  EXPECT_EQ(store_->LastPosition(), 0u);
 }
 
 TEST_F(EventStoreTest, ScansProjectionByPrefixWithCursor) {

@@ -185,8 +185,11 @@ class EventStore {
   // The global position of the last committed event (0 when empty).
   virtual uint64_t LastPosition() const = 0;
 
-  // Up to `limit` unpublished outbox entries, oldest first.
-  virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(size_t limit) = 0;
+  // Up to `limit` unpublished outbox entries with position > `after_position`,
+  // oldest first. A relay passes the last position it handed to Kafka (0 = from
+  // the published cursor).
+  virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after_position,
+                                                              size_t limit) = 0;
   // Marks every outbox entry with position <= `position` published (durably, synced).
   // Positions beyond LastPosition() are INVALID_ARGUMENT. Marking an older position
   // than the current cursor is a no-op.
@@ -202,6 +205,9 @@ class EventStore {
   virtual absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanProjection(
       std::string_view projection, std::string_view prefix, std::string_view start_after,
       size_t limit) = 0;
+  // Writes projection rows atomically, synced, without appending events; for
+  // consumers of other services' events, whose consumed offsets are rows too.
+  virtual absl::Status WriteProjections(const std::vector<ProjectionWrite>& writes) = 0;
   // A view of a projection's committed rows, for computing live projection writes.
   virtual std::unique_ptr<ProjectionView> ViewProjection(std::string_view projection) = 0;
 

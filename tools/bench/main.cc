@@ -1,0 +1,19 @@
+// crm-bench: performance measurements of the suite's building blocks, each a
+// subcommand registered from its own file (eventstore_bench.cc, ...).
+//
+//   crm-bench eventstore --writers=64 --seconds=5
+#include "CLI/CLI.hpp"
+#include "eventstore_bench.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"crm-bench: performance measurements of the CRM suite's building blocks"};
+  app.require_subcommand(1);
+
+  crm::bench::EventStoreBenchOptions eventstore_options;
+  CLI::App* eventstore = crm::bench::AddEventStoreSubcommand(app, &eventstore_options);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (eventstore->parsed()) return crm::bench::RunEventStoreBench(eventstore_options);
+  return 2;  // unreachable: require_subcommand(1) rejects anything else
+}
