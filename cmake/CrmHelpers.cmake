@@ -55,7 +55,8 @@ function(crm_cc_test)
   if(ARG_LABELS)
     list(APPEND props LABELS "${ARG_LABELS}")
   endif()
-  gtest_discover_tests(${ARG_NAME} PROPERTIES ${props} DISCOVERY_TIMEOUT 30)
+  gtest_discover_tests(${ARG_NAME} TEST_PREFIX "${ARG_NAME}." PROPERTIES ${props}
+    DISCOVERY_TIMEOUT 30)
 endfunction()
 
 # crm_proto_library(NAME proto_events PROTOS crm/events/v1/envelope.proto

@@ -1,0 +1,97 @@
+// The consumer runner: feeds other services' events from Kafka into this
+// service's projections, effectively once.
+//
+//   class RevisitCadence : public EventHandler { ... };
+//   RevisitCadence handler;
+//   ASSIGN_OR_RETURN(auto runner, ConsumerRunner::Start(*store, handler, {
+//       .brokers = flags.kafka_brokers, .group_id = "crm-interaction",
+//       .topics = {std::string(kClassificationTopic)}}));
+//
+// For each polled batch the runner decodes every record into an EventEnvelope,
+// asks the handler for the projection writes it causes, and commits those writes
+// TOGETHER with the consumed offsets (as rows of the projection "$consumer") in
+// one synced RocksDB write. On start and on every partition assignment it seeks
+// to the offsets stored there, so the store, not Kafka, is the source of truth.
+// Redelivered records (offset already stored) are skipped; so are records whose
+// global position is not above the last one applied for the same topic and key
+// (rows of "$dedupe"), which drops the duplicates an outbox relay may produce
+// after a rewind or a crash.
+//
+// Metrics (in options.metrics): crm_consumer_processed_total{group,topic},
+// crm_consumer_skipped_total{group,topic}, crm_consumer_lag{group}.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/runtime/metrics.h"
+
+namespace crm::messaging {
+
+// One record as the handler sees it.
+struct ConsumedEvent {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  eventstore::EventEnvelope event;
+};
+
+// Projection rows as they are, including the writes of earlier events of the
+// batch being handled.
+class BatchView {
+ public:
+  virtual ~BatchView() = default;
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
+                                                         std::string_view key) const = 0;
+};
+
+// A service's reaction to consumed events. Must be deterministic (same events,
+// same writes), so that a replay or a rebuild yields the same projection.
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  // Appends to `out` the projection writes `event` causes. An error stops the
+  // batch: nothing of it is committed and it is consumed again after a back-off.
+  virtual absl::Status Handle(const ConsumedEvent& event, const BatchView& view,
+                              std::vector<eventstore::ProjectionWrite>& out) = 0;
+};
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string group_id;             // one per consuming service, e.g. "crm-interaction"
+  std::vector<std::string> topics;  // at least one
+  size_t max_batch = 500;           // records per commit, at most
+  absl::Duration poll_timeout = absl::Milliseconds(100);
+  absl::Duration retry_backoff = absl::Milliseconds(500);
+  std::vector<std::pair<std::string, std::string>> kafka_properties;  // applied last
+  runtime::MetricsRegistry* metrics = &runtime::MetricsRegistry::Default();
+};
+
+// Lifecycle: Start() runs a background thread until Stop() or destruction.
+// Thread safety: every method may be called from any thread. `store` and `handler`
+// must outlive the runner; the handler is called from the runner's thread only.
+class ConsumerRunner {
+ public:
+  static absl::StatusOr<std::unique_ptr<ConsumerRunner>> Start(eventstore::EventStore& store,
+                                                               EventHandler& handler,
+                                                               ConsumerOptions options);
+  virtual ~ConsumerRunner() = default;
+
+  // Records handled and committed since start (duplicates not counted).
+  virtual uint64_t Processed() const = 0;
+  // Stops consuming; committed work stays, the rest is consumed on the next start.
+  virtual void Stop() = 0;
+};
+
+// The projection and key under which the runner stores a partition's next offset.
+inline constexpr std::string_view kConsumerOffsetsProjection = "$consumer";
+inline constexpr std::string_view kConsumerDedupeProjection = "$dedupe";
+
+}  // namespace crm::messaging

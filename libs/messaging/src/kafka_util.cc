@@ -1,0 +1,39 @@
+#include "kafka_util.h"
+
+#include "absl/strings/str_cat.h"
+#include "crm/runtime/log.h"
+
+namespace crm::messaging::internal {
+namespace {
+
+void LogCallback(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  using runtime::LogLevel;
+  // syslog levels: 0..3 error, 4 warning, 5..6 info, 7 debug.
+  const LogLevel mapped = level <= 3   ? LogLevel::kError
+                          : level == 4 ? LogLevel::kWarn
+                          : level <= 6 ? LogLevel::kInfo
+                                       : LogLevel::kDebug;
+  runtime::Log(mapped, "kafka",
+               {{"client", rd_kafka_name(rk)}, {"facility", facility}, {"message", message}});
+}
+
+}  // namespace
+
+absl::StatusOr<ConfPtr> MakeConf(const std::string& brokers, const KafkaProperties& defaults,
+                                 const KafkaProperties& overrides) {
+  ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), LogCallback);
+  char err[512];
+  KafkaProperties all = {{"bootstrap.servers", brokers}};
+  all.insert(all.end(), defaults.begin(), defaults.end());
+  all.insert(all.end(), overrides.begin(), overrides.end());
+  for (const auto& [name, value] : all) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err, sizeof(err)) !=
+        RD_KAFKA_CONF_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("kafka property ", name, ": ", err));
+    }
+  }
+  return conf;
+}
+
+}  // namespace crm::messaging::internal

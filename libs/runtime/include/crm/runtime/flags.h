@@ -1,0 +1,79 @@
+// Command-line flags shared by every service binary, each with a CRM_*
+// environment fallback (the command line wins over the environment).
+//
+//   int main(int argc, char** argv) {
+//     int batch_size = 100;  // A service's own flag: --batch_size / CRM_BATCH_SIZE.
+//     absl::StatusOr<crm::runtime::ServiceFlags> flags = crm::runtime::ParseServiceFlags(
+//         argc, argv, "crm-customer", [&](CLI::App& app) {
+//           crm::runtime::AddFlag(app, "batch_size", &batch_size, "Events per batch");
+//         });
+//     if (!flags.ok()) return crm::runtime::ExitCodeFor(flags.status());
+//     ...
+//   }
+//
+// `--help` is not an error but stops the program: ParseServiceFlags then
+// returns CANCELLED with the help text as the message (IsHelpRequest is true),
+// and ExitCodeFor prints that text to stdout and returns 0.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace crm::runtime {
+
+// Flag `--foo_bar` reads CRM_FOO_BAR when absent from the command line.
+struct ServiceFlags {
+  std::string data_dir;                   // --data_dir: where the service keeps RocksDB.
+  std::string listen_host = "127.0.0.1";  // --listen_host: gRPC and admin bind address.
+  int grpc_port = 0;                      // --grpc_port: 0 lets the OS pick.
+  int admin_port = 0;                     // --admin_port: HTTP /metrics, /readyz, /healthz.
+  std::string kafka_brokers;              // --kafka_brokers: host:port[,host:port...].
+  std::string tls_cert_file;              // --tls_cert_file: PEM chain; TLS when set.
+  std::string tls_key_file;               // --tls_key_file: PEM private key.
+  std::string tls_client_ca_file;         // --tls_client_ca_file: require client certs.
+  std::string log_level = "info";         // --log_level: debug, info, warn or error.
+};
+
+// "grpc_port" -> "CRM_GRPC_PORT".
+std::string EnvNameForFlag(std::string_view name);
+
+// Adds `--<name>` bound to `*var` (a bool becomes a flag that takes no value),
+// with the environment fallback EnvNameForFlag(name) and the current value of
+// `*var` shown as the default in --help. Use it for every flag so that the
+// CRM_* fallback holds across services and tools. Throws CLI::ConstructionError
+// on a duplicate name, as CLI11 does; ParseServiceFlags turns that into INTERNAL.
+template <typename T>
+CLI::Option* AddFlag(CLI::App& app, std::string_view name, T* var, std::string description) {
+  std::string option = "--" + std::string(name);
+  CLI::Option* added;
+  if constexpr (std::is_same_v<T, bool>) {
+    added = app.add_flag(option, *var, std::move(description));
+  } else {
+    added = app.add_option(option, *var, std::move(description))->capture_default_str();
+  }
+  return added->envname(EnvNameForFlag(name));
+}
+
+// Parses the ServiceFlags options plus whatever `add_extra` adds (through
+// AddFlag) from argv and the environment. Never throws.
+// Returns INVALID_ARGUMENT for an unknown flag or positional argument (the
+// message names it), a value that does not convert or is out of range, or
+// TLS files given incompletely; CANCELLED with the help text for --help.
+absl::StatusOr<ServiceFlags> ParseServiceFlags(
+    int argc, const char* const* argv, std::string_view service_name,
+    const std::function<void(CLI::App&)>& add_extra = {});
+
+// True for the status ParseServiceFlags returns on --help.
+bool IsHelpRequest(const absl::Status& status);
+
+// For main(): OK -> 0; a help request -> prints the help to stdout, 0;
+// anything else -> prints "error: <status>" to stderr, 1.
+int ExitCodeFor(const absl::Status& status);
+
+}  // namespace crm::runtime
