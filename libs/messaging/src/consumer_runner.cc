@@ -42,27 +42,6 @@ class OverlayView final : public BatchView {
   std::map<std::pair<std::string, std::string>, std::optional<std::string>> pending_;
 };
 
-KafkaRecord RecordOf(const rd_kafka_message_t* msg) {
-  KafkaRecord record;
-  if (msg->key != nullptr) record.key.assign(static_cast<const char*>(msg->key), msg->key_len);
-  if (msg->payload != nullptr) {
-    record.value.assign(static_cast<const char*>(msg->payload), msg->len);
-  }
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name;
-    const void* value;
-    size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      record.headers.emplace_back(
-          name, value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size));
-    }
-  }
-  return record;
-}
-
 class RunnerImpl final : public ConsumerRunner {
  public:
   RunnerImpl(eventstore::EventStore& store, EventHandler& handler, ConsumerOptions options)
@@ -224,7 +203,7 @@ class RunnerImpl final : public ConsumerRunner {
       }
       advanced[partition] = msg->offset + 1;
 
-      absl::StatusOr<eventstore::EventEnvelope> event = FromKafkaRecord(RecordOf(msg));
+      absl::StatusOr<eventstore::EventEnvelope> event = FromKafkaRecord(internal::RecordOf(msg));
       if (!event.ok()) {
         // A record that can never decode must not block the partition forever.
         Log(LogLevel::kError, "consumer_undecodable_record",

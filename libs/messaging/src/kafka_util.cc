@@ -36,4 +36,25 @@ absl::StatusOr<ConfPtr> MakeConf(const std::string& brokers, const KafkaProperti
   return conf;
 }
 
+KafkaRecord RecordOf(const rd_kafka_message_t* msg) {
+  KafkaRecord record;
+  if (msg->key != nullptr) record.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload != nullptr) {
+    record.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(msg, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      record.headers.emplace_back(
+          name, value == nullptr ? std::string() : std::string(static_cast<const char*>(value), size));
+    }
+  }
+  return record;
+}
+
 }  // namespace crm::messaging::internal

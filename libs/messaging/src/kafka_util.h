@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "crm/messaging/cloudevents.h"
 #include "librdkafka/rdkafka.h"
 
 namespace crm::messaging::internal {
@@ -23,5 +24,8 @@ using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 // INVALID_ARGUMENT names a property librdkafka refused.
 absl::StatusOr<ConfPtr> MakeConf(const std::string& brokers, const KafkaProperties& defaults,
                                  const KafkaProperties& overrides);
+
+// The key, value and headers of a consumed message.
+KafkaRecord RecordOf(const rd_kafka_message_t* msg);
 
 }  // namespace crm::messaging::internal

@@ -15,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/subprocess.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/messaging/topic_reader.h"
 #include "librdkafka/rdkafka.h"
 #include "librdkafka/rdkafka_mock.h"
 
@@ -78,52 +79,23 @@ class DevBroker {
   std::string bootstrap_;
 };
 
-// Every record of `topic` (all `partitions`, from the beginning) until `expected`
+// Every record of `topic` (all partitions, from the beginning) until `expected`
 // records arrived or `timeout` passed, in partition order then offset order.
 inline std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string& topic,
                                           int partitions, size_t expected, absl::Duration timeout) {
-  char err[256];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "test-reader", err, sizeof(err));
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  rd_kafka_poll_set_consumer(rk);
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-
   std::vector<std::vector<KafkaRecord>> by_partition(partitions);
+  auto reader = TopicReader::Open(brokers, topic, /*from_beginning=*/true, timeout);
+  if (!reader.ok()) return {};
   size_t total = 0;
   const absl::Time deadline = absl::Now() + timeout;
   while (total < expected && absl::Now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      KafkaRecord r;
-      r.key.assign(static_cast<const char*>(m->key), m->key_len);
-      r.value.assign(static_cast<const char*>(m->payload), m->len);
-      rd_kafka_headers_t* headers = nullptr;
-      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* value;
-        size_t size;
-        for (size_t i = 0;
-             rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-             ++i) {
-          r.headers.emplace_back(name, std::string(static_cast<const char*>(value), size));
-        }
-      }
-      by_partition[m->partition].push_back(std::move(r));
+    auto next = (*reader)->Next(absl::Milliseconds(100));
+    if (!next.ok() || !next->has_value()) continue;
+    if ((**next).partition < partitions) {
+      by_partition[(**next).partition].push_back(std::move((**next).record));
       ++total;
     }
-    rd_kafka_message_destroy(m);
   }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
   std::vector<KafkaRecord> out;
   for (auto& part : by_partition) {
     for (auto& r : part) out.push_back(std::move(r));

@@ -1,0 +1,72 @@
+#include "events_command.h"
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "crm/messaging/topic_reader.h"
+#include "crm/runtime/log.h"
+#include "event_json.h"
+
+namespace crm::crmctl {
+namespace {
+
+struct TailOptions {
+  std::string brokers;
+  std::string topic = "crm.customer.v1.events";
+  bool from_beginning = false;
+  int64_t count = 0;         // 0 = unlimited
+  double idle_exit_s = 0;    // 0 = follow forever
+};
+
+int Tail(const TailOptions& o) {
+  auto reader = messaging::TopicReader::Open(o.brokers, o.topic, o.from_beginning);
+  if (!reader.ok()) {
+    std::fprintf(stderr, "crmctl: %s\n", reader.status().ToString().c_str());
+    return 1;
+  }
+  int64_t printed = 0;
+  absl::Time last = absl::Now();
+  while (o.count == 0 || printed < o.count) {
+    auto next = (*reader)->Next(absl::Milliseconds(200));
+    if (!next.ok()) {
+      std::fprintf(stderr, "crmctl: %s\n", next.status().ToString().c_str());
+      return 1;
+    }
+    if (!next->has_value()) {
+      if (o.idle_exit_s > 0 && absl::Now() - last > absl::Seconds(o.idle_exit_s)) break;
+      continue;
+    }
+    last = absl::Now();
+    std::printf("%s\n", RecordToJson(**next).dump().c_str());
+    std::fflush(stdout);
+    ++printed;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddEventsCommands(CLI::App& app) {
+  CLI::App* events = app.add_subcommand("events", "Read the suite's domain events from Kafka");
+  events->require_subcommand(1);
+  auto options = std::make_shared<TailOptions>();
+  CLI::App* tail = events->add_subcommand(
+      "tail", "Print a topic's events as JSON lines (payload decoded from protobuf)");
+  tail->add_option("--brokers", options->brokers, "Kafka bootstrap servers")
+      ->envname("CRM_KAFKA_BROKERS")
+      ->required();
+  tail->add_option("--topic", options->topic, "Topic, e.g. crm.customer.v1.events");
+  tail->add_flag("--from_beginning", options->from_beginning,
+                 "Start at the oldest retained record instead of the end");
+  tail->add_option("--count", options->count, "Stop after this many events (0 = no limit)");
+  tail->add_option("--idle_exit", options->idle_exit_s,
+                   "Stop after this many seconds without a new event (0 = follow forever)");
+  tail->callback([options] {
+    runtime::SetLogLevel(runtime::LogLevel::kError);  // keep stdout for events
+    if (int rc = Tail(*options); rc != 0) throw CLI::RuntimeError(rc);
+  });
+}
+
+}  // namespace crm::crmctl
