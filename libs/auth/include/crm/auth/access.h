@@ -9,9 +9,8 @@
 //   // Lists and searches filter server-side, so unreachable customers are never
 //   // returned (not even counted):
 //   crm::auth::ListScope scope = crm::auth::ScopeFor(principal);
-//   for (const Customer& c : candidates)
-//     if (scope.Allows(scope_of(c)) || HasValidGrant(grants_of(scope.subject), c.id, now))
-//       out.push_back(c);
+//   // query: WHERE all OR region = scope.region OR owner = scope.owner
+//   //        OR id IN (ids granted to scope.subject, checked with GrantAllows)
 //
 // The rules, for a caller with any combination of roles (the union applies):
 //   executive, admin, service     -> every customer;
