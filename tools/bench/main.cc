@@ -2,8 +2,10 @@
 // subcommand registered from its own file (eventstore_bench.cc, ...).
 //
 //   crm-bench eventstore --writers=64 --seconds=5
+//   crm-bench messaging --rate=1000 --seconds=10
 #include "CLI/CLI.hpp"
 #include "eventstore_bench.h"
+#include "messaging_bench.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"crm-bench: performance measurements of the CRM suite's building blocks"};
@@ -11,9 +13,12 @@ int main(int argc, char** argv) {
 
   crm::bench::EventStoreBenchOptions eventstore_options;
   CLI::App* eventstore = crm::bench::AddEventStoreSubcommand(app, &eventstore_options);
+  crm::bench::MessagingBenchOptions messaging_options;
+  CLI::App* messaging = crm::bench::AddMessagingSubcommand(app, &messaging_options);
 
   CLI11_PARSE(app, argc, argv);
 
   if (eventstore->parsed()) return crm::bench::RunEventStoreBench(eventstore_options);
+  if (messaging->parsed()) return crm::bench::RunMessagingBench(messaging_options);
   return 2;  // unreachable: require_subcommand(1) rejects anything else
 }

@@ -130,7 +130,7 @@ SigningKey::SigningKey(Algorithm alg, std::string secret, EVP_PKEY* pkey, bool i
 SigningKey::~SigningKey() {
   EVP_PKEY_free(pkey_);
   if (!secret_.empty()) {
-    OPENSSL_cleanse(const_cast<char*>(secret_.data()), secret_.size());
+    OPENSSL_cleanse(secret_.data(), secret_.size());
   }
 }
 

@@ -1,9 +1,11 @@
+#include <atomic>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "crm/common/ids.h"
 #include "crm/common/status_macros.h"
+#include "crm/common/thread_pool.h"
 #include "gtest/gtest.h"
 #include "common/testing/fake_clock.h"
 
@@ -51,6 +53,15 @@ TEST(IdsTest, TimestampPrefixFollowsClock) {
   std::string late = NewIdAt(clock.Now());
   EXPECT_EQ(early.substr(0, 13), "00000000-0001");
   EXPECT_LT(early, late);
+}
+
+TEST(ThreadPoolTest, RunsEveryTaskBeforeDestruction) {
+  std::atomic<int> done{0};
+  {
+    ThreadPool pool(4);
+    for (int i = 0; i < 1000; ++i) pool.Submit([&] { done.fetch_add(1); });
+  }
+  EXPECT_EQ(done.load(), 1000);
 }
 
 }  // namespace

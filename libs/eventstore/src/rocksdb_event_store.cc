@@ -226,17 +226,8 @@ class RocksEventStore final : public EventStore {
     RETURN_IF_ERROR(Validate(req));
     CommandReservation reservation(*this, req.command_id);
     if (!req.command_id.empty()) {
-      std::string record_bytes;
-      rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands_cf(), req.command_id,
-                                   &record_bytes);
-      if (s.ok()) {
-        AppendRecord record;
-        if (!record.ParseFromString(record_bytes)) {
-          return absl::DataLossError("corrupt command record");
-        }
-        return ResultFromRecord(record, /*duplicate=*/true);
-      }
-      if (!s.IsNotFound()) return FromRocks(s, "reading the command record");
+      ASSIGN_OR_RETURN(std::optional<AppendResult> first, LookupCommand(req.command_id));
+      if (first) return *std::move(first);
     }
 
     std::lock_guard<std::mutex> stream_lock(StripeFor(req.stream_id));
@@ -283,6 +274,18 @@ class RocksEventStore final : public EventStore {
     queue_cv_.notify_one();
     pending.done.acquire();
     return std::move(pending.result);
+  }
+
+  absl::StatusOr<std::optional<AppendResult>> LookupCommand(std::string_view command_id) override {
+    std::string record_bytes;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands_cf(),
+                                 rocksdb::Slice(command_id.data(), command_id.size()),
+                                 &record_bytes);
+    if (s.IsNotFound()) return std::nullopt;
+    RETURN_IF_ERROR(FromRocks(s, "reading the command record"));
+    AppendRecord record;
+    if (!record.ParseFromString(record_bytes)) return absl::DataLossError("corrupt command record");
+    return ResultFromRecord(record, /*duplicate=*/true);
   }
 
   absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) override {

@@ -246,6 +246,11 @@ TEST_F(EventStoreTest, RepeatedCommandIdReturnsFirstResultAndAppendsNothing) {
   EXPECT_EQ(retry->event_ids, first->event_ids);
   EXPECT_EQ(store_->LastPosition(), 2u);
   EXPECT_EQ(**store_->GetProjection("p", "k"), "v1");
+  auto looked_up = store_->LookupCommand("cmd-42");
+  ASSERT_TRUE(looked_up.ok() && looked_up->has_value());
+  EXPECT_EQ((*looked_up)->event_ids, first->event_ids);
+  EXPECT_TRUE((*looked_up)->duplicate);
+  EXPECT_EQ(*store_->LookupCommand("never-used"), std::nullopt);
 
   // Still true after a restart: the command record is durable.
   Reopen();

@@ -165,6 +165,11 @@ class EventStore {
   // INTERNAL when the disk write failed (nothing acknowledged).
   virtual absl::StatusOr<AppendResult> Append(const AppendRequest& request) = 0;
 
+  // The result of the append that used `command_id`, std::nullopt when none did.
+  // Lets a service answer a retried command before re-running its checks.
+  virtual absl::StatusOr<std::optional<AppendResult>> LookupCommand(
+      std::string_view command_id) = 0;
+
   // The stream's current version (0 when it has no events).
   virtual absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) = 0;
 
