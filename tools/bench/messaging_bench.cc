@@ -80,6 +80,18 @@ constexpr absl::Duration kStallTimeout = absl::Seconds(30);
 // polling adds to the "visible" latency).
 constexpr auto kCommitPoll = std::chrono::microseconds(200);
 
+// crm-devbroker keeps at most 5 MiB of records per partition and drops the oldest
+// beyond; the consumer throughput run needs every record. Partitions for
+// options.relay_events records of the payload plus ~450 B of key and CloudEvents
+// headers, filled to 4 MiB at most (keys do not spread evenly).
+int PartitionsToHold(const MessagingBenchOptions& options) {
+  constexpr double kRecordOverheadBytes = 512;
+  constexpr double kBytesPerPartition = 4 << 20;
+  const double bytes = static_cast<double>(options.relay_events) *
+                       (static_cast<double>(options.payload_bytes) + kRecordOverheadBytes);
+  return std::clamp(static_cast<int>(std::ceil(bytes / kBytesPerPartition)), 1, 256);
+}
+
 // Separate topics, so the throughput runs do not read the latency run's records.
 const std::string kLatencyTopic(messaging::kCustomerTopic);
 const std::string kThroughputTopic(messaging::kInteractionTopic);
@@ -134,16 +146,16 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenStore(const std::string& path) {
 // Not thread-safe; one owner.
 class DevBrokerProcess {
  public:
-  // Starts `binary` and waits for its ready line. NOT_FOUND when the binary is not
-  // executable, UNAVAILABLE when it does not become ready within 30 s.
+  // Starts `binary` with `partitions` per topic, writing its address to `file`,
+  // and waits until it is ready. NOT_FOUND when the binary is not executable,
+  // UNAVAILABLE when it does not become ready within 30 s.
   static absl::StatusOr<std::unique_ptr<DevBrokerProcess>> Start(const std::string& binary,
-                                                                 const std::string& dir,
+                                                                 const std::string& file,
                                                                  int partitions) {
     if (access(binary.c_str(), X_OK) != 0) {
       return absl::NotFoundError(absl::StrCat("crm-devbroker not executable at ", binary,
                                               " (build it, or pass --devbroker or --brokers)"));
     }
-    const std::string file = dir + "/bootstrap";
     std::unique_ptr<DevBrokerProcess> broker(new DevBrokerProcess(
         {binary, absl::StrCat("--partitions=", partitions), "--bootstrap_file=" + file}));
     if (!broker->process_.WaitForLine("\"event\":\"ready\"", absl::Seconds(30))) {
@@ -289,7 +301,8 @@ class LatencyHandler final : public EventHandler {
                                  .measured = entry && entry->measured,
                                  .handled_at = now});
     }
-    out.push_back(ProjectionWrite::Put(kSeenProjection, e.event.partition_key(), e.event.event_id()));
+    out.push_back(
+        ProjectionWrite::Put(kSeenProjection, e.event.partition_key(), e.event.event_id()));
     return absl::OkStatus();
   }
 
@@ -308,18 +321,52 @@ class LatencyHandler final : public EventHandler {
   std::vector<Handled> handled_;
 };
 
-// Turns the handler's records into latencies once the runner has committed them.
-// ConsumerRunner::Processed() grows only after a batch's synced WriteProjections
-// returned, by the number of Handle calls of that batch, so the first Processed()
-// Handle calls are exactly the committed ones. (A batch that fails and is handled
-// again would break this correspondence; the runner logs such failures.)
-// Lifecycle: polls from construction until Stop() or destruction; the samples may
-// be read after Stop(). `handler` and `runner` must outlive it.
-class CommitWatcher {
+// Acknowledgement times by global position, for the relay's part of the path.
+// Positions of the producer store are dense from 1; the store is fresh, so its
+// positions are exactly the appends of the latency run. Thread-safe (lock-free).
+class PositionAcks {
  public:
-  CommitWatcher(const LatencyHandler* handler, const ConsumerRunner* runner)
-      : handler_(handler), runner_(runner), thread_([this] { Loop(); }) {}
-  ~CommitWatcher() { Stop(); }
+  explicit PositionAcks(size_t capacity) : ack_ns_(capacity + 1), measured_(capacity + 1) {}
+
+  void Acked(uint64_t position, SteadyClock::time_point at, bool measured) {
+    if (position >= ack_ns_.size()) return;
+    measured_[position].store(measured);
+    ack_ns_[position].store(at.time_since_epoch().count());  // publishes `measured`
+  }
+  // The acknowledgement time of `position` if known and inside the window.
+  std::optional<SteadyClock::time_point> Measured(uint64_t position) const {
+    if (position >= ack_ns_.size()) return std::nullopt;
+    const SteadyClock::rep ns = ack_ns_[position].load();
+    if (ns == 0 || !measured_[position].load()) return std::nullopt;
+    return SteadyClock::time_point(SteadyClock::duration(ns));
+  }
+
+ private:
+  std::vector<std::atomic<SteadyClock::rep>> ack_ns_;  // 0 = not (yet) acknowledged
+  std::vector<std::atomic<bool>> measured_;
+};
+
+// Turns acknowledgement times into latencies by watching two points of the path:
+// - published: the producer store's published cursor (moved by the relay after
+//   Kafka acknowledged the records, with a synced write);
+// - committed: ConsumerRunner::Processed(), which grows only after a batch's
+//   synced WriteProjections returned, by the number of Handle calls of that
+//   batch, so the first Processed() Handle calls are exactly the committed ones.
+//   (A batch that fails and is handled again would break this correspondence;
+//   the runner logs such failures.)
+// Both are polled every kCommitPoll, which bounds the error polling adds.
+// Lifecycle: polls from construction until Stop() or destruction; the samples may
+// be read after Stop(). Everything passed in must outlive it.
+class LatencyWatcher {
+ public:
+  LatencyWatcher(const EventStore* producer, const PositionAcks* positions,
+                 const LatencyHandler* handler, const ConsumerRunner* runner)
+      : producer_(producer),
+        positions_(positions),
+        handler_(handler),
+        runner_(runner),
+        thread_([this] { Loop(); }) {}
+  ~LatencyWatcher() { Stop(); }
 
   void Stop() {
     stop_.store(true);
@@ -330,20 +377,31 @@ class CommitWatcher {
   uint64_t OursCommitted() const { return ours_committed_.load(); }
   // Events handled before their Append had returned (no latency for them).
   uint64_t Early() const { return early_; }
-  // Milliseconds from Append returning to the commit / to Handle, of the events
-  // acknowledged inside the measured window. Read after Stop().
+  // Milliseconds from Append returning to the consumer's commit, to Handle, and
+  // to the relay's published cursor, for events acknowledged inside the measured
+  // window. Read after Stop().
   std::vector<double>& visible_ms() { return visible_ms_; }
   std::vector<double>& handled_ms() { return handled_ms_; }
+  std::vector<double>& published_ms() { return published_ms_; }
 
  private:
   void Loop() {
-    size_t done = 0;
+    size_t handled_done = 0;
+    uint64_t published_done = 0;
     while (!stop_.load()) {
+      const uint64_t published = producer_->PublishedPosition();
+      if (published > published_done) {
+        const SteadyClock::time_point now = SteadyClock::now();
+        for (uint64_t p = published_done + 1; p <= published; ++p) {
+          if (auto acked = positions_->Measured(p)) published_ms_.push_back(Millis(now - *acked));
+        }
+        published_done = published;
+      }
       const uint64_t processed = runner_->Processed();
-      if (processed > done) {
+      if (processed > handled_done) {
         const SteadyClock::time_point now = SteadyClock::now();
         uint64_t ours = 0;
-        done = handler_->Visit(done, processed, [&](const Handled& h) {
+        handled_done = handler_->Visit(handled_done, processed, [&](const Handled& h) {
           if (!h.ours) return;
           ++ours;
           if (!h.acked) {
@@ -360,6 +418,8 @@ class CommitWatcher {
     }
   }
 
+  const EventStore* producer_;
+  const PositionAcks* positions_;
   const LatencyHandler* handler_;
   const ConsumerRunner* runner_;
   std::atomic<bool> stop_{false};
@@ -368,8 +428,15 @@ class CommitWatcher {
   uint64_t early_ = 0;
   std::vector<double> visible_ms_;
   std::vector<double> handled_ms_;
+  std::vector<double> published_ms_;
   std::thread thread_;  // last: starts after the members above exist
 };
+
+// Appends scheduled by the latency run, warm-up included.
+uint64_t SlotCount(const MessagingBenchOptions& options) {
+  return static_cast<uint64_t>(
+      std::llround(options.rate * (absl::ToDoubleSeconds(kWarmup) + options.seconds)));
+}
 
 struct PacedRun {
   uint64_t appended = 0;  // acknowledged appends, warm-up included
@@ -383,13 +450,12 @@ struct PacedRun {
 // threads takes the next free slot, sleeps until it is due, appends, records the
 // acknowledgement time and notifies the relay.
 PacedRun RunPaced(const MessagingBenchOptions& options, EventStore& store, OutboxRelay& relay,
-                  AckTimes& acks, const std::vector<std::string>& keys) {
+                  AckTimes& acks, PositionAcks& positions, const std::vector<std::string>& keys) {
   const auto warmup = absl::ToChronoNanoseconds(kWarmup);
   const auto measure = std::chrono::duration_cast<SteadyClock::duration>(
       std::chrono::duration<double>(options.seconds));
   const double slot_ns = 1e9 / options.rate;
-  const uint64_t slots = static_cast<uint64_t>(
-      std::llround(options.rate * (absl::ToDoubleSeconds(kWarmup) + options.seconds)));
+  const uint64_t slots = SlotCount(options);
 
   std::atomic<uint64_t> next_slot{0};
   std::atomic<uint64_t> appended{0};
@@ -430,6 +496,7 @@ PacedRun RunPaced(const MessagingBenchOptions& options, EventStore& store, Outbo
         }
         const bool in_window = now >= window_start && now < window_end;
         acks.Acked(id, now, in_window);
+        positions.Acked(result->first_position, now, in_window);
         relay.Notify();
         appended.fetch_add(1);
         if (in_window) measured.fetch_add(1);
@@ -513,7 +580,8 @@ bool RunLatency(const MessagingBenchOptions& options, const std::string& brokers
     PrintError(absl::StrCat("OutboxRelay::Start: ", relay.status().ToString()));
     return false;
   }
-  CommitWatcher watcher(&handler, runner->get());
+  PositionAcks positions(kPrimeEvents + SlotCount(options));
+  LatencyWatcher watcher(producer->get(), &positions, &handler, runner->get());
 
   const std::vector<std::string> keys = Keys(absl::StrCat("e2e-", run_tag, "-"), options.keys);
   {
@@ -538,25 +606,36 @@ bool RunLatency(const MessagingBenchOptions& options, const std::string& brokers
     return false;
   }
 
-  const PacedRun run = RunPaced(options, **producer, **relay, acks, keys);
+  const PacedRun run = RunPaced(options, **producer, **relay, acks, positions, keys);
   const uint64_t expected = kPrimeEvents + run.appended;
   const bool arrived =
       WaitFor([&] { return watcher.OursCommitted() >= expected; }, kArrivalTimeout);
+  // The documented shutdown: publish what is in flight (a relay stopped with
+  // records in flight purges them, which the producer reports as errors).
+  const absl::Status flushed = (*relay)->Flush(absl::Seconds(10));
+  std::this_thread::sleep_for(2 * kCommitPoll);  // let the watcher see the cursor move
   watcher.Stop();
 
   Percentiles visible = Summarize(watcher.visible_ms());
   Percentiles handled = Summarize(watcher.handled_ms());
+  Percentiles published = Summarize(watcher.published_ms());
   const double achieved = static_cast<double>(run.measured) / options.seconds;
   std::printf("e2e latency at %g/s: %s  (n=%zu, achieved %.1f/s)\n", options.rate,
               FormatPercentiles(visible).c_str(), visible.n, achieved);
-  std::printf("  to Handle, before the commit: %s  (n=%zu)\n", FormatPercentiles(handled).c_str(),
+  std::printf("  append -> published:    %s  (n=%zu)\n", FormatPercentiles(published).c_str(),
+              published.n);
+  std::printf("  append -> Handle:       %s  (n=%zu)\n", FormatPercentiles(handled).c_str(),
               handled.n);
   std::fflush(stdout);
 
   bool ok = true;
   if (run.errors > 0) {
-    PrintError(absl::StrCat(run.errors, " failed appends in the latency run; first: ",
-                            run.first_error));
+    PrintError(
+        absl::StrCat(run.errors, " failed appends in the latency run; first: ", run.first_error));
+    ok = false;
+  }
+  if (!flushed.ok()) {
+    PrintError(absl::StrCat("latency run: relay Flush: ", flushed.ToString()));
     ok = false;
   }
   if (!arrived) {
@@ -566,8 +645,11 @@ bool RunLatency(const MessagingBenchOptions& options, const std::string& brokers
     ok = false;
   }
   if (watcher.Early() > 0) {
-    // Not an error: such an event simply has no latency sample.
-    std::fprintf(stderr, "crm-bench messaging: %llu events were handled before their Append returned\n",
+    // Not an error: the appender thread had not yet read the clock after Append
+    // returned (descheduled), so such an event has no latency sample.
+    std::fprintf(stderr,
+                 "crm-bench messaging: %llu events reached the consumer before their appender "
+                 "recorded the acknowledgement; they have no latency sample\n",
                  static_cast<unsigned long long>(watcher.Early()));
   }
   return ok;
@@ -590,7 +672,8 @@ class CountingHandler final : public EventHandler {
       if (ours == target_) calls_at_target_.store(calls);
       ours_.store(ours);
     }
-    out.push_back(ProjectionWrite::Put(kSeenProjection, e.event.partition_key(), e.event.event_id()));
+    out.push_back(
+        ProjectionWrite::Put(kSeenProjection, e.event.partition_key(), e.event.event_id()));
     return absl::OkStatus();
   }
 
@@ -667,6 +750,27 @@ bool RunThroughput(const MessagingBenchOptions& options, const std::string& brok
       PrintError(absl::StrCat("OutboxRelay::Start: ", relay.status().ToString()));
       return false;
     }
+    // Start-up (connection, metadata, and the idempotent producer's id, which
+    // librdkafka sometimes gets only on a retry 1 s later) ends with the first
+    // acknowledged batch. While it lasts the relay already queues up to
+    // max_in_flight records, which then go out at once; so the rate is taken over
+    // the second half of the events, when the relay runs as it would for good.
+    const auto published_at_least = [&](uint64_t target, SteadyClock::time_point* at,
+                                        uint64_t* published) {
+      const bool reached =
+          WaitFor([&] { return (*producer)->PublishedPosition() >= target; }, flush_timeout);
+      *at = SteadyClock::now();
+      *published = (*producer)->PublishedPosition();
+      return reached;
+    };
+    SteadyClock::time_point first, half;
+    uint64_t first_published = 0, half_published = 0;
+    if (!published_at_least(1, &first, &first_published) ||
+        !published_at_least(std::max<uint64_t>(1, n / 2), &half, &half_published)) {
+      PrintError(absl::StrCat("relay: ", (*producer)->PublishedPosition(), " of ", n,
+                              " events published within ", absl::FormatDuration(flush_timeout)));
+      return false;
+    }
     const absl::Status flushed = (*relay)->Flush(flush_timeout);
     const SteadyClock::time_point end = SteadyClock::now();
     const uint64_t backlog = (*relay)->Backlog();
@@ -675,9 +779,22 @@ bool RunThroughput(const MessagingBenchOptions& options, const std::string& brok
       PrintError(absl::StrCat("relay: ", flushed.ToString(), "; backlog ", backlog));
       return false;
     }
-    std::printf("relay throughput: %.0f events/s (%llu events in %.2f s; filled in %.2f s by %d threads, not timed)\n",
-                static_cast<double>(n) / Seconds(end - start), static_cast<unsigned long long>(n),
-                Seconds(end - start), fill_seconds, options.fill_threads);
+    if (half_published < n) {
+      std::printf(
+          "relay throughput: %.0f events/s (%llu events; the last %llu in %.2f s; whole run "
+          "%.2f s, of which start-up %.2f s; store filled in %.2f s)\n",
+          static_cast<double>(n - half_published) / Seconds(end - half),
+          static_cast<unsigned long long>(n), static_cast<unsigned long long>(n - half_published),
+          Seconds(end - half), Seconds(end - start), Seconds(first - start), fill_seconds);
+    } else {
+      // The second half went out in one acknowledged batch (few events, or all
+      // queued during a slow start-up): only the whole run can be timed.
+      std::printf(
+          "relay throughput: %.0f events/s (%llu events, whole run %.2f s including %.2f s of "
+          "start-up: too few events to time the second half)\n",
+          static_cast<double>(n) / Seconds(end - start), static_cast<unsigned long long>(n),
+          Seconds(end - start), Seconds(first - start));
+    }
     std::fflush(stdout);
   }
 
@@ -726,8 +843,8 @@ bool RunThroughput(const MessagingBenchOptions& options, const std::string& brok
   (*runner)->Stop();
   const SteadyClock::time_point first = handler.first_at();
   std::printf(
-      "consumer throughput: %.0f events/s (%llu events in %.2f s from the first Handle to the "
-      "last commit; start and group join before it: %.2f s)\n",
+      "consumer throughput: %.0f events/s (%llu events; %.2f s from the first Handle to the "
+      "last commit; start-up and group join %.2f s)\n",
       static_cast<double>(n) / Seconds(end - first), static_cast<unsigned long long>(n),
       Seconds(end - first), Seconds(first - start));
   std::fflush(stdout);
@@ -736,38 +853,48 @@ bool RunThroughput(const MessagingBenchOptions& options, const std::string& brok
 
 void PrintHeader(const MessagingBenchOptions& options, const std::string& broker,
                  const ScratchDir& dir) {
+  const std::string fetch_wait =
+      options.fetch_wait_max_ms < 0 ? std::string("fetch.wait.max.ms librdkafka's default (500)")
+                                    : absl::StrCat("fetch.wait.max.ms=", options.fetch_wait_max_ms);
   std::printf(
-      "crm-bench messaging: events from one service's store through the outbox relay and Kafka "
-      "into another\n"
-      "service's projection (OutboxRelay, ConsumerRunner and both stores in this process)\n");
-  std::printf("  broker: %s; %u hardware threads; stores in %s (%s)\n", broker.c_str(),
+      "crm-bench messaging: events from one service's event store through the outbox relay and "
+      "Kafka into\n"
+      "another service's projection (stores, OutboxRelay and ConsumerRunner in this process)\n");
+  std::printf("  broker: %s\n", broker.c_str());
+  std::printf("  machine: %u hardware threads; stores in %s (%s)\n",
               std::thread::hardware_concurrency(), dir.path().c_str(),
               dir.FileSystemType().c_str());
   std::printf(
       "  appends: EventStore::Append of 1 event (%d B payload) + 1 projection row (%zu B) under a "
-      "new command id,\n"
-      "           for a random one of %d customers (stream id = partition key); returns once "
-      "synced\n",
+      "new command\n"
+      "    id, for a random one of %d customers (stream id = partition key); returns once synced\n",
       options.payload_bytes, kProjectionValueBytes, options.keys);
   std::printf(
-      "  e2e latency (%s): from Append returning to the consumer's commit of the event's\n"
-      "    projection row (handler: 1 row; committed with the offsets in one synced write), seen "
-      "by polling\n"
-      "    ConsumerRunner::Processed() every %lld us; the second line stops at "
-      "EventHandler::Handle, before\n"
-      "    that commit. Relay notified after each append; consumer session.timeout.ms=6000; "
-      "defaults otherwise.\n"
+      "  e2e latency (topic %s): from Append returning to the consumer's commit of\n"
+      "    the event's projection row (handler: 1 row, committed with the offsets in one synced "
+      "write), seen\n"
+      "    by polling ConsumerRunner::Processed() every %lld us. Breakdown: \"published\" = the "
+      "relay's cursor\n"
+      "    passed the event (Kafka acknowledged it, cursor synced; runs beside the consumer's "
+      "path);\n"
+      "    \"Handle\" = EventHandler::Handle called, before the consumer's commit.\n"
+      "    Relay: library defaults (linger.ms=2, idle_interval 50 ms), Notify() after each "
+      "append. Consumer:\n"
+      "    session.timeout.ms=6000, %s, defaults otherwise (poll_timeout 100 ms).\n"
       "    Open loop: appends due at absolute times at --rate, taken by %d threads; %.0f s warm-up "
       "not counted;\n"
-      "    n = appends acknowledged in the %.1f s window, achieved = n / window.\n",
-      kLatencyTopic.c_str(), static_cast<long long>(kCommitPoll.count()), options.appenders,
-      absl::ToDoubleSeconds(kWarmup), options.seconds);
+      "    n = appends acknowledged in the %.1f s window; achieved = n / window.\n",
+      kLatencyTopic.c_str(), static_cast<long long>(kCommitPoll.count()), fetch_wait.c_str(),
+      options.appenders, absl::ToDoubleSeconds(kWarmup), options.seconds);
   std::printf(
-      "  relay throughput (%s): %d events appended while no relay ran, then from\n"
-      "    OutboxRelay::Start to Flush() returning with Backlog() == 0 (acks=all, idempotent).\n"
-      "  consumer throughput: a fresh ConsumerRunner with the same 1-row handler over those "
-      "records.\n\n",
-      kThroughputTopic.c_str(), options.relay_events);
+      "  relay throughput (topic %s): %d events appended (%d threads) while no\n"
+      "    relay ran, then a relay started and timed until Backlog() == 0 (acks=all, "
+      "idempotent).\n"
+      "    Rate over the second half of the events (start-up is shown apart: it can take 1 s).\n"
+      "  consumer throughput: a fresh ConsumerRunner, same 1-row handler, over those records, "
+      "from its first\n"
+      "    Handle to the commit of the last record (start-up and group join shown apart).\n\n",
+      kThroughputTopic.c_str(), options.relay_events, options.fill_threads);
   std::fflush(stdout);
 }
 
@@ -798,13 +925,15 @@ CLI::App* AddMessagingSubcommand(CLI::App& app, MessagingBenchOptions* options) 
                   "its topics should be empty for the throughput figures to mean much")
       ->excludes(devbroker);
   cmd->add_option("--partitions", options->partitions,
-                  "Partitions per topic of the crm-devbroker started here")
+                  "Partitions per topic of the crm-devbroker started for the latency run (the "
+                  "throughput runs' one gets more when needed to hold every record)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--fetch_wait_max_ms", options->fetch_wait_max_ms,
-                  "Consumers' fetch.wait.max.ms; -1 = librdkafka's default (500, as the services "
-                  "run). crm-devbroker holds a fetch that finds no record this long even if "
-                  "records arrive meanwhile; Kafka answers as soon as one does")
+                  "Consumers' fetch.wait.max.ms. crm-devbroker holds a fetch that finds no "
+                  "record this long even if records arrive meanwhile (Kafka answers as soon as "
+                  "one does). -1: 1 on the crm-devbroker started here, librdkafka's default "
+                  "(500, the services' setting) with --brokers")
       ->check(CLI::Range(-1, 600000))
       ->capture_default_str();
   cmd->add_option("--payload_bytes", options->payload_bytes, "Event payload size in bytes")
@@ -828,7 +957,8 @@ CLI::App* AddMessagingSubcommand(CLI::App& app, MessagingBenchOptions* options) 
   return cmd;
 }
 
-int RunMessagingBench(const MessagingBenchOptions& options) {
+int RunMessagingBench(const MessagingBenchOptions& flags) {
+  MessagingBenchOptions options = flags;
   // The libraries log JSON lines to stdout; keep stdout for the figures.
   runtime::SetLogLevel(runtime::LogLevel::kWarn);
   runtime::SetLogSink([](std::string_view line) {
@@ -841,30 +971,45 @@ int RunMessagingBench(const MessagingBenchOptions& options) {
     PrintError(dir.status().ToString());
     return 1;
   }
-  std::unique_ptr<DevBrokerProcess> devbroker;
+  const bool own_broker = options.brokers.empty();
+  if (own_broker && options.fetch_wait_max_ms < 0) options.fetch_wait_max_ms = 1;
+  const int throughput_partitions = std::max(options.partitions, PartitionsToHold(options));
+  // Distinguishes this run's keys and groups from earlier runs on the same broker.
+  const std::string id = NewId();
+  const std::string run_tag = id.substr(id.size() - 8);
+
   std::string brokers = options.brokers;
-  std::string broker_description;
-  if (brokers.empty()) {
+  std::string broker_description = absl::StrCat("existing broker at ", brokers);
+  std::unique_ptr<DevBrokerProcess> devbroker;
+  if (own_broker) {
     absl::StatusOr<std::unique_ptr<DevBrokerProcess>> started =
-        DevBrokerProcess::Start(options.devbroker, dir->path(), options.partitions);
+        DevBrokerProcess::Start(options.devbroker, dir->Child("e2e-bootstrap"), options.partitions);
     if (!started.ok()) {
       PrintError(started.status().ToString());
       return 1;
     }
     devbroker = *std::move(started);
     brokers = devbroker->bootstrap();
-    broker_description =
-        absl::StrCat("crm-devbroker at ", brokers, " (librdkafka mock cluster, in memory, ",
-                     options.partitions, " partitions per topic)");
-  } else {
-    broker_description = absl::StrCat("existing broker at ", brokers);
+    broker_description = absl::StrCat(
+        "crm-devbroker (librdkafka mock cluster, in memory) at ", brokers, ", ", options.partitions,
+        " partitions per topic;\n    the throughput runs start a second one "
+        "with ",
+        throughput_partitions, " (it keeps at most 5 MiB per partition; they need every record)");
   }
-  // Distinguishes this run's keys and groups from earlier runs on the same broker.
-  const std::string id = NewId();
-  const std::string run_tag = id.substr(id.size() - 8);
 
   PrintHeader(options, broker_description, *dir);
   const bool latency_ok = RunLatency(options, brokers, *dir, run_tag);
+  if (own_broker) {
+    devbroker.reset();
+    absl::StatusOr<std::unique_ptr<DevBrokerProcess>> started = DevBrokerProcess::Start(
+        options.devbroker, dir->Child("tput-bootstrap"), throughput_partitions);
+    if (!started.ok()) {
+      PrintError(started.status().ToString());
+      return 1;
+    }
+    devbroker = *std::move(started);
+    brokers = devbroker->bootstrap();
+  }
   const bool throughput_ok = RunThroughput(options, brokers, *dir, run_tag);
   return latency_ok && throughput_ok ? 0 : 1;
 }

@@ -30,15 +30,17 @@ struct MessagingBenchOptions {
   std::string devbroker;     // crm-devbroker binary; "" = the one built with crm-bench
   std::string brokers;       // an existing broker ("host:port,..."); "" = start devbroker
   int partitions = 3;        // partitions per topic of the devbroker started here
-  // The consumers' fetch.wait.max.ms; -1 = librdkafka's default (500 ms, as the
-  // services run). crm-devbroker holds a fetch that finds no record for this long
-  // even when records arrive meanwhile, where Kafka answers as soon as one does.
+  // The consumers' fetch.wait.max.ms. crm-devbroker holds a fetch that finds no
+  // record this long even when records arrive meanwhile (Kafka answers as soon
+  // as one does), so at librdkafka's default of 500 ms (the services' setting)
+  // the devbroker, not the suite, sets the latency. -1 = 1 ms on the devbroker
+  // started here, librdkafka's default with --brokers.
   int fetch_wait_max_ms = -1;
-  int payload_bytes = 256;   // event payload size
-  int keys = 1000;           // distinct customers (stream id = partition key)
-  int appenders = 4;         // threads sharing the latency run's append schedule
-  int fill_threads = 8;      // threads filling the store for the throughput runs
-  std::string dir;           // parent of the databases; "" = a temp dir removed at exit
+  int payload_bytes = 256;  // event payload size
+  int keys = 1000;          // distinct customers (stream id = partition key)
+  int appenders = 4;        // threads sharing the latency run's append schedule
+  int fill_threads = 8;     // threads filling the store for the throughput runs
+  std::string dir;          // parent of the databases; "" = a temp dir removed at exit
 };
 
 // Registers the `messaging` subcommand and its flags on `app`, writing parsed

@@ -1,13 +1,30 @@
 // crmctl: the suite's command-line client. One command group per file.
 //
 //   crmctl events tail --brokers=127.0.0.1:9092 --topic=crm.customer.v1.events --from_beginning
+//   export CRM_TOKEN=$(crmctl token --sub alice --roles sales_rep --region north)
+//   crmctl customer get --id 7d1c... --output json
+//
+// Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
+#include "customer_command.h"
 #include "events_command.h"
+#include "grpc_client.h"
+#include "token_command.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"crmctl: command-line client of the CRM suite"};
   app.require_subcommand(1);
   crm::crmctl::AddEventsCommands(app);
-  CLI11_PARSE(app, argc, argv);
+  crm::crmctl::AddTokenCommand(app);
+  crm::crmctl::AddCustomerCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Commands report their own failures via CLI::RuntimeError(exit code);
+    // everything else CLI11 throws is a usage error (help requests exit 0).
+    const int rc = app.exit(e);
+    if (rc == 0 || e.get_name() == "RuntimeError") return rc;
+    return crm::crmctl::kExitUsage;
+  }
   return 0;
 }

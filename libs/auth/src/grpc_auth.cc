@@ -9,8 +9,8 @@ namespace crm::auth {
 absl::StatusOr<Principal> Authenticate(const grpc::ServerContextBase& context,
                                        const TokenVerifier& verifier) {
   const auto& metadata = context.client_metadata();
-  auto [begin, end] = metadata.equal_range(
-      grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
+  auto [begin, end] =
+      metadata.equal_range(grpc::string_ref(kAuthorizationKey.data(), kAuthorizationKey.size()));
   if (begin == end) return absl::UnauthenticatedError("missing bearer token");
   // Two entries could be read differently by a proxy and by us: refuse.
   if (std::next(begin) != end) return absl::UnauthenticatedError("repeated authorization metadata");

@@ -102,8 +102,8 @@ std::optional<std::string> DerToRaw(std::string_view der) {
 std::optional<std::string> HmacSha256(std::string_view key, std::string_view input) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   size_t len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
-                Bytes(input), input.size(), mac, sizeof(mac), &len) == nullptr ||
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), Bytes(input),
+                input.size(), mac, sizeof(mac), &len) == nullptr ||
       len != kSha256Bytes) {
     return std::nullopt;
   }
@@ -194,8 +194,7 @@ absl::StatusOr<std::string> SigningKey::Sign(std::string_view input) const {
   }
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t len = 0;
-  if (ctx == nullptr ||
-      EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey_) != 1 ||
+  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey_) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, Bytes(input), input.size()) != 1) {
     return ClearErrors(absl::InternalError("EVP_DigestSign failed"));
   }
@@ -207,7 +206,8 @@ absl::StatusOr<std::string> SigningKey::Sign(std::string_view input) const {
   sig.resize(len);
   if (alg_ == Algorithm::kEs256) {
     std::optional<std::string> raw = DerToRaw(sig);
-    if (!raw.has_value()) return ClearErrors(absl::InternalError("bad ECDSA signature from OpenSSL"));
+    if (!raw.has_value())
+      return ClearErrors(absl::InternalError("bad ECDSA signature from OpenSSL"));
     return *std::move(raw);
   }
   return sig;

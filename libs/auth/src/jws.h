@@ -50,8 +50,8 @@ class SigningKey {
   static absl::StatusOr<std::unique_ptr<SigningKey>> FromPkey(EVP_PKEY* pkey, bool is_private);
 
   const Algorithm alg_;
-  std::string secret_;  // HS256 only; wiped on destruction.
-  EVP_PKEY* const pkey_;      // RS256 / ES256 only; owned.
+  std::string secret_;    // HS256 only; wiped on destruction.
+  EVP_PKEY* const pkey_;  // RS256 / ES256 only; owned.
   const bool is_private_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -28,6 +29,10 @@ absl::Status Unauthenticated(std::string_view reason) {
 }
 
 absl::StatusOr<std::string> ReadFile(std::string_view path) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(std::string(path), ignored)) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(path), " is a directory"));
+  }
   std::ifstream in{std::string(path), std::ios::binary};
   std::stringstream contents;
   if (in) contents << in.rdbuf();
@@ -43,7 +48,7 @@ std::string_view Trim(std::string_view s) {
   return s.substr(begin, end - begin + 1);
 }
 
-// Reads exactly one of two key files; `what` names them for errors.
+// Reads exactly one of two key files: (secret, "") or ("", PEM text).
 absl::StatusOr<std::pair<std::string, std::string>> LoadOneOf(std::string_view secret_file,
                                                               std::string_view key_file) {
   if (secret_file.empty() == key_file.empty()) {
@@ -161,8 +166,7 @@ TokenVerifier::TokenVerifier(std::unique_ptr<SigningKey> key, const VerifierConf
 
 TokenVerifier::~TokenVerifier() = default;
 
-absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(
-    const VerifierConfig& config) {
+absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const VerifierConfig& config) {
   if (config.leeway < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("leeway must not be negative");
   }
@@ -179,7 +183,8 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
 
   // Structure: exactly three non-empty segments.
   size_t first_dot = token.find('.');
-  size_t second_dot = first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
+  size_t second_dot =
+      first_dot == std::string_view::npos ? first_dot : token.find('.', first_dot + 1);
   if (second_dot == std::string_view::npos ||
       token.find('.', second_dot + 1) != std::string_view::npos) {
     return Unauthenticated("malformed token: expected three segments");
@@ -198,7 +203,8 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
   if (alg == header->end() || !alg->is_string()) {
     return Unauthenticated("malformed token: alg missing");
   }
-  if (alg->get<std::string>() != algorithm()) return Unauthenticated("token algorithm not accepted");
+  if (alg->get<std::string>() != algorithm())
+    return Unauthenticated("token algorithm not accepted");
   if (header->contains("crit")) return Unauthenticated("token has unsupported critical headers");
 
   // Signature, before looking at the claims.
@@ -249,7 +255,8 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
   if (roles != payload->end()) {
     if (!roles->is_array()) return Unauthenticated("malformed token: roles is not an array");
     for (const json& role : *roles) {
-      if (!role.is_string()) return Unauthenticated("malformed token: roles is not an array of strings");
+      if (!role.is_string())
+        return Unauthenticated("malformed token: roles is not an array of strings");
       claims.roles.push_back(role.get<std::string>());
     }
   }

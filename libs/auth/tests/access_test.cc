@@ -35,7 +35,11 @@ std::vector<RoleCase> RoleCases() {
       {"service", {Role::kService}, true, true, true, true},
       {"no role", {}, false, false, false, false},
       // Several roles add up.
-      {"sales_rep+regional_manager", {Role::kSalesRep, Role::kRegionalManager}, true, true, true,
+      {"sales_rep+regional_manager",
+       {Role::kSalesRep, Role::kRegionalManager},
+       true,
+       true,
+       true,
        false},
   };
 }
@@ -102,9 +106,10 @@ TEST(AuthAccessTest, EmptyRegionOrSubjectNeverMatches) {
             absl::StatusCode::kPermissionDenied);
   EXPECT_FALSE(ScopeFor(anonymous_rep).Allows(unassigned));
   // Nor does a grant with empty fields.
-  EXPECT_EQ(CheckCustomerAccess(anonymous_rep, {"", "", ""}, kNow, {{"", "", kNow + absl::Hours(1)}})
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      CheckCustomerAccess(anonymous_rep, {"", "", ""}, kNow, {{"", "", kNow + absl::Hours(1)}})
+          .code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 struct GrantCase {
@@ -117,7 +122,8 @@ TEST(AuthAccessTest, GrantsOpenOneCustomerToOneSubjectUntilExpiry) {
   const GrantCase cases[] = {
       {"none", {}, false},
       {"valid", {{"u-1", "c-other-west", kNow + absl::Hours(1)}}, true},
-      {"valid until the next nanosecond", {{"u-1", "c-other-west", kNow + absl::Nanoseconds(1)}},
+      {"valid until the next nanosecond",
+       {{"u-1", "c-other-west", kNow + absl::Nanoseconds(1)}},
        true},
       {"expires now", {{"u-1", "c-other-west", kNow}}, false},
       {"expired", {{"u-1", "c-other-west", kNow - absl::Seconds(1)}}, false},

@@ -36,11 +36,11 @@ TEST(AuthBase64UrlTest, RoundTripsEveryLengthAndByte) {
 TEST(AuthBase64UrlTest, RejectsNonCanonicalInput) {
   EXPECT_EQ(Base64UrlDecode("Zm9v+g"), std::nullopt);  // Standard alphabet.
   EXPECT_EQ(Base64UrlDecode("Zm9v/g"), std::nullopt);
-  EXPECT_EQ(Base64UrlDecode("Zg=="), std::nullopt);    // Padding.
-  EXPECT_EQ(Base64UrlDecode("Zm 9v"), std::nullopt);   // Whitespace.
-  EXPECT_EQ(Base64UrlDecode("Zm9vY"), std::nullopt);   // 4k+1 characters.
-  EXPECT_EQ(Base64UrlDecode("Zh"), std::nullopt);      // "f" is "Zg": low bits set.
-  EXPECT_EQ(Base64UrlDecode("Zm9"), std::nullopt);     // "fo" is "Zm8".
+  EXPECT_EQ(Base64UrlDecode("Zg=="), std::nullopt);   // Padding.
+  EXPECT_EQ(Base64UrlDecode("Zm 9v"), std::nullopt);  // Whitespace.
+  EXPECT_EQ(Base64UrlDecode("Zm9vY"), std::nullopt);  // 4k+1 characters.
+  EXPECT_EQ(Base64UrlDecode("Zh"), std::nullopt);     // "f" is "Zg": low bits set.
+  EXPECT_EQ(Base64UrlDecode("Zm9"), std::nullopt);    // "fo" is "Zm8".
   EXPECT_EQ(Base64UrlDecode(std::string_view("Zg\0", 3)), std::nullopt);
 }
 

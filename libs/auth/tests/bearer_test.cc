@@ -10,8 +10,8 @@ using internal::ParseBearer;
 
 struct BearerCase {
   std::string header;
-  std::string token;   // Expected token when ok.
-  std::string error;   // Expected UNAUTHENTICATED message otherwise.
+  std::string token;  // Expected token when ok.
+  std::string error;  // Expected UNAUTHENTICATED message otherwise.
 };
 
 TEST(AuthBearerTest, ParsesHeaderValues) {
@@ -49,7 +49,8 @@ TEST(AuthBearerTest, ParsesHeaderValues) {
 
 TEST(AuthBearerTest, BearerHeaderRoundTrips) {
   EXPECT_EQ(BearerHeader("abc.def.ghi"), "Bearer abc.def.ghi");
-  absl::StatusOr<std::string_view> token = ParseBearer(BearerHeader("abc.def.ghi"));
+  std::string header = BearerHeader("abc.def.ghi");  // The result points into it.
+  absl::StatusOr<std::string_view> token = ParseBearer(header);
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ(*token, "abc.def.ghi");
 }

@@ -10,10 +10,10 @@
 
 #include "absl/time/clock.h"
 #include "common/testing/fake_clock.h"
-#include "gtest/gtest.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "test_keys.h"
 
 namespace crm::auth {
@@ -46,7 +46,7 @@ class AuthCheckService : public grpc::CallbackGenericService {
   const TokenVerifier* verifier_;
 };
 
-class GrpcAuthTest : public ::testing::Test {
+class AuthGrpcTest : public ::testing::Test {
  protected:
   struct Result {
     grpc::Status status;
@@ -73,7 +73,8 @@ class GrpcAuthTest : public ::testing::Test {
     builder.RegisterCallbackGenericService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = std::make_unique<grpc::GenericStub>(server_->InProcessChannel(grpc::ChannelArguments()));
+    stub_ =
+        std::make_unique<grpc::GenericStub>(server_->InProcessChannel(grpc::ChannelArguments()));
   }
 
   void TearDown() override {
@@ -91,7 +92,8 @@ class GrpcAuthTest : public ::testing::Test {
     grpc::ByteBuffer response;
     std::promise<grpc::Status> done;
     stub_->UnaryCall(&context, "/crm.auth.test.Check/Check", grpc::StubOptions(), &request,
-                     &response, [&done](grpc::Status status) { done.set_value(std::move(status)); });
+                     &response,
+                     [&done](grpc::Status status) { done.set_value(std::move(status)); });
     Result result{done.get_future().get(), ""};
     const auto& trailers = context.GetServerTrailingMetadata();
     if (auto it = trailers.find(kSubjectKey); it != trailers.end()) {
@@ -108,7 +110,7 @@ class GrpcAuthTest : public ::testing::Test {
   std::unique_ptr<grpc::GenericStub> stub_;
 };
 
-TEST_F(GrpcAuthTest, ValidBearerTokenYieldsThePrincipal) {
+TEST_F(AuthGrpcTest, ValidBearerTokenYieldsThePrincipal) {
   Result result = Call({BearerHeader(token_)});
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(result.subject, "u-7");
@@ -117,14 +119,14 @@ TEST_F(GrpcAuthTest, ValidBearerTokenYieldsThePrincipal) {
   EXPECT_EQ(result.subject, "u-7");
 }
 
-TEST_F(GrpcAuthTest, MissingOrBadMetadataIsUnauthenticated) {
+TEST_F(AuthGrpcTest, MissingOrBadMetadataIsUnauthenticated) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
       {{}, "missing bearer token"},
       {{"Bearer"}, "missing bearer token"},
       {{token_}, "authorization is not a bearer token"},
       {{"Basic dXNlcjpwYXNz"}, "authorization is not a bearer token"},
       {{BearerHeader(token_), BearerHeader(token_)}, "repeated authorization metadata"},
-      {{BearerHeader(token_ + "x")}, "malformed token: signature is not base64url"},
+      {{BearerHeader(token_ + "x")}, "token signature invalid"},
   };
   for (const auto& [values, message] : cases) {
     SCOPED_TRACE(message);
@@ -135,7 +137,7 @@ TEST_F(GrpcAuthTest, MissingOrBadMetadataIsUnauthenticated) {
   }
 }
 
-TEST_F(GrpcAuthTest, ExpiredTokenIsUnauthenticated) {
+TEST_F(AuthGrpcTest, ExpiredTokenIsUnauthenticated) {
   clock_.Advance(absl::Hours(2));
   Result result = Call({BearerHeader(token_)});
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);

@@ -23,10 +23,10 @@ namespace {
 using json = nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
 using testing::HsToken;
+using ::testing::IsEmpty;
 using testing::kSecret;
+using ::testing::Not;
 
 constexpr int64_t kNow = 1700000000;
 const absl::Time kNowTime = absl::FromUnixSeconds(kNow);
@@ -51,8 +51,11 @@ std::string Join(const std::vector<std::string>& parts) {
 }
 
 json BasicPayload() {
-  return {{"sub", "u-1"}, {"roles", {"sales_rep"}}, {"region", "east"},
-          {"iat", kNow},  {"exp", kNow + 3600}};
+  return {{"sub", "u-1"},
+          {"roles", {"sales_rep"}},
+          {"region", "east"},
+          {"iat", kNow},
+          {"exp", kNow + 3600}};
 }
 
 json HsHeader() { return {{"alg", "HS256"}, {"typ", "JWT"}}; }
@@ -81,11 +84,9 @@ void ExpectRejected(const TokenVerifier& verifier, const std::string& token,
   }
 }
 
-class JwtTest : public ::testing::Test {
+class AuthJwtTest : public ::testing::Test {
  protected:
-  VerifierConfig HsConfig() {
-    return {.hs256_secret = std::string(kSecret), .clock = &clock_};
-  }
+  VerifierConfig HsConfig() { return {.hs256_secret = std::string(kSecret), .clock = &clock_}; }
 
   std::unique_ptr<TokenVerifier> MakeVerifier(const VerifierConfig& config) {
     absl::StatusOr<std::unique_ptr<TokenVerifier>> verifier = TokenVerifier::Create(config);
@@ -136,7 +137,7 @@ AlgSetup SetupFor(const std::string& alg) {
           64};  // Raw R||S, not DER.
 }
 
-class JwtAlgTest : public JwtTest, public ::testing::WithParamInterface<std::string> {
+class AuthJwtAlgTest : public AuthJwtTest, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
     setup_ = SetupFor(GetParam());
@@ -153,10 +154,10 @@ class JwtAlgTest : public JwtTest, public ::testing::WithParamInterface<std::str
   std::unique_ptr<TokenVerifier> verifier_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Algorithms, JwtAlgTest, ::testing::Values("HS256", "RS256", "ES256"),
+INSTANTIATE_TEST_SUITE_P(Algorithms, AuthJwtAlgTest, ::testing::Values("HS256", "RS256", "ES256"),
                          [](const auto& info) { return info.param; });
 
-TEST_P(JwtAlgTest, SignVerifyRoundTrip) {
+TEST_P(AuthJwtAlgTest, SignVerifyRoundTrip) {
   EXPECT_EQ(signer_->algorithm(), GetParam());
   EXPECT_EQ(verifier_->algorithm(), GetParam());
   Claims claims = BasicClaims();
@@ -190,7 +191,7 @@ TEST_P(JwtAlgTest, SignVerifyRoundTrip) {
   EXPECT_EQ(back->not_before, claims.not_before);
 }
 
-TEST_P(JwtAlgTest, TamperedPayloadIsRejected) {
+TEST_P(AuthJwtAlgTest, TamperedPayloadIsRejected) {
   std::vector<std::string> parts = Split(MustSign(*signer_, BasicClaims()));
   json payload = json::parse(*internal::Base64UrlDecode(parts[1]));
   payload["roles"] = {"admin"};
@@ -198,14 +199,14 @@ TEST_P(JwtAlgTest, TamperedPayloadIsRejected) {
   ExpectRejected(*verifier_, Join(parts), "token signature invalid");
 }
 
-TEST_P(JwtAlgTest, TamperedHeaderIsRejected) {
+TEST_P(AuthJwtAlgTest, TamperedHeaderIsRejected) {
   std::vector<std::string> parts = Split(MustSign(*signer_, BasicClaims()));
   parts[0] = internal::Base64UrlEncode(
       json({{"alg", GetParam()}, {"typ", "JWT"}, {"kid", "attacker"}}).dump());
   ExpectRejected(*verifier_, Join(parts), "token signature invalid");
 }
 
-TEST_P(JwtAlgTest, TamperedSignatureIsRejected) {
+TEST_P(AuthJwtAlgTest, TamperedSignatureIsRejected) {
   std::vector<std::string> parts = Split(MustSign(*signer_, BasicClaims()));
   std::string signature = *internal::Base64UrlDecode(parts[2]);
   for (size_t index : {size_t{0}, signature.size() / 2, signature.size() - 1}) {
@@ -220,14 +221,14 @@ TEST_P(JwtAlgTest, TamperedSignatureIsRejected) {
   ExpectRejected(*verifier_, Join(parts), "token signature invalid");
 }
 
-TEST_P(JwtAlgTest, WrongKeyIsRejected) {
+TEST_P(AuthJwtAlgTest, WrongKeyIsRejected) {
   std::unique_ptr<TokenVerifier> other = MakeVerifier(setup_.other_key);
   ASSERT_NE(other, nullptr);
   ExpectRejected(*other, MustSign(*signer_, BasicClaims()), "token signature invalid");
 }
 
-TEST_P(JwtAlgTest, OtherAlgorithmsAreRejected) {
-  for (const std::string& alg : {"HS256", "RS256", "ES256"}) {
+TEST_P(AuthJwtAlgTest, OtherAlgorithmsAreRejected) {
+  for (std::string alg : {"HS256", "RS256", "ES256"}) {
     if (alg == GetParam()) continue;
     AlgSetup other = SetupFor(alg);
     std::unique_ptr<TokenSigner> signer = MakeSigner(other.signer);
@@ -236,7 +237,7 @@ TEST_P(JwtAlgTest, OtherAlgorithmsAreRejected) {
   }
 }
 
-TEST_P(JwtAlgTest, ConcurrentVerification) {
+TEST_P(AuthJwtAlgTest, ConcurrentVerification) {
   std::string token = MustSign(*signer_, BasicClaims());
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
@@ -253,10 +254,10 @@ TEST_P(JwtAlgTest, ConcurrentVerification) {
 
 // ------------------------------------------------------------ algorithm attacks
 
-TEST_F(JwtTest, AlgNoneIsRejected) {
+TEST_F(AuthJwtTest, AlgNoneIsRejected) {
   std::unique_ptr<TokenVerifier> hs = MakeVerifier(HsConfig());
-  std::unique_ptr<TokenVerifier> rs = MakeVerifier(
-      {.public_key_pem = testing::Rsa2048().public_pem, .clock = &clock_});
+  std::unique_ptr<TokenVerifier> rs =
+      MakeVerifier({.public_key_pem = testing::Rsa2048().public_pem, .clock = &clock_});
   for (const char* none : {"none", "None", "NONE"}) {
     std::string unsigned_token =
         absl::StrCat(internal::Base64UrlEncode(json({{"alg", none}, {"typ", "JWT"}}).dump()), ".",
@@ -269,7 +270,7 @@ TEST_F(JwtTest, AlgNoneIsRejected) {
   }
 }
 
-TEST_F(JwtTest, RsaPublicKeyUsedAsHmacSecretIsRejected) {
+TEST_F(AuthJwtTest, RsaPublicKeyUsedAsHmacSecretIsRejected) {
   // The classic confusion attack: the RS256 public key is public, so an
   // attacker can HMAC with it and hope the verifier treats it as a secret.
   const std::string& public_pem = testing::Rsa2048().public_pem;
@@ -282,7 +283,7 @@ TEST_F(JwtTest, RsaPublicKeyUsedAsHmacSecretIsRejected) {
                  "token signature invalid");
 }
 
-TEST_F(JwtTest, CriticalHeaderIsRejected) {
+TEST_F(AuthJwtTest, CriticalHeaderIsRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json header = HsHeader();
   header["crit"] = {"exp"};
@@ -291,7 +292,7 @@ TEST_F(JwtTest, CriticalHeaderIsRejected) {
 
 // ------------------------------------------------------------ times
 
-TEST_F(JwtTest, ExpiredTokenIsRejected) {
+TEST_F(AuthJwtTest, ExpiredTokenIsRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload["exp"] = kNow - 31;
@@ -300,7 +301,7 @@ TEST_F(JwtTest, ExpiredTokenIsRejected) {
   EXPECT_TRUE(verifier->Verify(HsToken(HsHeader(), payload)).ok());
 }
 
-TEST_F(JwtTest, ExpLeewayBoundary) {
+TEST_F(AuthJwtTest, ExpLeewayBoundary) {
   const absl::Duration kLeeway = absl::Seconds(30);
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   std::string token = HsToken(HsHeader(), BasicPayload());  // exp = kNow + 3600.
@@ -319,7 +320,7 @@ TEST_F(JwtTest, ExpLeewayBoundary) {
   ExpectRejected(*strict_verifier, token, "token expired");
 }
 
-TEST_F(JwtTest, NotYetValidTokenIsRejected) {
+TEST_F(AuthJwtTest, NotYetValidTokenIsRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload["nbf"] = kNow + 600;
@@ -332,7 +333,7 @@ TEST_F(JwtTest, NotYetValidTokenIsRejected) {
   EXPECT_TRUE(verifier->Verify(token).ok());
 }
 
-TEST_F(JwtTest, TokenIssuedInTheFutureIsRejected) {
+TEST_F(AuthJwtTest, TokenIssuedInTheFutureIsRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload["iat"] = kNow + 31;
@@ -343,7 +344,7 @@ TEST_F(JwtTest, TokenIssuedInTheFutureIsRejected) {
   EXPECT_TRUE(verifier->Verify(HsToken(HsHeader(), payload)).ok());
 }
 
-TEST_F(JwtTest, FractionalNumericDatesAreAccepted) {
+TEST_F(AuthJwtTest, FractionalNumericDatesAreAccepted) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload["exp"] = static_cast<double>(kNow) + 100.25;
@@ -352,9 +353,8 @@ TEST_F(JwtTest, FractionalNumericDatesAreAccepted) {
   EXPECT_EQ(claims->expires_at, kNowTime + absl::Milliseconds(100250));
 }
 
-TEST_F(JwtTest, NullClockMeansSystemClock) {
-  std::unique_ptr<TokenVerifier> verifier =
-      MakeVerifier({.hs256_secret = std::string(kSecret)});
+TEST_F(AuthJwtTest, NullClockMeansSystemClock) {
+  std::unique_ptr<TokenVerifier> verifier = MakeVerifier({.hs256_secret = std::string(kSecret)});
   std::unique_ptr<TokenSigner> signer = MakeSigner({.hs256_secret = std::string(kSecret)});
   absl::Time now = absl::Now();
   Claims claims = BasicClaims();
@@ -366,7 +366,7 @@ TEST_F(JwtTest, NullClockMeansSystemClock) {
 
 // ------------------------------------------------------------ issuer, audience
 
-TEST_F(JwtTest, IssuerIsCheckedWhenConfigured) {
+TEST_F(AuthJwtTest, IssuerIsCheckedWhenConfigured) {
   VerifierConfig config = HsConfig();
   config.issuer = "https://id.example.com";
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(config);
@@ -383,7 +383,7 @@ TEST_F(JwtTest, IssuerIsCheckedWhenConfigured) {
   EXPECT_TRUE(MakeVerifier(HsConfig())->Verify(HsToken(HsHeader(), payload)).ok());
 }
 
-TEST_F(JwtTest, AudienceIsCheckedWhenConfigured) {
+TEST_F(AuthJwtTest, AudienceIsCheckedWhenConfigured) {
   VerifierConfig config = HsConfig();
   config.audience = "crm";
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(config);
@@ -403,7 +403,7 @@ TEST_F(JwtTest, AudienceIsCheckedWhenConfigured) {
 
 // ------------------------------------------------------------ malformed tokens
 
-TEST_F(JwtTest, MalformedTokensAreRejected) {
+TEST_F(AuthJwtTest, MalformedTokensAreRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   std::string good = HsToken(HsHeader(), BasicPayload());
   ASSERT_TRUE(verifier->Verify(good).ok());
@@ -422,12 +422,11 @@ TEST_F(JwtTest, MalformedTokensAreRejected) {
       {" " + good, "header is not a JSON object"},
       {good + "\n", "signature is not base64url"},
       {"eyJ+" + good.substr(4), "header is not a JSON object"},  // '+' is not base64url.
-      {h + "=." + p + "." + s, "header is not a JSON object"},    // Padding.
+      {h + "=." + p + "." + s, "header is not a JSON object"},   // Padding.
       {h + "." + p + "." + s + "==", "signature is not base64url"},
       {h + "." + p + "." + s.substr(0, s.size() - 1) + "*", "signature is not base64url"},
       {internal::Base64UrlEncode("not json") + "." + p + "." + s, "header is not a JSON object"},
-      {internal::Base64UrlEncode("[\"HS256\"]") + "." + p + "." + s,
-       "header is not a JSON object"},
+      {internal::Base64UrlEncode("[\"HS256\"]") + "." + p + "." + s, "header is not a JSON object"},
       {internal::Base64UrlEncode("{\"typ\":\"JWT\"}") + "." + p + "." + s, "alg missing"},
       {internal::Base64UrlEncode("{\"alg\":256}") + "." + p + "." + s, "alg missing"},
       {std::string(20000, 'a') + "." + p + "." + s, "token too large"},
@@ -438,19 +437,18 @@ TEST_F(JwtTest, MalformedTokensAreRejected) {
   }
 }
 
-TEST_F(JwtTest, NonCanonicalSignatureEncodingIsRejected) {
+TEST_F(AuthJwtTest, NonCanonicalSignatureEncodingIsRejected) {
   // A 32-byte HMAC is 43 characters whose last one carries 2 unused bits; a
   // decoder that ignored them would accept four spellings of one signature.
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   std::vector<std::string> parts = Split(HsToken(HsHeader(), BasicPayload()));
-  const std::string alphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   char& last = parts[2].back();
   last = alphabet[alphabet.find(last) ^ 1];
   ExpectRejected(*verifier, Join(parts), "signature is not base64url");
 }
 
-TEST_F(JwtTest, MalformedClaimsAreRejected) {
+TEST_F(AuthJwtTest, MalformedClaimsAreRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   auto with = [](const char* name, json value) {
     json payload = BasicPayload();
@@ -486,7 +484,7 @@ TEST_F(JwtTest, MalformedClaimsAreRejected) {
   // Payloads that are not JSON objects, correctly signed.
   for (const char* text : {"not json", "[1,2]", "\"sub\"", "{\"sub\":\"u-1\",", ""}) {
     SCOPED_TRACE(text);
-    std::string token = HsToken(HsHeader().dump(), text);
+    std::string token = testing::HsTokenRaw(HsHeader().dump(), text);
     if (std::string(text).empty()) {
       ExpectRejected(*verifier, token, "empty segment");
     } else {
@@ -497,7 +495,7 @@ TEST_F(JwtTest, MalformedClaimsAreRejected) {
 
 // ------------------------------------------------------------ roles
 
-TEST_F(JwtTest, UnknownRolesAreIgnored) {
+TEST_F(AuthJwtTest, UnknownRolesAreIgnored) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload["roles"] = {"sales_rep", "wizard", "admin", "SALES_REP", "sales_rep"};
@@ -510,7 +508,7 @@ TEST_F(JwtTest, UnknownRolesAreIgnored) {
   EXPECT_THAT(claims->roles, ElementsAre("sales_rep", "wizard", "admin", "SALES_REP", "sales_rep"));
 }
 
-TEST_F(JwtTest, MissingRolesAndRegionMeanNone) {
+TEST_F(AuthJwtTest, MissingRolesAndRegionMeanNone) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();
   payload.erase("roles");
@@ -524,14 +522,15 @@ TEST_F(JwtTest, MissingRolesAndRegionMeanNone) {
 
 // ------------------------------------------------------------ configuration
 
-TEST_F(JwtTest, CreateRejectsBadConfigs) {
+TEST_F(AuthJwtTest, CreateRejectsBadConfigs) {
   const std::string short_secret(31, 'x');
   const std::pair<std::string, VerifierConfig> cases[] = {
       {"no key", {}},
       {"both keys",
        {.hs256_secret = std::string(kSecret), .public_key_pem = testing::P256().public_pem}},
       {"short secret", {.hs256_secret = short_secret}},
-      {"garbage pem", {.public_key_pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}},
+      {"garbage pem",
+       {.public_key_pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}},
       {"private key as public", {.public_key_pem = testing::P256().private_pem}},
       {"RSA 1024", {.public_key_pem = testing::GenerateRsa(1024).public_pem}},
       {"P-384", {.public_key_pem = testing::GenerateEc("P-384").public_pem}},
@@ -546,7 +545,7 @@ TEST_F(JwtTest, CreateRejectsBadConfigs) {
   EXPECT_TRUE(TokenVerifier::Create({.hs256_secret = std::string(32, 'x')}).ok());
 }
 
-TEST_F(JwtTest, SignerRejectsBadConfigsAndClaims) {
+TEST_F(AuthJwtTest, SignerRejectsBadConfigsAndClaims) {
   EXPECT_EQ(TokenSigner::Create({}).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(TokenSigner::Create({.private_key_pem = testing::P256().public_pem}).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -569,15 +568,15 @@ TEST_F(JwtTest, SignerRejectsBadConfigsAndClaims) {
   EXPECT_EQ(signer->Sign(bad_utf8).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(JwtTest, SignerLeavesOutUnsetClaims) {
+TEST_F(AuthJwtTest, SignerLeavesOutUnsetClaims) {
   std::unique_ptr<TokenSigner> signer = MakeSigner({.hs256_secret = std::string(kSecret)});
-  std::string token = MustSign(
-      *signer, {.sub = "svc-reports", .expires_at = kNowTime + absl::Minutes(5)});
+  std::string token =
+      MustSign(*signer, {.sub = "svc-reports", .expires_at = kNowTime + absl::Minutes(5)});
   json payload = json::parse(*internal::Base64UrlDecode(Split(token)[1]));
   EXPECT_EQ(payload, json({{"sub", "svc-reports"}, {"exp", kNow + 300}}));
 }
 
-TEST_F(JwtTest, LoadsTheDevSecret) {
+TEST_F(AuthJwtTest, LoadsTheDevSecret) {
   absl::StatusOr<VerifierConfig> config = LoadVerifierConfig(CRM_AUTH_DEV_SECRET_FILE, "");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->hs256_secret.size(), 64u);  // 48 random bytes, base64; newline trimmed.
@@ -590,7 +589,7 @@ TEST_F(JwtTest, LoadsTheDevSecret) {
   EXPECT_TRUE(verifier->Verify(MustSign(*signer, BasicClaims())).ok());
 }
 
-TEST_F(JwtTest, LoadsKeyFiles) {
+TEST_F(AuthJwtTest, LoadsKeyFiles) {
   crm::testing::TempDir dir;
   std::string public_file = dir.path() + "/public.pem";
   std::string private_file = dir.path() + "/private.pem";
@@ -614,8 +613,8 @@ TEST_F(JwtTest, LoadsKeyFiles) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadVerifierConfig(dir.path() + "/missing", "").status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(LoadVerifierConfig(empty_file, "").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadVerifierConfig(empty_file, "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(LoadVerifierConfig(dir.path(), "").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(LoadSignerConfig("", dir.path() + "/missing").status().code(),
             absl::StatusCode::kNotFound);
 }
@@ -625,10 +624,11 @@ TEST_F(JwtTest, LoadsKeyFiles) {
 // RFC 7515 Appendix A: the payload {"iss":"joe","exp":1300819380,...} has no
 // `sub`, so a correct verifier gets past the signature and stops at the claims.
 constexpr char kRfcPayload[] =
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlf"
+    "Q";
 const absl::Time kRfcNow = absl::FromUnixSeconds(1300819000);
 
-TEST_F(JwtTest, Rfc7515HmacExample) {
+TEST_F(AuthJwtTest, Rfc7515HmacExample) {
   // A.1: HS256 with the JWK "k" below.
   std::string secret = *internal::Base64UrlDecode(
       "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
@@ -647,7 +647,7 @@ TEST_F(JwtTest, Rfc7515HmacExample) {
                  "token signature invalid");
 }
 
-TEST_F(JwtTest, Rfc7515EcdsaExample) {
+TEST_F(AuthJwtTest, Rfc7515EcdsaExample) {
   // A.3: ES256, public key (x, y) of the JWK as a PEM. Checks the R||S <-> DER
   // conversion against the specification rather than against ourselves.
   const std::string pem =

@@ -62,8 +62,8 @@ const KeyPair& P256Other() {
   return *pair;
 }
 
-std::string HsToken(std::string_view header_json, std::string_view payload_json,
-                    std::string_view secret) {
+std::string HsTokenRaw(std::string_view header_json, std::string_view payload_json,
+                       std::string_view secret) {
   std::string input = absl::StrCat(internal::Base64UrlEncode(header_json), ".",
                                    internal::Base64UrlEncode(payload_json));
   auto key = internal::SigningKey::FromSecret(secret);
@@ -75,7 +75,7 @@ std::string HsToken(std::string_view header_json, std::string_view payload_json,
 
 std::string HsToken(const nlohmann::json& header, const nlohmann::json& payload,
                     std::string_view secret) {
-  return HsToken(header.dump(), payload.dump(), secret);
+  return HsTokenRaw(header.dump(), payload.dump(), secret);
 }
 
 }  // namespace crm::auth::testing

@@ -29,8 +29,8 @@ inline constexpr std::string_view kSecret = "test-secret-0123456789-abcdefghijkl
 
 // base64url(header) "." base64url(payload) "." base64url(HMAC-SHA256(secret)),
 // from raw JSON text, to build tokens the signer would refuse to make.
-std::string HsToken(std::string_view header_json, std::string_view payload_json,
-                    std::string_view secret = kSecret);
+std::string HsTokenRaw(std::string_view header_json, std::string_view payload_json,
+                       std::string_view secret = kSecret);
 std::string HsToken(const nlohmann::json& header, const nlohmann::json& payload,
                     std::string_view secret = kSecret);
 

@@ -34,7 +34,7 @@ namespace crm::auth {
 // What a service knows about a customer that matters for access.
 struct CustomerScope {
   std::string customer_id;
-  std::string owner;   // Subject of the responsible sales rep / service agent.
+  std::string owner;  // Subject of the responsible sales rep / service agent.
   std::string region;
 };
 
@@ -58,7 +58,8 @@ bool GrantAllows(const AccessGrant& grant, std::string_view subject, std::string
 // denial should be reported as NOT_FOUND instead, to hide that the customer
 // exists, is the calling service's decision.
 absl::Status CheckCustomerAccess(const Principal& principal, const CustomerScope& customer,
-                                 absl::Time now, const std::vector<AccessGrant>& grants_for_customer);
+                                 absl::Time now,
+                                 const std::vector<AccessGrant>& grants_for_customer);
 
 // What a caller may list, without grants: a customer is listed when
 //   all || (!region.empty() && customer.region == region)

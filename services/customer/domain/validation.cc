@@ -1,0 +1,303 @@
+#include "crm/customer/domain/validation.h"
+
+#include <string>
+
+namespace crm::customer {
+namespace {
+
+absl::Status Invalid(std::string_view field, std::string_view what) {
+  std::string message(field);
+  message += ": ";
+  message += what;
+  return absl::InvalidArgumentError(message);
+}
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+
+// Length in bytes of the white-space character starting at text[0], 0 if none.
+size_t LeadingSpaceLength(std::string_view text) {
+  if (text.empty()) return 0;
+  if (IsAsciiSpace(text[0])) return 1;
+  if (text.substr(0, 2) == "\xC2\xA0") return 2;      // U+00A0
+  if (text.substr(0, 3) == "\xE3\x80\x80") return 3;  // U+3000
+  return 0;
+}
+
+// Length in bytes of the white-space character ending `text`, 0 if none. Safe
+// on valid UTF-8 because 0xC2 and 0xE3 are lead bytes, never continuations.
+size_t TrailingSpaceLength(std::string_view text) {
+  if (text.empty()) return 0;
+  if (IsAsciiSpace(text.back())) return 1;
+  if (text.size() >= 2 && text.substr(text.size() - 2) == "\xC2\xA0") return 2;
+  if (text.size() >= 3 && text.substr(text.size() - 3) == "\xE3\x80\x80") return 3;
+  return 0;
+}
+
+int DaysInMonth(int year, int month) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (month == 2) {
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return leap ? 29 : 28;
+  }
+  return kDays[month - 1];
+}
+
+// Parses a run of ASCII digits (all of `text`).
+std::optional<int> ParseDigits(std::string_view text) {
+  int value = 0;
+  for (char c : text) {
+    if (!IsAsciiDigit(c)) return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
+}
+
+// "MM-DD" month and day, checked against the longest month (02-29 allowed).
+bool IsMonthDay(std::string_view value) {
+  if (value.size() != 5 || value[2] != '-') return false;
+  const std::optional<int> month = ParseDigits(value.substr(0, 2));
+  const std::optional<int> day = ParseDigits(value.substr(3, 2));
+  if (!month || !day || *month < 1 || *month > 12) return false;
+  return *day >= 1 && *day <= DaysInMonth(2000, *month);  // 2000 is a leap year
+}
+
+constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
+constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
+}  // namespace
+
+std::optional<size_t> Utf8Length(std::string_view text) {
+  size_t count = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t extra;
+    uint32_t code_point;
+    if (c < 0x80) {
+      extra = 0;
+      code_point = c;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      code_point = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      code_point = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      code_point = c & 0x07;
+    } else {
+      return std::nullopt;  // continuation byte, overlong C0/C1, or F5..FF
+    }
+    if (i + extra >= text.size()) return std::nullopt;  // truncated sequence
+    for (size_t k = 1; k <= extra; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      code_point = (code_point << 6) | (cc & 0x3F);
+    }
+    // Reject overlong encodings, UTF-16 surrogates and values above U+10FFFF.
+    if ((extra == 2 && code_point < 0x800) || (extra == 3 && code_point < 0x10000) ||
+        (code_point >= 0xD800 && code_point <= 0xDFFF) || code_point > 0x10FFFF) {
+      return std::nullopt;
+    }
+    i += extra + 1;
+    ++count;
+  }
+  return count;
+}
+
+std::string_view TrimSpace(std::string_view text) {
+  while (size_t n = LeadingSpaceLength(text)) text.remove_prefix(n);
+  while (size_t n = TrailingSpaceLength(text)) text.remove_suffix(n);
+  return text;
+}
+
+bool IsBlank(std::string_view text) { return TrimSpace(text).empty(); }
+
+absl::Status ValidateText(std::string_view field, std::string_view value, size_t max_chars) {
+  const std::optional<size_t> length = Utf8Length(value);
+  if (!length) return Invalid(field, "not valid UTF-8");
+  if (*length > max_chars)
+    return Invalid(field, "at most " + std::to_string(max_chars) + " characters");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequiredText(std::string_view field, std::string_view value,
+                                  size_t max_chars) {
+  if (!Utf8Length(value)) return Invalid(field, "not valid UTF-8");
+  if (IsBlank(value)) return Invalid(field, "required");
+  return ValidateText(field, TrimSpace(value), max_chars);
+}
+
+absl::Status ValidateEmail(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  const absl::Status bad = Invalid(field, "not an e-mail address");
+  if (value.size() > kMaxEmailLength || !Utf8Length(value)) return bad;
+  for (char c : value) {
+    if (IsAsciiSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return bad;
+  }
+  if (value.find("\xC2\xA0") != std::string_view::npos ||
+      value.find("\xE3\x80\x80") != std::string_view::npos) {
+    return bad;
+  }
+  const size_t at = value.find('@');
+  if (at == std::string_view::npos || value.find('@', at + 1) != std::string_view::npos) {
+    return bad;
+  }
+  const std::string_view local = value.substr(0, at);
+  const std::string_view domain = value.substr(at + 1);
+  if (local.empty() || domain.empty()) return bad;
+  if (domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
+    return bad;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePhone(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  const absl::Status bad = Invalid(
+      field, "not a phone number (5..30 characters: digits, spaces, + - ( ), 5 digits or more)");
+  if (value.size() < 5 || value.size() > 30) return bad;
+  int digits = 0;
+  for (char c : value) {
+    if (IsAsciiDigit(c)) {
+      ++digits;
+    } else if (c != ' ' && c != '+' && c != '-' && c != '(' && c != ')') {
+      return bad;
+    }
+  }
+  if (digits < 5) return bad;
+  return absl::OkStatus();
+}
+
+absl::Status ValidateUrl(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  auto starts_with_ci = [&](std::string_view prefix) {
+    if (value.size() < prefix.size()) return false;
+    for (size_t i = 0; i < prefix.size(); ++i) {
+      char c = value[i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != prefix[i]) return false;
+    }
+    return true;
+  };
+  size_t scheme_length = 0;
+  if (starts_with_ci("http://")) {
+    scheme_length = 7;
+  } else if (starts_with_ci("https://")) {
+    scheme_length = 8;
+  }
+  if (scheme_length == 0 || value.size() == scheme_length) {
+    return Invalid(field, "must start with http:// or https://");
+  }
+  if (!Utf8Length(value)) return Invalid(field, "not valid UTF-8");
+  for (char c : value) {
+    if (IsAsciiSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return Invalid(field, "must not contain white space");
+    }
+  }
+  return ValidateText(field, value, kMaxTextLength);
+}
+
+std::optional<absl::CivilDay> ParseDate(std::string_view value) {
+  if (value.size() != 10 || value[4] != '-' || value[7] != '-') return std::nullopt;
+  const std::optional<int> year = ParseDigits(value.substr(0, 4));
+  const std::optional<int> month = ParseDigits(value.substr(5, 2));
+  const std::optional<int> day = ParseDigits(value.substr(8, 2));
+  if (!year || !month || !day) return std::nullopt;
+  if (*year < 1 || *month < 1 || *month > 12) return std::nullopt;
+  if (*day < 1 || *day > DaysInMonth(*year, *month)) return std::nullopt;
+  return absl::CivilDay(*year, *month, *day);
+}
+
+absl::CivilDay LatestDateAt(absl::Time now) {
+  return absl::ToCivilDay(now, absl::FixedTimeZone(14 * 60 * 60));
+}
+
+absl::Status ValidateDate(std::string_view field, std::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  if (!ParseDate(value)) return Invalid(field, "not a valid date (YYYY-MM-DD)");
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePastDate(std::string_view field, std::string_view value, absl::Time now) {
+  if (value.empty()) return absl::OkStatus();
+  const std::optional<absl::CivilDay> date = ParseDate(value);
+  if (!date) return Invalid(field, "not a valid date (YYYY-MM-DD)");
+  if (*date > LatestDateAt(now)) return Invalid(field, "must not be in the future");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateBirthday(std::string_view field, std::string_view value) {
+  if (value.empty() || IsMonthDay(value) || ParseDate(value)) return absl::OkStatus();
+  return Invalid(field, "not a valid birthday (MM-DD or YYYY-MM-DD)");
+}
+
+absl::Status ValidateCurrencyCode(std::string_view field, std::string_view code) {
+  if (code.empty()) return Invalid(field, "required");
+  if (code.size() != 3) return Invalid(field, "must be 3 upper-case letters (ISO 4217)");
+  for (char c : code) {
+    if (c < 'A' || c > 'Z') return Invalid(field, "must be 3 upper-case letters (ISO 4217)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMoney(std::string_view field, std::string_view currency_code,
+                           int64_t amount_minor, MoneyRule rule) {
+  const bool present = !currency_code.empty() || amount_minor != 0;
+  if (!present) {
+    if (rule.required) return Invalid(field, "required");
+    return absl::OkStatus();
+  }
+  const std::string prefix(field);
+  if (absl::Status s = ValidateCurrencyCode(prefix + ".currency_code", currency_code); !s.ok()) {
+    return s;
+  }
+  if (rule.non_negative && amount_minor < 0) {
+    return Invalid(prefix + ".amount_minor", "must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMoney(std::string_view field, const v1::Money& money, MoneyRule rule) {
+  return ValidateMoney(field, money.currency_code(), money.amount_minor(), rule);
+}
+
+absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(int),
+                          Presence presence) {
+  if (!is_valid(value)) return Invalid(field, "unknown value " + std::to_string(value));
+  if (value == 0 && presence == Presence::kRequired) return Invalid(field, "required");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNonNegative(std::string_view field, int64_t value) {
+  if (value < 0) return Invalid(field, "must not be negative");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts) {
+  if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
+      ts.nanos() < 0 || ts.nanos() > 999999999) {
+    return Invalid(field, "not a valid timestamp");
+  }
+  return absl::OkStatus();
+}
+
+google::protobuf::Timestamp ToProtoTimestamp(absl::Time time) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(time);  // rounds toward the past
+  ts.set_seconds(seconds);
+  ts.set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  return ts;
+}
+
+absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+}  // namespace crm::customer

@@ -1,0 +1,85 @@
+// crm-customer: the customer profile service.
+//
+//   crm-customer --data_dir=/var/lib/crm/customer --kafka_brokers=kafka:9092
+//                --jwt_secret_file=/etc/crm/jwt.secret
+// Every flag also reads CRM_<FLAG> from the environment (see docs/operations.md).
+#include <memory>
+#include <string>
+
+#include "crm/auth/jwt.h"
+#include "crm/common/status_macros.h"
+#include "crm/customer/api/customer_service.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/messaging/cloudevents.h"
+#include "crm/messaging/outbox_relay.h"
+#include "crm/runtime/flags.h"
+#include "crm/runtime/log.h"
+#include "crm/runtime/server.h"
+
+namespace {
+
+using namespace crm;
+
+absl::Status Run(int argc, char** argv) {
+  std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
+  int worker_threads = 64;
+  ASSIGN_OR_RETURN(
+      runtime::ServiceFlags flags,
+      runtime::ParseServiceFlags(argc, argv, "crm-customer", [&](CLI::App& app) {
+        runtime::AddFlag(app, "jwt_secret_file", &jwt_secret_file,
+                         "HS256 shared secret for bearer tokens (development)");
+        runtime::AddFlag(app, "jwt_public_key_file", &jwt_public_key_file,
+                         "RS256/ES256 public key (PEM) for bearer tokens (production)");
+        runtime::AddFlag(app, "jwt_issuer", &jwt_issuer, "Required `iss` claim, if set");
+        runtime::AddFlag(app, "jwt_audience", &jwt_audience, "Required `aud` claim, if set");
+        runtime::AddFlag(app, "worker_threads", &worker_threads,
+                         "Threads running calls (they wait on synced disk writes)");
+      }));
+  if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data_dir: required");
+  if (worker_threads < 1) return absl::InvalidArgumentError("--worker_threads: must be >= 1");
+
+  ASSIGN_OR_RETURN(auth::VerifierConfig auth_config,
+                   auth::LoadVerifierConfig(jwt_secret_file, jwt_public_key_file));
+  auth_config.issuer = jwt_issuer;
+  auth_config.audience = jwt_audience;
+  auth_config.clock = &SystemClock();
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
+                   auth::TokenVerifier::Create(auth_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
+                   eventstore::OpenEventStore({.path = flags.data_dir}));
+
+  std::unique_ptr<messaging::OutboxRelay> relay;
+  if (!flags.kafka_brokers.empty()) {
+    ASSIGN_OR_RETURN(relay, messaging::OutboxRelay::Start(
+                                *store, {.brokers = flags.kafka_brokers,
+                                         .topic = std::string(messaging::kCustomerTopic),
+                                         .source = "crm-customer"}));
+  } else {
+    runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
+                 {{"message", "--kafka_brokers not set: events stay in the outbox"}});
+  }
+
+  auto service = std::make_unique<customer::CustomerServiceImpl>(customer::CustomerServiceOptions{
+      .store = store.get(), .verifier = verifier.get(), .relay = relay.get(),
+      .worker_threads = static_cast<size_t>(worker_threads)});
+  runtime::ServiceRuntime rt("crm-customer", flags);
+  rt.AddService(service.get());
+  // After the calls drained: publish what is left. The server, service and store
+  // then close in reverse order of declaration.
+  rt.OnShutdown([&] {
+    if (relay) {
+      if (absl::Status s = relay->Flush(absl::Seconds(10)); !s.ok()) {
+        runtime::Log(runtime::LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});
+      }
+      relay.reset();
+    }
+  });
+  RETURN_IF_ERROR(rt.Start());
+  rt.WaitForTermination();
+  rt.Shutdown(absl::Seconds(20));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return crm::runtime::ExitCodeFor(Run(argc, argv)); }

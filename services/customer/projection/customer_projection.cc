@@ -1,0 +1,172 @@
+#include "crm/customer/projection/customer_projection.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "crm/common/status_macros.h"
+#include "crm/customer/domain/customer_aggregate.h"
+
+namespace crm::customer {
+namespace {
+
+using eventstore::ProjectionWrite;
+
+// Index keys: "<kind>/<value>\0<normalized name>\0<id>"; for kAll "a/\0<name>\0<id>".
+// Names sort before ids, so every index lists in (name, id) order.
+std::string IndexPrefix(ListQuery::Index index, std::string_view value) {
+  std::string out;
+  switch (index) {
+    case ListQuery::Index::kAll:
+      out = "a/";
+      break;
+    case ListQuery::Index::kOwner:
+      out = "o/";
+      out.append(value);
+      break;
+    case ListQuery::Index::kRegion:
+      out = "r/";
+      out.append(value);
+      break;
+  }
+  out.push_back('\0');
+  return out;
+}
+
+std::string IndexKey(ListQuery::Index index, std::string_view value, const v1::Customer& c) {
+  std::string key = IndexPrefix(index, value);
+  key.append(NormalizeName(c.basic().name()));
+  key.push_back('\0');
+  key.append(c.customer_id());
+  return key;
+}
+
+std::vector<std::string> IndexKeys(const v1::Customer& c) {
+  if (c.customer_id().empty()) return {};
+  return {IndexKey(ListQuery::Index::kAll, "", c), IndexKey(ListQuery::Index::kOwner, c.owner(), c),
+          IndexKey(ListQuery::Index::kRegion, c.region(), c)};
+}
+
+std::vector<std::string> DuplicateKeys(const v1::Customer& c) {
+  std::vector<std::string> out;
+  if (c.customer_id().empty()) return out;
+  if (!c.basic().name().empty()) out.push_back("name/" + NormalizeName(c.basic().name()));
+  if (!c.basic().registration_number().empty()) {
+    out.push_back("reg/" + NormalizeRegistrationNumber(c.basic().registration_number()));
+  }
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+std::string StreamFor(std::string_view customer_id) {
+  return absl::StrCat("customer-", std::string(customer_id));
+}
+
+std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Customer& after) {
+  std::vector<ProjectionWrite> writes;
+  const std::string projection(kCustomersProjection);
+  writes.push_back(ProjectionWrite::Put(projection, after.customer_id(), after.SerializeAsString()));
+
+  const std::string index(kIndexProjection);
+  const std::vector<std::string> old_keys = IndexKeys(before), new_keys = IndexKeys(after);
+  for (const std::string& k : old_keys) {
+    if (!Contains(new_keys, k)) writes.push_back(ProjectionWrite::Delete(index, k));
+  }
+  for (const std::string& k : new_keys) {
+    if (!Contains(old_keys, k)) writes.push_back(ProjectionWrite::Put(index, k, ""));
+  }
+
+  const std::string dup(kDuplicateProjection);
+  const std::vector<std::string> old_dup = DuplicateKeys(before), new_dup = DuplicateKeys(after);
+  for (const std::string& k : new_dup) {
+    if (!Contains(old_dup, k)) writes.push_back(ProjectionWrite::Put(dup, k, after.customer_id()));
+  }
+  // Keys the customer no longer has are left to whichever customer wrote them last;
+  // FindDuplicate re-checks the row, so a stale key never reports a false match.
+  return writes;
+}
+
+absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,
+                                                         std::string_view customer_id) {
+  if (customer_id.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<std::string> row,
+                   store.GetProjection(kCustomersProjection, customer_id));
+  if (!row) return std::nullopt;
+  v1::Customer c;
+  if (!c.ParseFromString(*row)) return absl::DataLossError("corrupt customer row");
+  return c;
+}
+
+absl::StatusOr<std::optional<DuplicateMatch>> FindDuplicate(eventstore::EventStore& store,
+                                                            const v1::BasicData& basic) {
+  struct Probe {
+    std::string key, matched_on;
+  };
+  std::vector<Probe> probes;
+  if (!basic.name().empty()) probes.push_back({"name/" + NormalizeName(basic.name()), "name"});
+  if (!basic.registration_number().empty()) {
+    probes.push_back({"reg/" + NormalizeRegistrationNumber(basic.registration_number()),
+                      "registration_number"});
+  }
+  for (const Probe& p : probes) {
+    ASSIGN_OR_RETURN(std::optional<std::string> id, store.GetProjection(kDuplicateProjection, p.key));
+    if (!id) continue;
+    ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, *id));
+    if (!c) continue;
+    const bool still_matches =
+        p.matched_on == "name"
+            ? NormalizeName(c->basic().name()) == NormalizeName(basic.name())
+            : NormalizeRegistrationNumber(c->basic().registration_number()) ==
+                  NormalizeRegistrationNumber(basic.registration_number());
+    if (still_matches) return DuplicateMatch{*id, p.matched_on};
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<ListPage> ListCustomers(eventstore::EventStore& store, const ListQuery& q,
+                                       const std::function<bool(const v1::Customer&)>& visible) {
+  const std::string prefix =
+      IndexPrefix(q.index, q.index_value) + (q.name_prefix.empty() ? "" : NormalizeName(q.name_prefix));
+  std::string start_after;
+  if (!q.page_token.empty()) {
+    if (!absl::WebSafeBase64Unescape(q.page_token, &start_after) ||
+        !absl::StartsWith(start_after, prefix)) {
+      return absl::InvalidArgumentError("page_token: not a token of this query");
+    }
+  }
+  ListPage page;
+  size_t examined = 0;
+  const size_t chunk = std::max<size_t>(q.page_size * 2, 64);
+  while (page.customers.size() < q.page_size && examined < q.max_examined) {
+    ASSIGN_OR_RETURN(auto keys, store.ScanProjection(kIndexProjection, prefix, start_after, chunk));
+    if (keys.empty()) return page;  // walked to the end: no next token
+    for (const auto& [key, unused] : keys) {
+      start_after = key;
+      ++examined;
+      const std::string id = key.substr(key.rfind('\0') + 1);
+      ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
+      if (!c) continue;
+      if ((!q.owner.empty() && c->owner() != q.owner) ||
+          (!q.region.empty() && c->region() != q.region) ||
+          (!q.industry.empty() && c->basic().industry() != q.industry) ||
+          (q.lifecycle != 0 && c->lifecycle() != q.lifecycle) ||
+          (!q.customer_class.empty() && c->customer_class() != q.customer_class) || !visible(*c)) {
+        continue;
+      }
+      page.customers.push_back(*std::move(c));
+      if (page.customers.size() == q.page_size || examined >= q.max_examined) break;
+    }
+    if (keys.size() < chunk && start_after == keys.back().first &&
+        page.customers.size() < q.page_size && examined < q.max_examined) {
+      return page;  // the index has nothing after this chunk
+    }
+  }
+  page.next_page_token = absl::WebSafeBase64Escape(start_after);
+  return page;
+}
+
+}  // namespace crm::customer
