@@ -19,10 +19,13 @@ customer_port=${CRM_CUSTOMER_PORT:-50051}
 customer_admin_port=${CRM_CUSTOMER_ADMIN_PORT:-9101}
 
 pids=()
+# Stops the services first (they flush their outboxes), the broker last.
 stop() {
   trap - INT TERM EXIT
-  if [ ${#pids[@]} -gt 0 ]; then kill -TERM "${pids[@]}" 2> /dev/null || true; fi
-  wait || true
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2> /dev/null || true
+    wait "${pids[$i]}" 2> /dev/null || true
+  done
   echo '{"event":"suite_stopped"}'
 }
 trap stop INT TERM EXIT
