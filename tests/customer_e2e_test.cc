@@ -261,9 +261,54 @@ TEST_F(CustomerE2eTest, AuthorizationMatrix) {
       v1::WriteResponse w;
       ASSERT_TRUE(exec.Call(&v1::CustomerService::Stub::GrantAccess, grant, &w).ok());
     }
+    // Parts the caller's writes refer to: a contact, an agreement, another grant.
+    std::string contact_ids[kRelations], agreement_ids[kRelations];
+    for (int r = 0; r < kRelations; ++r) {
+      v1::AddContactRequest contact;
+      contact.set_customer_id(ids[r]);
+      contact.mutable_contact()->mutable_personal()->set_name("Han Meimei");
+      v1::AddContactResponse added;
+      ASSERT_TRUE(exec.Call(&v1::CustomerService::Stub::AddContact, contact, &added).ok());
+      contact_ids[r] = added.contact_id();
+      v1::RecordAgreementRequest agreement;
+      agreement.set_customer_id(ids[r]);
+      agreement.mutable_agreement()->set_title("Framework agreement");
+      v1::RecordAgreementResponse recorded;
+      ASSERT_TRUE(exec.Call(&v1::CustomerService::Stub::RecordAgreement, agreement, &recorded).ok());
+      agreement_ids[r] = recorded.agreement_id();
+      v1::GrantAccessRequest other;
+      other.set_customer_id(ids[r]);
+      other.set_subject("revocable");
+      other.mutable_expires_at()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Hours(3)));
+      v1::WriteResponse w;
+      ASSERT_TRUE(exec.Call(&v1::CustomerService::Stub::GrantAccess, other, &w).ok());
+    }
     std::vector<std::string> my_roles;
     if (!rc.role.empty()) my_roles.push_back(rc.role);
     Caller caller = As(me, my_roles, "north");
+
+    // Registering: own customers in the caller's region for everyone with a role;
+    // someone else's only for managers and above; another region only for those
+    // who see everything.
+    struct RegisterCase {
+      std::string owner, region;
+      bool allowed;
+    };
+    const bool sees_all = rc.reads[kOtherRegion];
+    const bool manager = rc.role == "regional_manager" || sees_all;
+    for (const RegisterCase& reg : std::vector<RegisterCase>{
+             {me, "north", !rc.role.empty()},
+             {"someone", "north", manager},
+             {me, "south", sees_all}}) {
+      v1::RegisterCustomerRequest req;
+      req.mutable_basic()->set_name(absl::StrCat("New ", me, " ", reg.owner, " ", reg.region));
+      req.set_owner(reg.owner);
+      req.set_region(reg.region);
+      v1::RegisterCustomerResponse resp;
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::RegisterCustomer, req, &resp).error_code(),
+                reg.allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+          << "register owner " << reg.owner << " region " << reg.region;
+    }
     // The short grant expires one second after it was given: poll (bounded) until
     // the service stops honouring it; the matrix below then asserts the denial.
     {
@@ -315,6 +360,40 @@ TEST_F(CustomerE2eTest, AuthorizationMatrix) {
       lifecycle.set_lifecycle(v1::LIFECYCLE_FOLLOWING);
       v1::WriteResponse lw;
       EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::ChangeLifecycle, lifecycle, &lw).error_code(), want);
+
+      v1::UpdateContactRequest update_contact;
+      update_contact.set_customer_id(ids[r]);
+      update_contact.mutable_contact()->set_contact_id(contact_ids[r]);
+      update_contact.mutable_contact()->set_title("Purchasing lead");
+      update_contact.mutable_contact()->mutable_personal()->set_name("Han Meimei");
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::UpdateContact, update_contact, &w).error_code(),
+                want);
+      v1::RemoveContactRequest remove_contact;
+      remove_contact.set_customer_id(ids[r]);
+      remove_contact.set_contact_id(contact_ids[r]);
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::RemoveContact, remove_contact, &w).error_code(),
+                want);
+      v1::RecordAgreementRequest agreement;
+      agreement.set_customer_id(ids[r]);
+      agreement.mutable_agreement()->set_title("Service agreement");
+      v1::RecordAgreementResponse recorded;
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::RecordAgreement, agreement, &recorded).error_code(),
+                want);
+      v1::ChangeAgreementStatusRequest status;
+      status.set_customer_id(ids[r]);
+      status.set_agreement_id(agreement_ids[r]);
+      status.set_status(v1::AGREEMENT_STATUS_LEGAL_REVIEW);
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::ChangeAgreementStatus, status, &w).error_code(),
+                want);
+      v1::SetVerificationRequest verify;
+      verify.set_customer_id(ids[r]);
+      verify.set_verification(v1::VERIFICATION_STATE_VERIFIED);
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::SetVerification, verify, &w).error_code(), want);
+      v1::RevokeAccessRequest revoke;
+      revoke.set_customer_id(ids[r]);
+      revoke.set_subject("revocable");
+      EXPECT_EQ(caller.Call(&v1::CustomerService::Stub::RevokeAccess, revoke, &w).error_code(),
+                rc.reads[r] && rc.grants ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED);
 
       v1::AssignOwnerRequest assign;
       assign.set_customer_id(ids[r]);
