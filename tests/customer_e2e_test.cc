@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/temp_dir.h"
 #include "crm/auth/grpc_auth.h"
+#include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/runtime/log.h"
@@ -138,9 +139,7 @@ TEST_F(CustomerE2eTest, RegisterUpdateListAsOfHistoryAndEventsOnKafka) {
   EXPECT_EQ(got.customer().basic().address(), "9 New Street");
   EXPECT_EQ(got.customer().owner(), "alice");
   EXPECT_EQ(got.customer().region(), "north");
-  get.mutable_as_of()->set_seconds(absl::ToUnixSeconds(before_update));
-  get.mutable_as_of()->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(before_update - absl::FromUnixSeconds(absl::ToUnixSeconds(before_update)))));
+  *get.mutable_as_of() = ToProtoTimestamp(before_update);
   ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
   EXPECT_EQ(got.customer().basic().address(), "1 Old Road");
   EXPECT_EQ(got.customer().version(), 1u);

@@ -854,7 +854,7 @@ bool RunThroughput(const MessagingBenchOptions& options, const std::string& brok
 void PrintHeader(const MessagingBenchOptions& options, const std::string& broker,
                  const ScratchDir& dir) {
   const std::string fetch_wait =
-      options.fetch_wait_max_ms < 0 ? std::string("fetch.wait.max.ms librdkafka's default (500)")
+      options.fetch_wait_max_ms < 0 ? std::string("fetch.wait.max.ms = the consumer runner's default (20)")
                                     : absl::StrCat("fetch.wait.max.ms=", options.fetch_wait_max_ms);
   std::printf(
       "crm-bench messaging: events from one service's event store through the outbox relay and "

@@ -27,6 +27,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/common/ids.h"
+#include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/eventstore/event_store.h"
 #include "keys.h"
@@ -142,6 +143,24 @@ struct PendingAppend {
   std::binary_semaphore done{0};
 };
 
+// An iterator over the keys of a column family that start with `prefix` (a
+// prefix ending in NUL, see keys.h): RocksDB stops at the upper bound itself.
+class PrefixIterator {
+ public:
+  PrefixIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, std::string_view prefix)
+      : upper_(keys::PrefixEnd(prefix)), upper_slice_(upper_) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+
+ private:
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 class RocksEventStore;
 
 // Reads committed rows of one projection.
@@ -251,11 +270,7 @@ class RocksEventStore final : public EventStore {
       envelope.set_stream_id(req.stream_id);
       envelope.set_stream_version(current + 1 + i);
       envelope.set_partition_key(e.partition_key);
-      const absl::Time at = e.occurred_at.value_or(now);
-      const int64_t seconds = absl::ToUnixSeconds(at);
-      envelope.mutable_occurred_at()->set_seconds(seconds);
-      envelope.mutable_occurred_at()->set_nanos(
-          static_cast<int32_t>(absl::ToInt64Nanoseconds(at - absl::FromUnixSeconds(seconds))));
+      *envelope.mutable_occurred_at() = ToProtoTimestamp(e.occurred_at.value_or(now));
       envelope.set_actor(e.actor);
       envelope.set_correlation_id(e.correlation_id);
       envelope.set_causation_id(e.causation_id);
@@ -290,11 +305,7 @@ class RocksEventStore final : public EventStore {
 
   absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) override {
     const std::string prefix = keys::StreamPrefix(stream_id);
-    const std::string upper = keys::PrefixEnd(prefix);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf()));
+    PrefixIterator it(db_.get(), streams_cf(), prefix);
     it->SeekToLast();
     RETURN_IF_ERROR(FromRocks(it->status(), "reading the stream version"));
     if (!it->Valid() || !it->key().starts_with(prefix)) return 0;
@@ -316,16 +327,9 @@ class RocksEventStore final : public EventStore {
                                                             absl::Time as_of) override {
     // occurred_at may be set by callers and need not grow with the version, so
     // every event is checked rather than stopping at the first later one.
-    const int64_t as_of_seconds = absl::ToUnixSeconds(as_of);
-    const int32_t as_of_nanos = static_cast<int32_t>(
-        absl::ToInt64Nanoseconds(as_of - absl::FromUnixSeconds(as_of_seconds)));
     std::vector<EventEnvelope> out;
     RETURN_IF_ERROR(ScanStream(stream_id, 1, [&](EventEnvelope e) {
-      const auto& t = e.occurred_at();
-      if (t.seconds() < as_of_seconds ||
-          (t.seconds() == as_of_seconds && t.nanos() <= as_of_nanos)) {
-        out.push_back(std::move(e));
-      }
+      if (FromProtoTimestamp(e.occurred_at()) <= as_of) out.push_back(std::move(e));
       return true;
     }));
     return out;
@@ -406,11 +410,7 @@ class RocksEventStore final : public EventStore {
       std::string_view projection, std::string_view prefix, std::string_view start_after,
       size_t limit) override {
     const std::string base = keys::ProjectionPrefix(projection);
-    const std::string upper = keys::PrefixEnd(base);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, projections_cf()));
+    PrefixIterator it(db_.get(), projections_cf(), base);
     const std::string full_prefix = base + std::string(prefix);
     if (start_after.empty() || start_after < prefix) {
       it->Seek(full_prefix);
@@ -535,12 +535,7 @@ class RocksEventStore final : public EventStore {
   // Calls fn(event) for the stream's events from `from_version` while fn returns true.
   template <typename Fn>
   absl::Status ScanStream(std::string_view stream_id, uint64_t from_version, Fn fn) {
-    const std::string prefix = keys::StreamPrefix(stream_id);
-    const std::string upper = keys::PrefixEnd(prefix);
-    rocksdb::Slice upper_slice(upper);
-    rocksdb::ReadOptions ro;
-    ro.iterate_upper_bound = &upper_slice;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf()));
+    PrefixIterator it(db_.get(), streams_cf(), keys::StreamPrefix(stream_id));
     for (it->Seek(keys::StreamKey(stream_id, from_version)); it->Valid(); it->Next()) {
       ASSIGN_OR_RETURN(EventEnvelope e, ParseEnvelope(it->value()));
       if (!fn(std::move(e))) break;

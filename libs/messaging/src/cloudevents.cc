@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "crm/common/proto_time.h"
 
 namespace crm::messaging {
 namespace {
@@ -10,8 +11,7 @@ namespace {
 constexpr char kTimeFormat[] = "%Y-%m-%d%ET%H:%M:%E*SZ";
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& t) {
-  const absl::Time at = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-  return absl::FormatTime(kTimeFormat, at, absl::UTCTimeZone());
+  return absl::FormatTime(kTimeFormat, FromProtoTimestamp(t), absl::UTCTimeZone());
 }
 
 absl::Status MissingHeader(std::string_view name) {
@@ -103,10 +103,7 @@ absl::StatusOr<EventEnvelope> FromKafkaRecord(const KafkaRecord& record) {
   absl::Time at;
   std::string error;
   if (!absl::ParseTime(absl::RFC3339_full, **time, &at, &error)) return BadHeader("ce_time", **time);
-  const int64_t seconds = absl::ToUnixSeconds(at);
-  e.mutable_occurred_at()->set_seconds(seconds);
-  e.mutable_occurred_at()->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(at - absl::FromUnixSeconds(seconds))));
+  *e.mutable_occurred_at() = ToProtoTimestamp(at);
 
   e.set_partition_key(record.key);
   e.set_payload(record.value);

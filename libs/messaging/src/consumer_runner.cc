@@ -71,7 +71,11 @@ class RunnerImpl final : public ConsumerRunner {
                                          {"client.id", options_.group_id + "-consumer"},
                                          {"enable.auto.commit", "false"},
                                          {"enable.auto.offset.store", "false"},
-                                         {"auto.offset.reset", "earliest"}},
+                                         {"auto.offset.reset", "earliest"},
+                                         // Real Kafka answers a fetch as soon as records
+                                         // arrive; the dev broker waits the full time, so
+                                         // keep it short (500 ms by default).
+                                         {"fetch.wait.max.ms", "20"}},
                                         options_.kafka_properties));
     rd_kafka_conf_set_rebalance_cb(conf.get(), &RunnerImpl::Rebalance);
     rd_kafka_conf_set_opaque(conf.get(), this);

@@ -244,8 +244,9 @@ class RelayImpl final : public OutboxRelay {
         }
       }
       // Serves delivery reports; waits a little for them when there is nothing
-      // else to do.
-      rd_kafka_poll(producer_, produced || in_flight_.empty() ? 0 : 10);
+      // else to do. The wait is short so that entries appended meanwhile are
+      // produced without waiting for the batch in flight.
+      rd_kafka_poll(producer_, produced || in_flight_.empty() ? 0 : 1);
       AdvancePublished();
       if (!produced && in_flight_.empty()) Wait(options_.idle_interval);
     }

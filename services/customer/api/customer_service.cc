@@ -7,6 +7,7 @@
 #include "crm/auth/access.h"
 #include "crm/auth/grpc_auth.h"
 #include "crm/common/ids.h"
+#include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/customer/projection/customer_projection.h"
@@ -22,10 +23,6 @@ using eventstore::ExpectedVersion;
 
 constexpr int kMaxContentionRetries = 5;
 constexpr int kMaxPageSize = 500;
-
-absl::Time ToTime(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
 
 absl::Status ValidateOptions(const v1::WriteOptions& o) {
   if (o.command_id().size() > 256) return absl::InvalidArgumentError("options.command_id: longer than 256");
@@ -48,7 +45,7 @@ void FillWrite(const AppendResult& r, v1::WriteResponse* out) {
 std::vector<auth::AccessGrant> GrantsOf(const v1::Customer& c) {
   std::vector<auth::AccessGrant> out;
   for (const v1::AccessGrant& g : c.access_grants()) {
-    out.push_back({g.subject(), c.customer_id(), ToTime(g.expires_at())});
+    out.push_back({g.subject(), c.customer_id(), FromProtoTimestamp(g.expires_at())});
   }
   return out;
 }
@@ -150,7 +147,7 @@ class CustomerServiceImpl::Handler {
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(auto events, o_.store->ReadStreamAsOf(StreamFor(req.customer_id()),
-                                                           ToTime(req.as_of())));
+                                                           FromProtoTimestamp(req.as_of())));
     if (events.empty()) {
       return absl::NotFoundError(absl::StrCat("customer ", req.customer_id(),
                                               " did not exist at the given time"));
@@ -160,9 +157,7 @@ class CustomerServiceImpl::Handler {
       v1::CustomerEvent event;
       if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt customer event");
       Apply(past, event,
-            {e.stream_version(),
-             absl::FromUnixSeconds(e.occurred_at().seconds()) + absl::Nanoseconds(e.occurred_at().nanos()),
-             e.actor()});
+            {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
     }
     *resp->mutable_customer() = std::move(past);
     return absl::OkStatus();

@@ -287,17 +287,4 @@ absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::T
   return absl::OkStatus();
 }
 
-google::protobuf::Timestamp ToProtoTimestamp(absl::Time time) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(time);  // rounds toward the past
-  ts.set_seconds(seconds);
-  ts.set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
-  return ts;
-}
-
-absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 }  // namespace crm::customer

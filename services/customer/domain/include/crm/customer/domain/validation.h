@@ -15,6 +15,8 @@
 // All functions are pure and thread-safe.
 #pragma once
 
+#include "crm/common/proto_time.h"  // ToProtoTimestamp, FromProtoTimestamp
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -127,8 +129,5 @@ absl::Status ValidateNonNegative(std::string_view field, int64_t value);
 // A google.protobuf.Timestamp within 0001-01-01..9999-12-31 with nanos in
 // 0..999999999. Error: "<field>: not a valid timestamp".
 absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts);
-// Conversions (no validation; call ValidateTimestamp first on untrusted input).
-google::protobuf::Timestamp ToProtoTimestamp(absl::Time time);
-absl::Time FromProtoTimestamp(const google::protobuf::Timestamp& ts);
 
 }  // namespace crm::customer
