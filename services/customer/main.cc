@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "crm/admin/admin_service.h"
 #include "crm/auth/jwt.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/api/customer_service.h"
@@ -62,8 +63,10 @@ absl::Status Run(int argc, char** argv) {
   auto service = std::make_unique<customer::CustomerServiceImpl>(customer::CustomerServiceOptions{
       .store = store.get(), .verifier = verifier.get(), .relay = relay.get(),
       .worker_threads = static_cast<size_t>(worker_threads)});
+  admin::AdminServiceImpl admin_service(store.get(), verifier.get());
   runtime::ServiceRuntime rt("crm-customer", flags);
   rt.AddService(service.get());
+  rt.AddService(&admin_service);
   // After the calls drained: publish what is left. The server, service and store
   // then close in reverse order of declaration.
   rt.OnShutdown([&] {

@@ -6,6 +6,7 @@
 //
 // Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
+#include "admin_command.h"
 #include "customer_command.h"
 #include "events_command.h"
 #include "grpc_client.h"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   crm::crmctl::AddEventsCommands(app);
   crm::crmctl::AddTokenCommand(app);
   crm::crmctl::AddCustomerCommands(app);
+  crm::crmctl::AddAdminCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -36,6 +36,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace crm::eventstore {
@@ -483,6 +484,24 @@ class RocksEventStore final : public EventStore {
     return replayed;
   }
 
+  absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& target_dir) override {
+    if (target_dir.empty()) return absl::InvalidArgumentError("target_dir: required");
+    // Appends and publishes wait while the snapshot is cut, so the positions
+    // reported are exactly the snapshot's.
+    std::lock_guard<std::mutex> commit_lock(commit_mu_);
+    std::lock_guard<std::mutex> publish_lock(publish_mu_);
+    rocksdb::Checkpoint* raw = nullptr;
+    RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush = 0: flush memtables so the snapshot needs no WAL replay.
+    rocksdb::Status s = checkpoint->CreateCheckpoint(target_dir, /*log_size_for_flush=*/0);
+    if (s.IsInvalidArgument()) {
+      return absl::InvalidArgumentError(absl::StrCat("target_dir: ", s.ToString()));
+    }
+    RETURN_IF_ERROR(FromRocks(s, "checkpoint"));
+    return CheckpointInfo{last_position_.load(), published_position_.load()};
+  }
+
   WriteStats GetWriteStats() const override {
     return {stats_appends_.load(), stats_groups_.load(), stats_batch_bytes_.load()};
   }
@@ -554,6 +573,7 @@ class RocksEventStore final : public EventStore {
         group.assign(queue_.begin(), queue_.begin() + n);
         queue_.erase(queue_.begin(), queue_.begin() + n);
       }
+      std::lock_guard<std::mutex> commit_lock(commit_mu_);
       CommitGroup(group);
     }
   }
@@ -631,6 +651,7 @@ class RocksEventStore final : public EventStore {
   std::thread committer_;
 
   std::mutex publish_mu_;
+  std::mutex commit_mu_;  // held by the committer per group, and by Checkpoint
   std::atomic<uint64_t> last_position_{0};
   std::atomic<uint64_t> published_position_{0};
 

@@ -506,6 +506,36 @@ TEST_F(EventStoreTest, RebuildStopsOnProjectorError) {
   EXPECT_EQ(store_->RebuildProjection(Failing(), "p").status().message(), "boom");
 }
 
+TEST_F(EventStoreTest, CheckpointIsAConsistentRestorableCopy) {
+  for (int i = 0; i < 10; ++i) {
+    AppendRequest req = Request(absl::StrCat("s", i % 3), ExpectedVersion::Any(), {Event("E")});
+    req.projection_writes.push_back(ProjectionWrite::Put("p", absl::StrCat("k", i), "v"));
+    ASSERT_TRUE(store_->Append(req).ok());
+  }
+  ASSERT_TRUE(store_->MarkPublished(4).ok());
+  const std::string backup = dir_.path() + "/backup";
+  auto info = store_->Checkpoint(backup);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->last_position, 10u);
+  EXPECT_EQ(info->published_position, 4u);
+  EXPECT_EQ(store_->Checkpoint(backup).status().code(), absl::StatusCode::kInvalidArgument)
+      << "an existing directory is refused";
+
+  // The live store moves on; the copy does not.
+  ASSERT_TRUE(store_->Append(Request("s0", ExpectedVersion::Any(), {Event("Later")})).ok());
+  auto restored = OpenEventStore({.path = backup, .clock = &clock_});
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->LastPosition(), 10u);
+  EXPECT_EQ((*restored)->PublishedPosition(), 4u);
+  EXPECT_THAT(*(*restored)->ReadOutbox(0, 100), SizeIs(6));
+  EXPECT_THAT(*(*restored)->ScanProjection("p", "", "", 100), SizeIs(10));
+  EXPECT_EQ(*(*restored)->StreamVersion("s0"), 4u);
+  // And it takes appends of its own, continuing its log without a gap.
+  auto r = (*restored)->Append(Request("s9", ExpectedVersion::Any(), {Event("E")}));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->first_position, 11u);
+}
+
 TEST_F(EventStoreTest, OpenFailsClearlyOnBadPathOrLockedDb) {
   EXPECT_EQ(OpenEventStore({.path = ""}).status().code(), absl::StatusCode::kInvalidArgument);
   // The fixture's store holds the database lock.

@@ -222,6 +222,16 @@ class EventStore {
   virtual absl::StatusOr<uint64_t> RebuildProjection(const Projector& projector,
                                                      std::string_view target) = 0;
 
+  // Writes a consistent snapshot of the whole store into `target_dir` (which must
+  // not exist; its parent must), cheaply (hard links where the file system allows).
+  // Returns the last and published positions the snapshot holds. Opening the
+  // directory with OpenEventStore restores it.
+  struct CheckpointInfo {
+    uint64_t last_position = 0;
+    uint64_t published_position = 0;
+  };
+  virtual absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& target_dir) = 0;
+
   virtual WriteStats GetWriteStats() const = 0;
 };
 
