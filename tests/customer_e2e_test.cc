@@ -11,7 +11,10 @@
 #include "common/testing/temp_dir.h"
 #include "crm/auth/grpc_auth.h"
 #include "crm/common/proto_time.h"
+#include "crm/classification/v1/classification_events.pb.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/messaging/outbox_relay.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/runtime/log.h"
 #include "gtest/gtest.h"
@@ -442,6 +445,63 @@ TEST_F(CustomerE2eTest, AuthorizationMatrix) {
       EXPECT_EQ(n, 3);
     }
   }
+}
+
+// Until the classification service exists, this test publishes its events the way
+// it will: through an event store's outbox and a relay.
+TEST_F(CustomerE2eTest, ClassFromClassificationEventsIsShownAndFilterable) {
+  Caller alice = As("alice", {"sales_rep"}, "north");
+  const std::string a = Register("Class A Ltd", "alice", "north");
+  const std::string b = Register("Class B Ltd", "alice", "north");
+
+  auto store = eventstore::OpenEventStore({.path = dir_.path() + "/classification"});
+  ASSERT_TRUE(store.ok());
+  for (const auto& [id, cls] : std::vector<std::pair<std::string, std::string>>{{a, "A"}, {b, "B"}}) {
+    classification::v1::ClassificationEvent e;
+    e.set_customer_id(id);
+    e.mutable_classified()->set_scheme(classification::v1::SCHEME_ABCD);
+    e.mutable_classified()->set_new_class(cls);
+    e.mutable_classified()->set_rule_set_version(1);
+    eventstore::AppendRequest req;
+    req.stream_id = "classification-" + id;
+    req.events.push_back({.event_type = "crm.classification.v1.CustomerClassified",
+                          .partition_key = id, .payload = e.SerializeAsString()});
+    ASSERT_TRUE((*store)->Append(req).ok());
+  }
+  runtime::MetricsRegistry metrics;
+  auto relay = messaging::OutboxRelay::Start(
+      **store, {.brokers = broker_->bootstrap(),
+                .topic = std::string(messaging::kClassificationTopic),
+                .source = "crm-classification", .metrics = &metrics});
+  ASSERT_TRUE(relay.ok());
+  ASSERT_TRUE((*relay)->Flush(absl::Seconds(30)).ok());
+
+  v1::GetCustomerRequest get;
+  get.set_customer_id(a);
+  v1::GetCustomerResponse got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
+    if (got.customer().customer_class() == "A") break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(got.customer().customer_class(), "A");
+
+  // A write to the customer keeps its class (it lives apart from the row).
+  v1::ChangeLifecycleRequest lifecycle;
+  lifecycle.set_customer_id(a);
+  lifecycle.set_lifecycle(v1::LIFECYCLE_FOLLOWING);
+  v1::WriteResponse w;
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::ChangeLifecycle, lifecycle, &w).ok());
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
+  EXPECT_EQ(got.customer().customer_class(), "A");
+
+  v1::ListCustomersRequest list;
+  list.set_customer_class("A");
+  v1::ListCustomersResponse page;
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::ListCustomers, list, &page).ok());
+  ASSERT_EQ(page.customers_size(), 1);
+  EXPECT_EQ(page.customers(0).customer_id(), a);
 }
 
 // SIGKILL during a stream of acknowledged writes: after a restart every

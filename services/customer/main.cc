@@ -10,8 +10,10 @@
 #include "crm/auth/jwt.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/api/customer_service.h"
+#include "crm/customer/consumer/classification_handler.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/messaging/consumer_runner.h"
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/flags.h"
 #include "crm/runtime/log.h"
@@ -50,11 +52,18 @@ absl::Status Run(int argc, char** argv) {
                    eventstore::OpenEventStore({.path = flags.data_dir}));
 
   std::unique_ptr<messaging::OutboxRelay> relay;
+  customer::ClassificationHandler classification_handler;
+  std::unique_ptr<messaging::ConsumerRunner> classification_consumer;
   if (!flags.kafka_brokers.empty()) {
     ASSIGN_OR_RETURN(relay, messaging::OutboxRelay::Start(
                                 *store, {.brokers = flags.kafka_brokers,
                                          .topic = std::string(messaging::kCustomerTopic),
                                          .source = "crm-customer"}));
+    ASSIGN_OR_RETURN(classification_consumer,
+                     messaging::ConsumerRunner::Start(
+                         *store, classification_handler,
+                         {.brokers = flags.kafka_brokers, .group_id = "crm-customer",
+                          .topics = {std::string(messaging::kClassificationTopic)}}));
   } else {
     runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
                  {{"message", "--kafka_brokers not set: events stay in the outbox"}});
@@ -70,6 +79,7 @@ absl::Status Run(int argc, char** argv) {
   // After the calls drained: publish what is left. The server, service and store
   // then close in reverse order of declaration.
   rt.OnShutdown([&] {
+    if (classification_consumer) classification_consumer->Stop();
     if (relay) {
       if (absl::Status s = relay->Flush(absl::Seconds(10)); !s.ok()) {
         runtime::Log(runtime::LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});

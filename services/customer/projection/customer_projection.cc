@@ -69,7 +69,9 @@ std::string StreamFor(std::string_view customer_id) {
 std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Customer& after) {
   std::vector<ProjectionWrite> writes;
   const std::string projection(kCustomersProjection);
-  writes.push_back(ProjectionWrite::Put(projection, after.customer_id(), after.SerializeAsString()));
+  v1::Customer row = after;
+  row.clear_customer_class();  // kept in kClassProjection
+  writes.push_back(ProjectionWrite::Put(projection, after.customer_id(), row.SerializeAsString()));
 
   const std::string index(kIndexProjection);
   const std::vector<std::string> old_keys = IndexKeys(before), new_keys = IndexKeys(after);
@@ -98,7 +100,16 @@ absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore&
   if (!row) return std::nullopt;
   v1::Customer c;
   if (!c.ParseFromString(*row)) return absl::DataLossError("corrupt customer row");
+  ASSIGN_OR_RETURN(std::optional<std::string> customer_class,
+                   store.GetProjection(kClassProjection, customer_id));
+  if (customer_class) c.set_customer_class(*customer_class);
   return c;
+}
+
+eventstore::ProjectionWrite ClassWrite(std::string_view customer_id,
+                                       std::string_view customer_class) {
+  return ProjectionWrite::Put(std::string(kClassProjection), std::string(customer_id),
+                              std::string(customer_class));
 }
 
 absl::StatusOr<std::optional<DuplicateMatch>> FindDuplicate(eventstore::EventStore& store,

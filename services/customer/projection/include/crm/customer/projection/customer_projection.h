@@ -22,6 +22,9 @@ namespace crm::customer {
 inline constexpr std::string_view kCustomersProjection = "customers";
 inline constexpr std::string_view kIndexProjection = "customer_index";
 inline constexpr std::string_view kDuplicateProjection = "customer_duplicates";
+// The customer's A/B/C/D class from crm.classification.v1 events, kept apart from
+// the row that commands rewrite, and merged into it when read.
+inline constexpr std::string_view kClassProjection = "customer_class";
 
 // The stream holding one customer's events.
 std::string StreamFor(std::string_view customer_id);
@@ -31,7 +34,7 @@ std::string StreamFor(std::string_view customer_id);
 std::vector<eventstore::ProjectionWrite> RowWrites(const v1::Customer& before,
                                                    const v1::Customer& after);
 
-// The current row, std::nullopt when no such customer.
+// The current row (with its class merged in), std::nullopt when no such customer.
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,
                                                          std::string_view customer_id);
 
@@ -43,6 +46,9 @@ struct DuplicateMatch {
 };
 absl::StatusOr<std::optional<DuplicateMatch>> FindDuplicate(eventstore::EventStore& store,
                                                             const v1::BasicData& basic);
+
+// The projection write recording a customer's class.
+eventstore::ProjectionWrite ClassWrite(std::string_view customer_id, std::string_view customer_class);
 
 // Which index a list walks, and the filters applied to the rows it yields.
 struct ListQuery {

@@ -1,0 +1,27 @@
+#include "crm/customer/consumer/classification_handler.h"
+
+#include "crm/classification/v1/classification_events.pb.h"
+#include "crm/customer/projection/customer_projection.h"
+#include "crm/runtime/log.h"
+
+namespace crm::customer {
+
+absl::Status ClassificationHandler::Handle(const messaging::ConsumedEvent& event,
+                                           const messaging::BatchView& view,
+                                           std::vector<eventstore::ProjectionWrite>& out) {
+  classification::v1::ClassificationEvent e;
+  if (!e.ParseFromString(event.event.payload())) {
+    // Not retryable: skip it (logged) rather than block the partition.
+    runtime::Log(runtime::LogLevel::kError, "undecodable_classification_event",
+                 {{"event_id", event.event.event_id()}});
+    return absl::OkStatus();
+  }
+  // The A/B/C/D scheme is what ListCustomers' `customer_class` filter means.
+  if (e.has_classified() && e.classified().scheme() == classification::v1::SCHEME_ABCD &&
+      !e.customer_id().empty()) {
+    out.push_back(ClassWrite(e.customer_id(), e.classified().new_class()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace crm::customer
