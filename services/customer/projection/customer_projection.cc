@@ -1,10 +1,10 @@
 #include "crm/customer/projection/customer_projection.h"
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
+#include "crm/eventstore/index_walk.h"
 
 namespace crm::customer {
 namespace {
@@ -142,41 +142,26 @@ absl::StatusOr<ListPage> ListCustomers(eventstore::EventStore& store, const List
                                        const std::function<bool(const v1::Customer&)>& visible) {
   const std::string prefix =
       IndexPrefix(q.index, q.index_value) + (q.name_prefix.empty() ? "" : NormalizeName(q.name_prefix));
-  std::string start_after;
-  if (!q.page_token.empty()) {
-    if (!absl::WebSafeBase64Unescape(q.page_token, &start_after) ||
-        !absl::StartsWith(start_after, prefix)) {
-      return absl::InvalidArgumentError("page_token: not a token of this query");
-    }
-  }
   ListPage page;
-  size_t examined = 0;
-  const size_t chunk = std::max<size_t>(q.page_size * 2, 64);
-  while (page.customers.size() < q.page_size && examined < q.max_examined) {
-    ASSIGN_OR_RETURN(auto keys, store.ScanProjection(kIndexProjection, prefix, start_after, chunk));
-    if (keys.empty()) return page;  // walked to the end: no next token
-    for (const auto& [key, unused] : keys) {
-      start_after = key;
-      ++examined;
-      const std::string id = key.substr(key.rfind('\0') + 1);
-      ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
-      if (!c) continue;
-      if ((!q.owner.empty() && c->owner() != q.owner) ||
-          (!q.region.empty() && c->region() != q.region) ||
-          (!q.industry.empty() && c->basic().industry() != q.industry) ||
-          (q.lifecycle != 0 && c->lifecycle() != q.lifecycle) ||
-          (!q.customer_class.empty() && c->customer_class() != q.customer_class) || !visible(*c)) {
-        continue;
-      }
-      page.customers.push_back(*std::move(c));
-      if (page.customers.size() == q.page_size || examined >= q.max_examined) break;
-    }
-    if (keys.size() < chunk && start_after == keys.back().first &&
-        page.customers.size() < q.page_size && examined < q.max_examined) {
-      return page;  // the index has nothing after this chunk
-    }
-  }
-  page.next_page_token = absl::WebSafeBase64Escape(start_after);
+  ASSIGN_OR_RETURN(
+      page.next_page_token,
+      eventstore::WalkIndex(
+          store, kIndexProjection, prefix,
+          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
+            ASSIGN_OR_RETURN(std::optional<v1::Customer> c,
+                             LoadCustomer(store, key.substr(key.rfind('\0') + 1)));
+            if (!c || (!q.owner.empty() && c->owner() != q.owner) ||
+                (!q.region.empty() && c->region() != q.region) ||
+                (!q.industry.empty() && c->basic().industry() != q.industry) ||
+                (q.lifecycle != 0 && c->lifecycle() != q.lifecycle) ||
+                (!q.customer_class.empty() && c->customer_class() != q.customer_class) ||
+                !visible(*c)) {
+              return eventstore::WalkStep::kSkipped;
+            }
+            page.customers.push_back(*std::move(c));
+            return eventstore::WalkStep::kKept;
+          }));
   return page;
 }
 
