@@ -30,7 +30,15 @@ absl::StatusOr<std::optional<cv1::Customer>> ParseRow(const std::optional<std::s
   return c;
 }
 
-absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, const messaging::BatchView& view,
+// Queue keys are "<customer>/<cause>", one per cause, so that the planner deletes
+// exactly the entries it handled and never one that arrived meanwhile.
+ProjectionWrite Enqueue(const std::string& customer_id, uint64_t position) {
+  return ProjectionWrite::Put(std::string(kPlanQueueProjection),
+                              absl::StrCat(customer_id, "/event-", position), "");
+}
+
+absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, uint64_t position,
+                                 const messaging::BatchView& view,
                                  std::vector<ProjectionWrite>& out) {
   ASSIGN_OR_RETURN(std::optional<std::string> row,
                    view.Get(kDirectoryProjection, e.customer_id()));
@@ -60,6 +68,23 @@ absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, const messaging::B
       if (i >= 0) *c.mutable_contacts(i) = Slim(e.contact_updated().contact());
       break;
     }
+    case cv1::CustomerEvent::kAccessGranted: {
+      auto* grants = c.mutable_access_grants();
+      for (int i = grants->size() - 1; i >= 0; --i) {
+        if (grants->Get(i).subject() == e.access_granted().grant().subject()) {
+          grants->DeleteSubrange(i, 1);
+        }
+      }
+      *c.add_access_grants() = e.access_granted().grant();
+      break;
+    }
+    case cv1::CustomerEvent::kAccessRevoked: {
+      auto* grants = c.mutable_access_grants();
+      for (int i = grants->size() - 1; i >= 0; --i) {
+        if (grants->Get(i).subject() == e.access_revoked().subject()) grants->DeleteSubrange(i, 1);
+      }
+      break;
+    }
     case cv1::CustomerEvent::kContactRemoved: {
       const int i = contact_index(e.contact_removed().contact_id());
       if (i >= 0) c.mutable_contacts()->DeleteSubrange(i, 1);
@@ -72,19 +97,17 @@ absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, const messaging::B
   out.push_back(ProjectionWrite::Put(std::string(kDirectoryProjection), c.customer_id(),
                                      c.SerializeAsString()));
   // A new customer gets its first revisit planned.
-  if (first_sight) {
-    out.push_back(ProjectionWrite::Put(std::string(kPlanQueueProjection), c.customer_id(), ""));
-  }
+  if (first_sight) out.push_back(Enqueue(c.customer_id(), position));
   return absl::OkStatus();
 }
 
 absl::Status HandleClassificationEvent(const classification::v1::ClassificationEvent& e,
-                                       std::vector<ProjectionWrite>& out) {
+                                       uint64_t position, std::vector<ProjectionWrite>& out) {
   if (!e.has_classified() || e.customer_id().empty()) return absl::OkStatus();
   out.push_back(ProjectionWrite::Put(std::string(kClassesProjection),
                                      absl::StrCat(e.customer_id(), "/", e.classified().scheme()),
                                      e.classified().new_class()));
-  out.push_back(ProjectionWrite::Put(std::string(kPlanQueueProjection), e.customer_id(), ""));
+  out.push_back(Enqueue(e.customer_id(), position));
   return absl::OkStatus();
 }
 
@@ -98,11 +121,11 @@ absl::Status DirectoryHandler::Handle(const messaging::ConsumedEvent& event,
   if (event.topic == messaging::kCustomerTopic) {
     cv1::CustomerEvent e;
     parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleCustomerEvent(e, view, out);
+    if (parsed) status = HandleCustomerEvent(e, event.event.global_position(), view, out);
   } else if (event.topic == messaging::kClassificationTopic) {
     classification::v1::ClassificationEvent e;
     parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleClassificationEvent(e, out);
+    if (parsed) status = HandleClassificationEvent(e, event.event.global_position(), out);
   } else {
     return absl::OkStatus();
   }

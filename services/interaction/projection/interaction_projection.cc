@@ -25,6 +25,8 @@ std::string Prefix(Index index, std::string_view value) {
   switch (index) {
     case Index::kTimeline:
       return absl::StrCat("c/", std::string(value), std::string(1, '\0'));
+    case Index::kCustomerNewest:
+      return absl::StrCat("n/", std::string(value), std::string(1, '\0'));
     case Index::kOwner:
       return absl::StrCat("o/", std::string(value), std::string(1, '\0'));
     case Index::kRegion:
@@ -43,6 +45,7 @@ std::vector<std::string> IndexKeys(const v1::Interaction& i) {
   const std::string id = std::string(1, '\0') + i.interaction_id();
   std::vector<std::string> keys = {
       Prefix(Index::kTimeline, i.customer_id()) + TimeKey(at, false) + id,
+      Prefix(Index::kCustomerNewest, i.customer_id()) + TimeKey(at, true) + id,
       Prefix(Index::kOwner, i.owner()) + TimeKey(at, true) + id,
       Prefix(Index::kRegion, i.region()) + TimeKey(at, true) + id,
       Prefix(Index::kAll, "") + TimeKey(at, true) + id};
@@ -82,10 +85,11 @@ std::vector<ProjectionWrite> RowWrites(const v1::Interaction& before, const v1::
     if (!Contains(old_keys, k)) writes.push_back(ProjectionWrite::Put(index, k, ""));
   }
   const std::string open(kOpenRevisitProjection);
-  if (IsOpenRevisit(after)) {
-    writes.push_back(ProjectionWrite::Put(open, after.customer_id(), after.interaction_id()));
-  } else if (IsOpenRevisit(before)) {
-    writes.push_back(ProjectionWrite::Delete(open, before.customer_id()));
+  const std::string open_key = absl::StrCat(after.customer_id(), "/", after.interaction_id());
+  if (IsOpenRevisit(after) && !IsOpenRevisit(before)) {
+    writes.push_back(ProjectionWrite::Put(open, open_key, ""));
+  } else if (IsOpenRevisit(before) && !IsOpenRevisit(after)) {
+    writes.push_back(ProjectionWrite::Delete(open, open_key));
   }
   return writes;
 }
@@ -101,12 +105,18 @@ absl::StatusOr<std::optional<v1::Interaction>> LoadInteraction(eventstore::Event
   return i;
 }
 
-absl::StatusOr<std::optional<v1::Interaction>> LoadOpenRevisit(eventstore::EventStore& store,
-                                                               std::string_view customer_id) {
-  ASSIGN_OR_RETURN(std::optional<std::string> id,
-                   store.GetProjection(kOpenRevisitProjection, customer_id));
-  if (!id) return std::nullopt;
-  return LoadInteraction(store, *id);
+absl::StatusOr<std::vector<v1::Interaction>> LoadOpenRevisits(eventstore::EventStore& store,
+                                                              std::string_view customer_id) {
+  ASSIGN_OR_RETURN(auto rows, store.ScanProjection(kOpenRevisitProjection,
+                                                   absl::StrCat(std::string(customer_id), "/"),
+                                                   "", 16));
+  std::vector<v1::Interaction> out;
+  for (const auto& [key, unused] : rows) {
+    ASSIGN_OR_RETURN(std::optional<v1::Interaction> i,
+                     LoadInteraction(store, key.substr(key.rfind('/') + 1)));
+    if (i) out.push_back(*std::move(i));
+  }
+  return out;
 }
 
 absl::StatusOr<Page> ListInteractions(eventstore::EventStore& store, const Query& q,

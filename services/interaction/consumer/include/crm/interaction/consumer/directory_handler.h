@@ -21,12 +21,12 @@
 
 namespace crm::interaction {
 
-// customer id -> crm.customer.v1.Customer holding only id, owner, region and
-// contacts (contact id, name, birthday).
+// customer id -> crm.customer.v1.Customer holding only id, owner, region, access
+// grants and contacts (contact id, name, birthday).
 inline constexpr std::string_view kDirectoryProjection = "directory";
 // "<customer id>/<scheme number>" -> class name.
 inline constexpr std::string_view kClassesProjection = "classes";
-// customer id -> "" while its revisits may need (re)planning.
+// "<customer id>/<cause>" -> "" while the customer's revisits may need (re)planning.
 inline constexpr std::string_view kPlanQueueProjection = "revisit_plan_queue";
 
 // Deterministic; called from the runner's thread.

@@ -19,7 +19,8 @@ namespace crm::interaction {
 
 inline constexpr std::string_view kInteractionsProjection = "interactions";
 inline constexpr std::string_view kInteractionIndexProjection = "interaction_index";
-// customer id -> id of its PLANNED revisit.
+// "<customer id>/<interaction id>" -> "" for each PLANNED revisit (normally one;
+// two for a moment while the planner replaces one).
 inline constexpr std::string_view kOpenRevisitProjection = "open_revisit";
 
 std::string StreamFor(std::string_view interaction_id);
@@ -31,18 +32,19 @@ std::vector<eventstore::ProjectionWrite> RowWrites(const v1::Interaction& before
 absl::StatusOr<std::optional<v1::Interaction>> LoadInteraction(eventstore::EventStore& store,
                                                                std::string_view interaction_id);
 
-// The customer's PLANNED revisit, if any.
-absl::StatusOr<std::optional<v1::Interaction>> LoadOpenRevisit(eventstore::EventStore& store,
-                                                               std::string_view customer_id);
+// The customer's PLANNED revisits.
+absl::StatusOr<std::vector<v1::Interaction>> LoadOpenRevisits(eventstore::EventStore& store,
+                                                              std::string_view customer_id);
 
 struct Page {
   std::vector<v1::Interaction> interactions;
   std::string next_page_token;
 };
 
-// Which index to walk. kTimeline: one customer, oldest first; kOwner / kRegion /
-// kAll: newest first; kDue: PLANNED revisits by due date (value unused).
-enum class Index { kTimeline, kOwner, kRegion, kAll, kDue };
+// Which index to walk. kTimeline: one customer, oldest first; kCustomerNewest /
+// kOwner / kRegion / kAll: newest first; kDue: PLANNED revisits by due date
+// (value unused).
+enum class Index { kTimeline, kCustomerNewest, kOwner, kRegion, kAll, kDue };
 
 struct Query {
   Index index = Index::kAll;
