@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package the build, the tests and the local run need.
-# Does nothing when they are all present. Safe to run again and again.
+# Installs every Debian 12 package the build, the tests, the deployment checks and
+# the local run need. Does nothing when they are all present. Safe to run again.
+#
+#   scripts/bootstrap.sh         everything ./scripts/test.sh and ./scripts/run.sh need
+#   scripts/bootstrap.sh build   only what scripts/build.sh needs (the container
+#                                image's build stage, deploy/docker/Dockerfile)
 set -euo pipefail
 
+mode=${1:-all}
+case $mode in
+  all | build) ;;
+  *)
+    echo "usage: $0 [build]" >&2
+    exit 2
+    ;;
+esac
+
+# What `cmake -S . -B build` and the build need: the top-level CMakeLists.txt
+# requires GTest and benchmark even when only the binaries are built.
 packages=(
   # toolchain
   g++ cmake ninja-build ccache pkg-config git
@@ -10,13 +25,26 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev librdkafka-dev libabsl-dev libssl-dev
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
-  # tests and benchmarks
-  googletest libgtest-dev libgmock-dev libbenchmark-dev openssl rocksdb-tools kcat
+  # test and benchmark libraries
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [ "$mode" = all ]; then
+  packages+=(
+    # tools the tests and the local run call
+    openssl rocksdb-tools kcat
+    # deployment checks (scripts/check_deploy.sh)
+    shellcheck docker-compose yamllint
+  )
+  # kubectl and npm may come from outside Debian on a machine (this machine kind
+  # ships Google's kubectl and NodeSource's nodejs, which conflict with Debian's
+  # packages): install Debian's only when the command is missing.
+  command -v kubectl > /dev/null || packages+=(kubernetes-client)
+  command -v npm > /dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2> /dev/null || true)
   [ "$status" = "installed" ] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

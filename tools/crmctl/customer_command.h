@@ -12,30 +12,19 @@
 // 2 bad flags or --json.
 #pragma once
 
-#include <functional>
-#include <iostream>
 #include <memory>
-#include <ostream>
 
 #include "CLI/CLI.hpp"
-#include "absl/status/statusor.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
-#include "grpc_client.h"
+#include "rpc_command.h"
 
 namespace crm::crmctl {
 
-// Makes the stub a command calls; tests substitute a MockCustomerServiceStub.
-using CustomerStubFactory =
-    std::function<absl::StatusOr<std::unique_ptr<customer::v1::CustomerService::StubInterface>>(
-        const ClientOptions&)>;
-
-// Where the customer commands get their stub and write their output. Must
-// outlive the parse of the app the commands are added to.
-struct CustomerCommandEnv {
-  CustomerStubFactory stub_factory;  // empty: a real stub over MakeChannel(options)
-  std::ostream* out = &std::cout;
-  std::ostream* err = &std::cerr;
-};
+// Where the customer commands get their stub (tests substitute a
+// MockCustomerServiceStub) and write their output. Must outlive the parse of
+// the app the commands are added to.
+using CustomerCommandEnv = RpcEnv<customer::v1::CustomerService>;
+using CustomerStubFactory = CustomerCommandEnv::StubFactory;
 
 // Adds the `customer` command group to `app`.
 void AddCustomerCommands(CLI::App& app, std::shared_ptr<const CustomerCommandEnv> env = nullptr);

@@ -3,6 +3,7 @@
 //   crmctl events tail --brokers=127.0.0.1:9092 --topic=crm.customer.v1.events --from_beginning
 //   export CRM_TOKEN=$(crmctl token --sub alice --roles sales_rep --region north)
 //   crmctl customer get --id 7d1c... --output json
+//   crmctl interaction timeline --customer_id 7d1c...
 //
 // Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
@@ -10,6 +11,7 @@
 #include "customer_command.h"
 #include "events_command.h"
 #include "grpc_client.h"
+#include "interaction_command.h"
 #include "token_command.h"
 
 int main(int argc, char** argv) {
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
   crm::crmctl::AddEventsCommands(app);
   crm::crmctl::AddTokenCommand(app);
   crm::crmctl::AddCustomerCommands(app);
+  crm::crmctl::AddInteractionCommands(app);
   crm::crmctl::AddAdminCommands(app);
   try {
     app.parse(argc, argv);

@@ -174,6 +174,26 @@ absl::Status SetRepeatedField(pb::Message& message, std::string_view path,
   return absl::OkStatus();
 }
 
+absl::Status SetRepeatedMessages(
+    pb::Message& message, std::string_view path,
+    const std::vector<std::vector<std::pair<std::string, std::string>>>& elements) {
+  ASSIGN_OR_RETURN(Target target, Resolve(message, path));
+  if (!target.field->is_repeated() ||
+      target.field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE ||
+      IsTimestamp(*target.field)) {
+    return absl::InvalidArgumentError(target.field->full_name() + " is not a list of messages");
+  }
+  const pb::Reflection& r = *target.parent->GetReflection();
+  r.ClearField(target.parent, target.field);
+  for (const auto& element : elements) {
+    pb::Message* added = r.AddMessage(target.parent, target.field);
+    for (const auto& [sub_path, value] : element) {
+      RETURN_IF_ERROR(SetField(*added, sub_path, value));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AddUniqueString(pb::Message& message, std::string_view path,
                              const std::string& value) {
   ASSIGN_OR_RETURN(Target target, Resolve(message, path));

@@ -15,6 +15,7 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -38,6 +39,15 @@ absl::Status SetField(google::protobuf::Message& message, std::string_view path,
 // SetField). INVALID_ARGUMENT as for SetField, or when the field is not repeated.
 absl::Status SetRepeatedField(google::protobuf::Message& message, std::string_view path,
                               const std::vector<std::string>& values);
+
+// Replaces the repeated message field at `path` with one element per entry of
+// `elements`, each setting (as by SetField) the (sub-path, value) pairs it
+// lists: SetRepeatedMessages(request, "record.findings",
+// {{{"department", "product"}, {"description", "late delivery"}}}).
+// INVALID_ARGUMENT as for SetField, or when the field is not a repeated message.
+absl::Status SetRepeatedMessages(
+    google::protobuf::Message& message, std::string_view path,
+    const std::vector<std::vector<std::pair<std::string, std::string>>>& elements);
 
 // Appends `value` to the repeated string field at `path` unless it is already there.
 absl::Status AddUniqueString(google::protobuf::Message& message, std::string_view path,

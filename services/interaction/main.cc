@@ -1,0 +1,214 @@
+// crm-interaction: the interaction logging service.
+//
+//   crm-interaction --data_dir=/var/lib/crm/interaction --kafka_brokers=kafka:9092
+//                   --jwt_secret_file=/etc/crm/jwt.secret --customer_addr=crm-customer:50051
+// Every flag also reads CRM_<FLAG> from the environment.
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "crm/admin/admin_service.h"
+#include "crm/auth/jwt.h"
+#include "crm/common/offset_clock.h"
+#include "crm/common/status_macros.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/interaction/api/interaction_logic.h"
+#include "crm/interaction/api/interaction_service.h"
+#include "crm/interaction/consumer/directory_handler.h"
+#include "crm/messaging/cloudevents.h"
+#include "crm/messaging/consumer_runner.h"
+#include "crm/messaging/outbox_relay.h"
+#include "crm/runtime/flags.h"
+#include "crm/runtime/log.h"
+#include "crm/runtime/metrics.h"
+#include "crm/runtime/server.h"
+#include "grpcpp/grpcpp.h"
+
+namespace {
+
+using namespace crm;
+
+// The token this service shows the customer service: read from a file, or minted
+// with the shared HS256 secret (development) and renewed before it expires.
+class ServiceToken {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceToken>> Create(const std::string& token_file,
+                                                              const std::string& secret_file) {
+    auto t = std::unique_ptr<ServiceToken>(new ServiceToken());
+    if (!token_file.empty()) {
+      std::ifstream in(token_file);
+      if (!(in >> t->token_)) return absl::NotFoundError("--service_token_file: cannot read " + token_file);
+      return t;
+    }
+    if (secret_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--service_token_file: required with --customer_addr unless --jwt_secret_file is set");
+    }
+    ASSIGN_OR_RETURN(auth::SignerConfig config, auth::LoadSignerConfig(secret_file, ""));
+    ASSIGN_OR_RETURN(t->signer_, auth::TokenSigner::Create(config));
+    return t;
+  }
+
+  std::string Get() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (signer_ && absl::Now() > expires_ - absl::Minutes(5)) {
+      auth::Claims claims;
+      claims.sub = "crm-interaction";
+      claims.roles = {"service"};
+      claims.issued_at = absl::Now();
+      claims.expires_at = expires_ = absl::Now() + absl::Hours(1);
+      absl::StatusOr<std::string> token = signer_->Sign(claims);
+      if (token.ok()) token_ = *token;
+    }
+    return token_;
+  }
+
+ private:
+  ServiceToken() = default;
+  std::mutex mu_;
+  std::unique_ptr<auth::TokenSigner> signer_;
+  std::string token_;
+  absl::Time expires_ = absl::InfinitePast();
+};
+
+absl::Status Run(int argc, char** argv) {
+  std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
+  std::string customer_addr, service_token_file, cadence_spec, test_clock_offset_file;
+  int worker_threads = 64, scan_interval_ms = 1000;
+  ASSIGN_OR_RETURN(
+      runtime::ServiceFlags flags,
+      runtime::ParseServiceFlags(argc, argv, "crm-interaction", [&](CLI::App& app) {
+        runtime::AddFlag(app, "jwt_secret_file", &jwt_secret_file,
+                         "HS256 shared secret for bearer tokens (development)");
+        runtime::AddFlag(app, "jwt_public_key_file", &jwt_public_key_file,
+                         "RS256/ES256 public key (PEM) for bearer tokens (production)");
+        runtime::AddFlag(app, "jwt_issuer", &jwt_issuer, "Required `iss` claim, if set");
+        runtime::AddFlag(app, "jwt_audience", &jwt_audience, "Required `aud` claim, if set");
+        runtime::AddFlag(app, "worker_threads", &worker_threads, "Threads running calls");
+        runtime::AddFlag(app, "customer_addr", &customer_addr,
+                         "crm-customer address, asked about customers not consumed yet");
+        runtime::AddFlag(app, "service_token_file", &service_token_file,
+                         "Token (role service) for calls to crm-customer; default: minted with "
+                         "--jwt_secret_file");
+        runtime::AddFlag(app, "cadence", &cadence_spec,
+                         "Revisit cadence, e.g. \"A=91,B=182,C=365,key=A,default=365\"");
+        runtime::AddFlag(app, "scan_interval_ms", &scan_interval_ms,
+                         "How often revisits are planned and overdue ones reported");
+        runtime::AddFlag(app, "test_clock_offset_file", &test_clock_offset_file,
+                         "TESTS ONLY: shift the clock by the seconds in this file");
+      }));
+  if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data_dir: required");
+  if (worker_threads < 1) return absl::InvalidArgumentError("--worker_threads: must be >= 1");
+  if (scan_interval_ms < 10) return absl::InvalidArgumentError("--scan_interval_ms: must be >= 10");
+  ASSIGN_OR_RETURN(interaction::CadenceConfig cadence, interaction::ParseCadenceConfig(cadence_spec));
+
+  std::unique_ptr<OffsetClock> test_clock;
+  const Clock* clock = &SystemClock();
+  if (!test_clock_offset_file.empty()) {
+    test_clock = std::make_unique<OffsetClock>(test_clock_offset_file);
+    clock = test_clock.get();
+    runtime::Log(runtime::LogLevel::kWarn, "test_clock", {{"file", test_clock_offset_file}});
+  }
+
+  ASSIGN_OR_RETURN(auth::VerifierConfig auth_config,
+                   auth::LoadVerifierConfig(jwt_secret_file, jwt_public_key_file));
+  auth_config.issuer = jwt_issuer;
+  auth_config.audience = jwt_audience;
+  auth_config.clock = &SystemClock();  // token expiry follows real time, even under a test clock
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
+                   auth::TokenVerifier::Create(auth_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
+                   eventstore::OpenEventStore({.path = flags.data_dir, .clock = clock}));
+
+  std::unique_ptr<ServiceToken> service_token;
+  std::unique_ptr<interaction::CustomerLookup> lookup;
+  if (!customer_addr.empty()) {
+    ASSIGN_OR_RETURN(service_token, ServiceToken::Create(service_token_file, jwt_secret_file));
+    lookup = interaction::NewGrpcCustomerLookup(
+        grpc::CreateChannel(customer_addr, grpc::InsecureChannelCredentials()),
+        [&] { return service_token->Get(); });
+  }
+
+  std::unique_ptr<messaging::OutboxRelay> relay;
+  interaction::DirectoryHandler directory_handler;
+  std::unique_ptr<messaging::ConsumerRunner> consumer;
+  if (!flags.kafka_brokers.empty()) {
+    ASSIGN_OR_RETURN(relay, messaging::OutboxRelay::Start(
+                                *store, {.brokers = flags.kafka_brokers,
+                                         .topic = std::string(messaging::kInteractionTopic),
+                                         .source = "crm-interaction"}));
+    ASSIGN_OR_RETURN(consumer,
+                     messaging::ConsumerRunner::Start(
+                         *store, directory_handler,
+                         {.brokers = flags.kafka_brokers, .group_id = "crm-interaction",
+                          .topics = {std::string(messaging::kCustomerTopic),
+                                     std::string(messaging::kClassificationTopic)}}));
+  } else {
+    runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
+                 {{"message", "--kafka_brokers not set: no customer events, events stay in the outbox"}});
+  }
+
+  interaction::InteractionLogic logic({.store = store.get(), .clock = clock,
+                                       .customers = lookup.get(), .relay = relay.get(),
+                                       .cadence = cadence});
+  interaction::InteractionServiceImpl service(&logic, verifier.get(),
+                                              static_cast<size_t>(worker_threads));
+  admin::AdminServiceImpl admin_service(store.get(), verifier.get());
+
+  // Plans revisits and reports overdue ones every scan interval.
+  runtime::Counter& scans = runtime::MetricsRegistry::Default().GetCounter(
+      "crm_revisit_scans_total", "Revisit planning and overdue scans completed.");
+  runtime::Counter& overdue = runtime::MetricsRegistry::Default().GetCounter(
+      "crm_revisit_overdue_reported_total", "RevisitOverdue events emitted.");
+  std::mutex worker_mu;
+  std::condition_variable worker_cv;
+  bool stopping = false;
+  std::thread worker;
+  runtime::ServiceRuntime rt("crm-interaction", flags);
+  rt.AddService(&service);
+  rt.AddService(&admin_service);
+  rt.OnShutdown([&] {
+    {
+      std::lock_guard<std::mutex> lock(worker_mu);
+      stopping = true;
+    }
+    worker_cv.notify_all();
+    if (worker.joinable()) worker.join();
+    if (consumer) consumer->Stop();
+    if (relay) {
+      if (absl::Status s = relay->Flush(absl::Seconds(10)); !s.ok()) {
+        runtime::Log(runtime::LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});
+      }
+      relay.reset();
+    }
+  });
+  RETURN_IF_ERROR(rt.Start());
+  worker = std::thread([&] {
+    std::unique_lock<std::mutex> lock(worker_mu);
+    while (!stopping) {
+      lock.unlock();
+      absl::StatusOr<int> planned = logic.PlanRevisits();
+      absl::StatusOr<int> reported = logic.ReportOverdue();
+      if (!planned.ok() || !reported.ok()) {
+        runtime::Log(runtime::LogLevel::kError, "revisit_scan_failed",
+                     {{"error", (!planned.ok() ? planned.status() : reported.status()).ToString()}});
+      } else {
+        overdue.Inc(static_cast<uint64_t>(*reported));
+      }
+      scans.Inc();
+      lock.lock();
+      worker_cv.wait_for(lock, std::chrono::milliseconds(scan_interval_ms), [&] { return stopping; });
+    }
+  });
+
+  rt.WaitForTermination();
+  rt.Shutdown(absl::Seconds(20));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return crm::runtime::ExitCodeFor(Run(argc, argv)); }
