@@ -10,13 +10,15 @@ cd "$(dirname "$0")/.."
 root=$PWD
 scripts/bootstrap.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build build -j"$(nproc)" --target crm-devbroker crm-customer crmctl
+cmake --build build -j"$(nproc)" --target crm-devbroker crm-customer crm-interaction crmctl
 
 data=${CRM_LOCAL_DIR:-$root/.local}
 mkdir -p "$data"
 secret=${CRM_JWT_SECRET_FILE:-$root/libs/auth/dev/dev_hs256.secret}
 customer_port=${CRM_CUSTOMER_PORT:-50051}
 customer_admin_port=${CRM_CUSTOMER_ADMIN_PORT:-9101}
+interaction_port=${CRM_INTERACTION_PORT:-50052}
+interaction_admin_port=${CRM_INTERACTION_ADMIN_PORT:-9102}
 
 pids=()
 # Stops the services first (they flush their outboxes), the broker last.
@@ -55,12 +57,21 @@ pids+=($!)
 wait_for "$data/customer.log" '"event":"ready"'
 echo "{\"event\":\"started\",\"service\":\"crm-customer\",\"grpc\":\"127.0.0.1:$customer_port\",\"admin\":\"http://127.0.0.1:$customer_admin_port\"}"
 
+build/services/interaction/crm-interaction --data_dir="$data/interaction" \
+  --grpc_port="$interaction_port" --admin_port="$interaction_admin_port" \
+  --kafka_brokers="$brokers" --jwt_secret_file="$secret" \
+  --customer_addr="127.0.0.1:$customer_port" > "$data/interaction.log" 2>&1 &
+pids+=($!)
+wait_for "$data/interaction.log" '"event":"ready"'
+echo "{\"event\":\"started\",\"service\":\"crm-interaction\",\"grpc\":\"127.0.0.1:$interaction_port\",\"admin\":\"http://127.0.0.1:$interaction_admin_port\"}"
+
 cat << EOT
-{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","logs":"$data"}
+{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","interaction":"127.0.0.1:$interaction_port","logs":"$data"}
 Try:
   export CRM_TOKEN=\$(build/tools/crmctl/crmctl token --sub alice --roles sales_rep --region north)
   build/tools/crmctl/crmctl customer register --name "Acme Ltd" --industry manufacturing
   build/tools/crmctl/crmctl customer list
+  build/tools/crmctl/crmctl interaction log-follow-up --customer_id ID --channel phone --content "Intro call"
   build/tools/crmctl/crmctl events tail --brokers=$brokers --from_beginning
 Ctrl-C stops the suite.
 EOT

@@ -1,6 +1,5 @@
 #include "customer_command.h"
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <string_view>

@@ -321,7 +321,9 @@ void PrintInteraction(const pb::Message& m, std::ostream& out) {
         }
         detail("changed_needs", r.record().changed_needs());
         detail("performed_at", FormatTime(r.record().performed_at()));
-        if (!r.record().findings().empty()) line("findings", "");
+        if (!r.record().findings().empty()) {
+          line("findings", std::to_string(r.record().findings_size()));
+        }
         for (const v1::Finding& f : r.record().findings()) {
           out << "  " << OrDash(f.department()) << "  " << f.description() << "\n";
         }

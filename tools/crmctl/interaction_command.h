@@ -4,7 +4,7 @@
 // flags for the common fields (flags win); the response is printed as a
 // summary or as JSON.
 //
-//   crmctl interaction plan-visit --customer_id $ID --purpose "Kick-off" \
+//   crmctl interaction plan-visit --customer_id $ID --purpose "Kick-off"
 //       --at 2026-12-01T10:00:00Z --visitor alice --agenda "Demo" --confirmed
 //   crmctl interaction log-follow-up --customer_id $ID --channel phone --content "Pricing"
 //   crmctl interaction due-revisits --within_days 30 --owner alice
