@@ -1,3 +1,4 @@
+#include "crm/common/field_errors.h"
 #include "crm/customer/domain/customer_aggregate.h"
 
 #include <algorithm>
@@ -32,26 +33,8 @@ std::string Sub(std::string_view prefix, std::string_view name) {
   return path;
 }
 
-std::string Indexed(std::string_view prefix, int index) {
-  return std::string(prefix) + "[" + std::to_string(index) + "]";
-}
 
-std::string FieldMessage(std::string_view field, std::string_view what) {
-  std::string message(field);
-  message += ": ";
-  message += what;
-  return message;
-}
 
-absl::Status Invalid(std::string_view field, std::string_view what) {
-  return absl::InvalidArgumentError(FieldMessage(field, what));
-}
-absl::Status NotFound(std::string_view field, std::string_view what) {
-  return absl::NotFoundError(FieldMessage(field, what));
-}
-absl::Status Refused(std::string_view field, std::string_view what) {
-  return absl::FailedPreconditionError(FieldMessage(field, what));
-}
 
 absl::Status RequireCustomer(const v1::Customer& state) {
   if (state.version() == 0) return absl::NotFoundError("customer not found");
@@ -355,14 +338,14 @@ constexpr absl::Duration kMaxGrantDuration = absl::Hours(24 * 366);
 
 absl::StatusOr<Events> DecideRegister(const v1::RegisterCustomerRequest& request,
                                       std::string_view customer_id, const DecideContext& ctx) {
-  if (customer_id.empty()) return Invalid("customer_id", "required");
+  if (customer_id.empty()) return InvalidField("customer_id", "required");
   RETURN_IF_ERROR(ValidateBasic(request.basic(), "basic", ctx.now));
   RETURN_IF_ERROR(ValidateCharacteristics(request.characteristics(), "characteristics"));
   RETURN_IF_ERROR(ValidateSource(request.source(), "source"));
   RETURN_IF_ERROR(
       ValidateEnum("lifecycle", request.lifecycle(), v1::Lifecycle_IsValid, Presence::kOptional));
   if (request.lifecycle() == v1::LIFECYCLE_CHURNED) {
-    return Invalid("lifecycle", "cannot register as churned");
+    return InvalidField("lifecycle", "cannot register as churned");
   }
   RETURN_IF_ERROR(ValidateRequiredText("owner", request.owner(), kMaxIdLength));
   RETURN_IF_ERROR(ValidateRequiredText("region", request.region(), kMaxIdLength));
@@ -399,12 +382,12 @@ absl::StatusOr<Events> DecideUpdate(const v1::Customer& state,
                                     const v1::UpdateCustomerRequest& request,
                                     const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
-  if (request.update_paths().empty()) return Invalid("update_paths", "required");
+  if (request.update_paths().empty()) return InvalidField("update_paths", "required");
   std::vector<UpdatePath> parsed;
   for (int i = 0; i < request.update_paths_size(); ++i) {
     std::optional<UpdatePath> path = ParseUpdatePath(request.update_paths(i));
     if (!path) {
-      return Invalid(Indexed("update_paths", i), "unknown path " + request.update_paths(i));
+      return InvalidField(Indexed("update_paths", i), "unknown path " + request.update_paths(i));
     }
     parsed.push_back(*std::move(path));
   }
@@ -454,10 +437,10 @@ absl::StatusOr<Events> DecideUpdateContact(const v1::Customer& state,
                                            const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
   const std::string& id = request.contact().contact_id();
-  if (id.empty()) return Invalid("contact.contact_id", "required");
+  if (id.empty()) return InvalidField("contact.contact_id", "required");
   RETURN_IF_ERROR(ValidateContact(request.contact(), "contact"));
   const int index = ContactIndex(state, id);
-  if (index < 0) return NotFound("contact.contact_id", "no contact " + id);
+  if (index < 0) return FieldNotFound("contact.contact_id", "no contact " + id);
   v1::Contact next = request.contact();
   NormalizeContact(next);
   if (MessageDifferencer::Equivalent(state.contacts(index), next)) return Events{};
@@ -470,9 +453,9 @@ absl::StatusOr<Events> DecideRemoveContact(const v1::Customer& state,
                                            const v1::RemoveContactRequest& request,
                                            const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
-  if (request.contact_id().empty()) return Invalid("contact_id", "required");
+  if (request.contact_id().empty()) return InvalidField("contact_id", "required");
   if (ContactIndex(state, request.contact_id()) < 0) {
-    return NotFound("contact_id", "no contact " + request.contact_id());
+    return FieldNotFound("contact_id", "no contact " + request.contact_id());
   }
   v1::CustomerEvent event = NewEvent(state.customer_id());
   event.mutable_contact_removed()->set_contact_id(request.contact_id());
@@ -488,23 +471,23 @@ absl::StatusOr<Events> DecideRecordTransaction(const v1::Customer& state,
                                Presence::kRequired));
   if (t.party() == v1::TRANSACTION_PARTY_COMPETITOR) {
     if (IsBlank(t.competitor())) {
-      return Invalid("transaction.competitor", "required for a competitor's transaction");
+      return InvalidField("transaction.competitor", "required for a competitor's transaction");
     }
     RETURN_IF_ERROR(ValidateRequiredText("transaction.competitor", t.competitor(), kMaxNameLength));
   } else if (!t.competitor().empty()) {
-    return Invalid("transaction.competitor", "only for a competitor's transaction");
+    return InvalidField("transaction.competitor", "only for a competitor's transaction");
   }
   RETURN_IF_ERROR(ValidateText("transaction.cooperation_mode", t.cooperation_mode()));
   RETURN_IF_ERROR(
       ValidateMoney("transaction.amount", t.amount(), {.required = true, .non_negative = true}));
   RETURN_IF_ERROR(ValidateText("transaction.payment_method", t.payment_method()));
   RETURN_IF_ERROR(ValidateText("transaction.contract_number", t.contract_number()));
-  if (t.date().empty()) return Invalid("transaction.date", "required");
+  if (t.date().empty()) return InvalidField("transaction.date", "required");
   RETURN_IF_ERROR(ValidatePastDate("transaction.date", t.date(), ctx.now));
   RETURN_IF_ERROR(ValidatePastDate("transaction.paid_date", t.paid_date(), ctx.now));
   // Valid "YYYY-MM-DD" strings order like the dates they name.
   if (!t.paid_date().empty() && t.paid_date() < t.date()) {
-    return Invalid("transaction.paid_date", "must not be before transaction.date");
+    return InvalidField("transaction.paid_date", "must not be before transaction.date");
   }
   ASSIGN_OR_RETURN(std::string id, NewPartId(ctx));
   v1::CustomerEvent event = NewEvent(state.customer_id());
@@ -525,13 +508,13 @@ absl::StatusOr<Events> DecideRecordAgreement(const v1::Customer& state,
                                Presence::kOptional));
   if (a.status() != v1::AGREEMENT_STATUS_UNSPECIFIED &&
       a.status() != v1::AGREEMENT_STATUS_DRAFTED && a.status() != v1::AGREEMENT_STATUS_SIGNED) {
-    return Invalid("agreement.status",
+    return InvalidField("agreement.status",
                    "must be DRAFTED or SIGNED when recording, not " + Name(a.status()));
   }
   RETURN_IF_ERROR(ValidateDate("agreement.start_date", a.start_date()));
   RETURN_IF_ERROR(ValidateDate("agreement.end_date", a.end_date()));
   if (!a.start_date().empty() && !a.end_date().empty() && a.end_date() < a.start_date()) {
-    return Invalid("agreement.end_date", "must not be before agreement.start_date");
+    return InvalidField("agreement.end_date", "must not be before agreement.start_date");
   }
   RETURN_IF_ERROR(
       ValidateMoney("agreement.amount", a.amount(), {.required = false, .non_negative = true}));
@@ -554,19 +537,19 @@ absl::StatusOr<Events> DecideChangeAgreementStatus(const v1::Customer& state,
                                                    const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
   const std::string& id = request.agreement_id();
-  if (id.empty()) return Invalid("agreement_id", "required");
+  if (id.empty()) return InvalidField("agreement_id", "required");
   RETURN_IF_ERROR(
       ValidateEnum("status", request.status(), v1::AgreementStatus_IsValid, Presence::kRequired));
   RETURN_IF_ERROR(ValidateText("note", request.note()));
   const int index = AgreementIndex(state, id);
-  if (index < 0) return NotFound("agreement_id", "no agreement " + id);
+  if (index < 0) return FieldNotFound("agreement_id", "no agreement " + id);
   const v1::AgreementStatus from = state.agreements(index).status();
   const v1::AgreementStatus to = request.status();
   if (from == to && !AgreementTransitionAllowed(from, to)) {
-    return Refused("status", "agreement " + id + " is already " + Name(from));
+    return RefusedField("status", "agreement " + id + " is already " + Name(from));
   }
   if (!AgreementTransitionAllowed(from, to)) {
-    return Refused("status",
+    return RefusedField("status",
                    "agreement " + id + " is " + Name(from) + ", cannot move to " + Name(to));
   }
   v1::CustomerEvent event = NewEvent(state.customer_id());
@@ -586,15 +569,15 @@ absl::StatusOr<Events> DecideChangeLifecycle(const v1::Customer& state,
   RETURN_IF_ERROR(ValidateEnum("lifecycle", to, v1::Lifecycle_IsValid, Presence::kRequired));
   RETURN_IF_ERROR(ValidateText("churn_reason", request.churn_reason()));
   if (to == v1::LIFECYCLE_CHURNED && IsBlank(request.churn_reason())) {
-    return Invalid("churn_reason", "required when churning");
+    return InvalidField("churn_reason", "required when churning");
   }
   if (to != v1::LIFECYCLE_CHURNED && !request.churn_reason().empty()) {
-    return Invalid("churn_reason", "only allowed when churning");
+    return InvalidField("churn_reason", "only allowed when churning");
   }
   const v1::Lifecycle from = state.lifecycle();
-  if (from == to) return Refused("lifecycle", "already " + Name(from));
+  if (from == to) return RefusedField("lifecycle", "already " + Name(from));
   if (!LifecycleTransitionAllowed(from, to)) {
-    return Refused("lifecycle", "cannot move from " + Name(from) + " to " + Name(to));
+    return RefusedField("lifecycle", "cannot move from " + Name(from) + " to " + Name(to));
   }
   v1::CustomerEvent event = NewEvent(state.customer_id());
   v1::LifecycleChanged& changed = *event.mutable_lifecycle_changed();
@@ -611,14 +594,14 @@ absl::StatusOr<Events> DecideAssignOwner(const v1::Customer& state,
   RETURN_IF_ERROR(RequireCustomer(state));
   const bool keep_owner = IsBlank(request.owner());
   const bool keep_region = IsBlank(request.region());
-  if (keep_owner && keep_region) return Invalid("owner", "owner or region required");
+  if (keep_owner && keep_region) return InvalidField("owner", "owner or region required");
   RETURN_IF_ERROR(ValidateText("owner", request.owner(), kMaxIdLength));
   RETURN_IF_ERROR(ValidateText("region", request.region(), kMaxIdLength));
   RETURN_IF_ERROR(ValidateText("reason", request.reason()));
   const std::string& to_owner = keep_owner ? state.owner() : request.owner();
   const std::string& to_region = keep_region ? state.region() : request.region();
   if (to_owner == state.owner() && to_region == state.region()) {
-    return Refused("owner",
+    return RefusedField("owner",
                    "already the owner and region (" + state.owner() + ", " + state.region() + ")");
   }
   v1::CustomerEvent event = NewEvent(state.customer_id());
@@ -641,10 +624,10 @@ absl::StatusOr<Events> DecideSetVerification(const v1::Customer& state,
   RETURN_IF_ERROR(
       ValidateEnum("verification", to, v1::VerificationState_IsValid, Presence::kRequired));
   if (to != v1::VERIFICATION_STATE_VERIFIED && to != v1::VERIFICATION_STATE_DISCARDED) {
-    return Invalid("verification", "must be VERIFIED or DISCARDED, not " + Name(to));
+    return InvalidField("verification", "must be VERIFIED or DISCARDED, not " + Name(to));
   }
   RETURN_IF_ERROR(ValidateText("note", request.note()));
-  if (state.verification() == to) return Refused("verification", "already " + Name(to));
+  if (state.verification() == to) return RefusedField("verification", "already " + Name(to));
   v1::CustomerEvent event = NewEvent(state.customer_id());
   v1::VerificationChanged& changed = *event.mutable_verification_changed();
   changed.set_from(state.verification());
@@ -658,12 +641,12 @@ absl::StatusOr<Events> DecideGrantAccess(const v1::Customer& state,
                                          const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
   RETURN_IF_ERROR(ValidateRequiredText("subject", request.subject(), kMaxIdLength));
-  if (!request.has_expires_at()) return Invalid("expires_at", "required");
+  if (!request.has_expires_at()) return InvalidField("expires_at", "required");
   RETURN_IF_ERROR(ValidateTimestamp("expires_at", request.expires_at()));
   const absl::Time expires_at = FromProtoTimestamp(request.expires_at());
-  if (expires_at <= ctx.now) return Invalid("expires_at", "must be in the future");
+  if (expires_at <= ctx.now) return InvalidField("expires_at", "must be in the future");
   if (expires_at > ctx.now + kMaxGrantDuration) {
-    return Invalid("expires_at", "at most 366 days ahead");
+    return InvalidField("expires_at", "at most 366 days ahead");
   }
   RETURN_IF_ERROR(ValidateText("reason", request.reason()));
   v1::CustomerEvent event = NewEvent(state.customer_id());
@@ -681,7 +664,7 @@ absl::StatusOr<Events> DecideRevokeAccess(const v1::Customer& state,
   RETURN_IF_ERROR(RequireCustomer(state));
   RETURN_IF_ERROR(ValidateRequiredText("subject", request.subject(), kMaxIdLength));
   if (GrantIndex(state, request.subject()) < 0) {
-    return NotFound("subject", "no access grant for " + request.subject());
+    return FieldNotFound("subject", "no access grant for " + request.subject());
   }
   v1::CustomerEvent event = NewEvent(state.customer_id());
   v1::AccessRevoked& revoked = *event.mutable_access_revoked();

@@ -2,15 +2,11 @@
 
 #include <string>
 
+#include "crm/common/field_errors.h"
+
 namespace crm::customer {
 namespace {
 
-absl::Status Invalid(std::string_view field, std::string_view what) {
-  std::string message(field);
-  message += ": ";
-  message += what;
-  return absl::InvalidArgumentError(message);
-}
 
 bool IsAsciiSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -119,22 +115,22 @@ bool IsBlank(std::string_view text) { return TrimSpace(text).empty(); }
 
 absl::Status ValidateText(std::string_view field, std::string_view value, size_t max_chars) {
   const std::optional<size_t> length = Utf8Length(value);
-  if (!length) return Invalid(field, "not valid UTF-8");
+  if (!length) return InvalidField(field, "not valid UTF-8");
   if (*length > max_chars)
-    return Invalid(field, "at most " + std::to_string(max_chars) + " characters");
+    return InvalidField(field, "at most " + std::to_string(max_chars) + " characters");
   return absl::OkStatus();
 }
 
 absl::Status ValidateRequiredText(std::string_view field, std::string_view value,
                                   size_t max_chars) {
-  if (!Utf8Length(value)) return Invalid(field, "not valid UTF-8");
-  if (IsBlank(value)) return Invalid(field, "required");
+  if (!Utf8Length(value)) return InvalidField(field, "not valid UTF-8");
+  if (IsBlank(value)) return InvalidField(field, "required");
   return ValidateText(field, TrimSpace(value), max_chars);
 }
 
 absl::Status ValidateEmail(std::string_view field, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
-  const absl::Status bad = Invalid(field, "not an e-mail address");
+  const absl::Status bad = InvalidField(field, "not an e-mail address");
   if (value.size() > kMaxEmailLength || !Utf8Length(value)) return bad;
   for (char c : value) {
     if (IsAsciiSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return bad;
@@ -159,7 +155,7 @@ absl::Status ValidateEmail(std::string_view field, std::string_view value) {
 
 absl::Status ValidatePhone(std::string_view field, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
-  const absl::Status bad = Invalid(
+  const absl::Status bad = InvalidField(
       field, "not a phone number (5..30 characters: digits, spaces, + - ( ), 5 digits or more)");
   if (value.size() < 5 || value.size() > 30) return bad;
   int digits = 0;
@@ -192,12 +188,12 @@ absl::Status ValidateUrl(std::string_view field, std::string_view value) {
     scheme_length = 8;
   }
   if (scheme_length == 0 || value.size() == scheme_length) {
-    return Invalid(field, "must start with http:// or https://");
+    return InvalidField(field, "must start with http:// or https://");
   }
-  if (!Utf8Length(value)) return Invalid(field, "not valid UTF-8");
+  if (!Utf8Length(value)) return InvalidField(field, "not valid UTF-8");
   for (char c : value) {
     if (IsAsciiSpace(c) || static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      return Invalid(field, "must not contain white space");
+      return InvalidField(field, "must not contain white space");
     }
   }
   return ValidateText(field, value, kMaxTextLength);
@@ -220,28 +216,28 @@ absl::CivilDay LatestDateAt(absl::Time now) {
 
 absl::Status ValidateDate(std::string_view field, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
-  if (!ParseDate(value)) return Invalid(field, "not a valid date (YYYY-MM-DD)");
+  if (!ParseDate(value)) return InvalidField(field, "not a valid date (YYYY-MM-DD)");
   return absl::OkStatus();
 }
 
 absl::Status ValidatePastDate(std::string_view field, std::string_view value, absl::Time now) {
   if (value.empty()) return absl::OkStatus();
   const std::optional<absl::CivilDay> date = ParseDate(value);
-  if (!date) return Invalid(field, "not a valid date (YYYY-MM-DD)");
-  if (*date > LatestDateAt(now)) return Invalid(field, "must not be in the future");
+  if (!date) return InvalidField(field, "not a valid date (YYYY-MM-DD)");
+  if (*date > LatestDateAt(now)) return InvalidField(field, "must not be in the future");
   return absl::OkStatus();
 }
 
 absl::Status ValidateBirthday(std::string_view field, std::string_view value) {
   if (value.empty() || IsMonthDay(value) || ParseDate(value)) return absl::OkStatus();
-  return Invalid(field, "not a valid birthday (MM-DD or YYYY-MM-DD)");
+  return InvalidField(field, "not a valid birthday (MM-DD or YYYY-MM-DD)");
 }
 
 absl::Status ValidateCurrencyCode(std::string_view field, std::string_view code) {
-  if (code.empty()) return Invalid(field, "required");
-  if (code.size() != 3) return Invalid(field, "must be 3 upper-case letters (ISO 4217)");
+  if (code.empty()) return InvalidField(field, "required");
+  if (code.size() != 3) return InvalidField(field, "must be 3 upper-case letters (ISO 4217)");
   for (char c : code) {
-    if (c < 'A' || c > 'Z') return Invalid(field, "must be 3 upper-case letters (ISO 4217)");
+    if (c < 'A' || c > 'Z') return InvalidField(field, "must be 3 upper-case letters (ISO 4217)");
   }
   return absl::OkStatus();
 }
@@ -250,7 +246,7 @@ absl::Status ValidateMoney(std::string_view field, std::string_view currency_cod
                            int64_t amount_minor, MoneyRule rule) {
   const bool present = !currency_code.empty() || amount_minor != 0;
   if (!present) {
-    if (rule.required) return Invalid(field, "required");
+    if (rule.required) return InvalidField(field, "required");
     return absl::OkStatus();
   }
   const std::string prefix(field);
@@ -258,7 +254,7 @@ absl::Status ValidateMoney(std::string_view field, std::string_view currency_cod
     return s;
   }
   if (rule.non_negative && amount_minor < 0) {
-    return Invalid(prefix + ".amount_minor", "must not be negative");
+    return InvalidField(prefix + ".amount_minor", "must not be negative");
   }
   return absl::OkStatus();
 }
@@ -269,20 +265,20 @@ absl::Status ValidateMoney(std::string_view field, const v1::Money& money, Money
 
 absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(int),
                           Presence presence) {
-  if (!is_valid(value)) return Invalid(field, "unknown value " + std::to_string(value));
-  if (value == 0 && presence == Presence::kRequired) return Invalid(field, "required");
+  if (!is_valid(value)) return InvalidField(field, "unknown value " + std::to_string(value));
+  if (value == 0 && presence == Presence::kRequired) return InvalidField(field, "required");
   return absl::OkStatus();
 }
 
 absl::Status ValidateNonNegative(std::string_view field, int64_t value) {
-  if (value < 0) return Invalid(field, "must not be negative");
+  if (value < 0) return InvalidField(field, "must not be negative");
   return absl::OkStatus();
 }
 
 absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts) {
   if (ts.seconds() < kMinTimestampSeconds || ts.seconds() > kMaxTimestampSeconds ||
       ts.nanos() < 0 || ts.nanos() > 999999999) {
-    return Invalid(field, "not a valid timestamp");
+    return InvalidField(field, "not a valid timestamp");
   }
   return absl::OkStatus();
 }

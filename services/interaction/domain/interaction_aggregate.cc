@@ -1,3 +1,4 @@
+#include "crm/common/field_errors.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
 
 #include <map>
@@ -31,23 +32,8 @@ using ::google::protobuf::Timestamp;
 // ---------------------------------------------------------------------------
 // Small helpers
 
-std::string FieldMessage(std::string_view field, std::string_view what) {
-  std::string message(field);
-  message += ": ";
-  message += what;
-  return message;
-}
 
-absl::Status Invalid(std::string_view field, std::string_view what) {
-  return absl::InvalidArgumentError(FieldMessage(field, what));
-}
-absl::Status Refused(std::string_view field, std::string_view what) {
-  return absl::FailedPreconditionError(FieldMessage(field, what));
-}
 
-std::string Indexed(std::string_view prefix, int index) {
-  return std::string(prefix) + "[" + std::to_string(index) + "]";
-}
 
 std::string Trimmed(std::string_view text) { return std::string(TrimSpace(text)); }
 
@@ -74,7 +60,7 @@ std::string FormatUtc(absl::Time time) {
 
 // A score on the 1..5 scale (0, "not given", is refused too).
 absl::Status ValidateScore(std::string_view field, int32_t score) {
-  if (score < 1 || score > 5) return Invalid(field, "must be 1..5");
+  if (score < 1 || score > 5) return InvalidField(field, "must be 1..5");
   return absl::OkStatus();
 }
 
@@ -84,7 +70,7 @@ absl::Status ValidateScore(std::string_view field, int32_t score) {
 absl::Status ValidateTextList(std::string_view field, const RepeatedPtrField<std::string>& items,
                               size_t max_chars, bool unique) {
   if (items.size() > kMaxListItems) {
-    return Invalid(field, "at most " + std::to_string(kMaxListItems) + " items");
+    return InvalidField(field, "at most " + std::to_string(kMaxListItems) + " items");
   }
   std::map<std::string, int> first_index;
   for (int i = 0; i < items.size(); ++i) {
@@ -92,7 +78,7 @@ absl::Status ValidateTextList(std::string_view field, const RepeatedPtrField<std
     RETURN_IF_ERROR(ValidateRequiredText(item_field, items[i], max_chars));
     if (!unique) continue;
     const auto [it, inserted] = first_index.emplace(Trimmed(items[i]), i);
-    if (!inserted) return Invalid(item_field, "repeats " + Indexed(field, it->second));
+    if (!inserted) return InvalidField(item_field, "repeats " + Indexed(field, it->second));
   }
   return absl::OkStatus();
 }
@@ -103,7 +89,7 @@ void TrimList(RepeatedPtrField<std::string>& items) {
 
 // A required point in time.
 absl::StatusOr<absl::Time> RequiredTime(std::string_view field, bool has, const Timestamp& ts) {
-  if (!has) return Invalid(field, "required");
+  if (!has) return InvalidField(field, "required");
   RETURN_IF_ERROR(ValidateTimestamp(field, ts));
   return FromProtoTimestamp(ts);
 }
@@ -114,7 +100,7 @@ absl::StatusOr<Timestamp> HappenedAt(std::string_view field, bool has, const Tim
                                      absl::Time now) {
   if (!has) return ToProtoTimestamp(now);
   RETURN_IF_ERROR(ValidateTimestamp(field, ts));
-  if (FromProtoTimestamp(ts) > now + kClockSkew) return Invalid(field, "in the future");
+  if (FromProtoTimestamp(ts) > now + kClockSkew) return InvalidField(field, "in the future");
   return ts;
 }
 
@@ -127,7 +113,7 @@ absl::Status RequireInteraction(const v1::Interaction& state) {
 
 absl::Status RequireType(const v1::Interaction& state, v1::InteractionType type) {
   if (state.type() == type) return absl::OkStatus();
-  return Refused("type", "interaction " + state.interaction_id() + " is a " +
+  return RefusedField("type", "interaction " + state.interaction_id() + " is a " +
                              TypeName(state.type()) + ", not a " + TypeName(type));
 }
 
@@ -137,11 +123,11 @@ absl::Status RequirePlannedVisit(const v1::Interaction& state) {
     case v1::VISIT_STATUS_PLANNED:
       return absl::OkStatus();
     case v1::VISIT_STATUS_CANCELLED:
-      return Refused("visit.status", "visit was cancelled");
+      return RefusedField("visit.status", "visit was cancelled");
     case v1::VISIT_STATUS_COMPLETED:
-      return Refused("visit.status", "visit already COMPLETED");
+      return RefusedField("visit.status", "visit already COMPLETED");
     default:
-      return Refused("visit.status", "visit is " + Name(status) + ", not PLANNED");
+      return RefusedField("visit.status", "visit is " + Name(status) + ", not PLANNED");
   }
 }
 
@@ -151,12 +137,12 @@ absl::Status RequirePlannedRevisit(const v1::Interaction& state) {
     case v1::REVISIT_STATUS_PLANNED:
       return absl::OkStatus();
     case v1::REVISIT_STATUS_COMPLETED:
-      return Refused("revisit.status", "revisit already COMPLETED");
+      return RefusedField("revisit.status", "revisit already COMPLETED");
     case v1::REVISIT_STATUS_REPLANNED:
-      return Refused("revisit.status",
+      return RefusedField("revisit.status",
                      "revisit was REPLANNED (replaced by " + state.revisit().replaced_by() + ")");
     default:
-      return Refused("revisit.status", "revisit is " + Name(status) + ", not PLANNED");
+      return RefusedField("revisit.status", "revisit is " + Name(status) + ", not PLANNED");
   }
 }
 
@@ -165,19 +151,19 @@ absl::Status RequireCareIn(const v1::Interaction& state, v1::CareStatus wanted) 
   const v1::CareStatus status = state.care().status();
   if (status == wanted) return absl::OkStatus();
   if (status == v1::CARE_STATUS_PLANNED) {
-    return Refused("care.status", "care is PLANNED, not yet " + Name(wanted));
+    return RefusedField("care.status", "care is PLANNED, not yet " + Name(wanted));
   }
   if (status > wanted && status <= v1::CARE_STATUS_EVALUATED) {
-    return Refused("care.status", "care already " + Name(status));
+    return RefusedField("care.status", "care already " + Name(status));
   }
-  return Refused("care.status", "care is " + Name(status) + ", not " + Name(wanted));
+  return RefusedField("care.status", "care is " + Name(status) + ", not " + Name(wanted));
 }
 
 // --- Events ---------------------------------------------------------------------
 
 absl::Status CheckNewStream(std::string_view interaction_id, const CustomerInfo& customer) {
-  if (interaction_id.empty()) return Invalid("interaction_id", "required");
-  if (customer.customer_id.empty()) return Invalid("customer_id", "required");
+  if (interaction_id.empty()) return InvalidField("interaction_id", "required");
+  if (customer.customer_id.empty()) return InvalidField("customer_id", "required");
   return absl::OkStatus();
 }
 
@@ -211,8 +197,8 @@ absl::StatusOr<Events> DecidePlanVisit(const v1::PlanVisitRequest& request,
   RETURN_IF_ERROR(ValidateRequiredText("plan.purpose", plan.purpose()));
   ASSIGN_OR_RETURN(const absl::Time scheduled_at,
                    RequiredTime("plan.scheduled_at", plan.has_scheduled_at(), plan.scheduled_at()));
-  if (scheduled_at < ctx.now - kPlanGrace) return Invalid("plan.scheduled_at", "in the past");
-  if (plan.visitors().empty()) return Invalid("plan.visitors", "at least one visitor required");
+  if (scheduled_at < ctx.now - kPlanGrace) return InvalidField("plan.scheduled_at", "in the past");
+  if (plan.visitors().empty()) return InvalidField("plan.visitors", "at least one visitor required");
   RETURN_IF_ERROR(ValidateTextList("plan.visitors", plan.visitors(), kMaxIdLength, true));
   RETURN_IF_ERROR(ValidateText("plan.agenda", plan.agenda()));
   RETURN_IF_ERROR(ValidateTextList("plan.materials", plan.materials(), kMaxTextLength, false));
@@ -264,10 +250,10 @@ absl::StatusOr<Events> DecidePlanCare(const v1::PlanCareRequest& request,
   RETURN_IF_ERROR(ValidateRequiredText("care.title", c.title(), kMaxNameLength));
   ASSIGN_OR_RETURN(const absl::Time planned_for,
                    RequiredTime("care.planned_for", c.has_planned_for(), c.planned_for()));
-  if (planned_for < ctx.now - kPlanGrace) return Invalid("care.planned_for", "in the past");
+  if (planned_for < ctx.now - kPlanGrace) return InvalidField("care.planned_for", "in the past");
   RETURN_IF_ERROR(ValidateText("care.contact_id", c.contact_id(), kMaxIdLength));
   if (c.kind() == v1::CARE_KIND_BIRTHDAY_WISH && IsBlank(c.contact_id())) {
-    return Invalid("care.contact_id", "required for a birthday wish");
+    return InvalidField("care.contact_id", "required for a birthday wish");
   }
 
   v1::InteractionEvent event = NewEvent(interaction_id, customer.customer_id);
@@ -312,12 +298,12 @@ absl::StatusOr<Events> DecideRescheduleVisit(const v1::Interaction& state,
   RETURN_IF_ERROR(RequireInteraction(state));
   ASSIGN_OR_RETURN(const absl::Time to, RequiredTime("scheduled_at", request.has_scheduled_at(),
                                                      request.scheduled_at()));
-  if (to < ctx.now - kClockSkew) return Invalid("scheduled_at", "in the past");
+  if (to < ctx.now - kClockSkew) return InvalidField("scheduled_at", "in the past");
   RETURN_IF_ERROR(ValidateText("reason", request.reason()));
   RETURN_IF_ERROR(RequirePlannedVisit(state));
   const Timestamp& from = state.visit().plan().scheduled_at();
   if (FromProtoTimestamp(from) == to) {
-    return Refused("scheduled_at", "already scheduled at " + FormatUtc(to));
+    return RefusedField("scheduled_at", "already scheduled at " + FormatUtc(to));
   }
   v1::InteractionEvent event = NewEvent(state);
   v1::VisitRescheduled& rescheduled = *event.mutable_visit_rescheduled();
@@ -367,7 +353,7 @@ absl::StatusOr<Events> DecideRecordRevisit(const v1::Interaction& state,
   RETURN_IF_ERROR(ValidateScore("record.satisfaction", r.satisfaction()));
   RETURN_IF_ERROR(ValidateText("record.changed_needs", r.changed_needs()));
   if (r.findings_size() > kMaxListItems) {
-    return Invalid("record.findings", "at most " + std::to_string(kMaxListItems) + " items");
+    return InvalidField("record.findings", "at most " + std::to_string(kMaxListItems) + " items");
   }
   for (int i = 0; i < r.findings_size(); ++i) {
     const std::string field = Indexed("record.findings", i);
@@ -425,7 +411,7 @@ absl::StatusOr<Events> DecideScheduleRevisit(std::string_view interaction_id,
                                              const Cadence& cadence, const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   if (cadence.days < kMinCadenceDays || cadence.days > kMaxCadenceDays) {
-    return Invalid("cadence.days", "must be in " + std::to_string(kMinCadenceDays) + ".." +
+    return InvalidField("cadence.days", "must be in " + std::to_string(kMinCadenceDays) + ".." +
                                        std::to_string(kMaxCadenceDays));
   }
   RETURN_IF_ERROR(ValidateText("cadence.cadence_class", cadence.cadence_class, kMaxIdLength));
@@ -445,10 +431,10 @@ absl::StatusOr<Events> DecideReplanRevisit(const v1::Interaction& open_revisit,
                                            std::string_view replaced_by, std::string_view new_class,
                                            const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireInteraction(open_revisit));
-  if (IsBlank(replaced_by)) return Invalid("replaced_by", "required");
+  if (IsBlank(replaced_by)) return InvalidField("replaced_by", "required");
   RETURN_IF_ERROR(ValidateText("replaced_by", replaced_by, kMaxIdLength));
   if (replaced_by == open_revisit.interaction_id()) {
-    return Invalid("replaced_by", "must not be the revisit itself");
+    return InvalidField("replaced_by", "must not be the revisit itself");
   }
   RETURN_IF_ERROR(ValidateText("new_class", new_class, kMaxIdLength));
   RETURN_IF_ERROR(RequirePlannedRevisit(open_revisit));
