@@ -97,6 +97,23 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
   grpc::Status s = call(&iv1::InteractionService::Stub::LogFollowUp, follow, &logged);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
+  // Over gRPC, a missing or bad token is UNAUTHENTICATED; another rep's customer is
+  // PERMISSION_DENIED (the full role matrix runs in interaction_logic_test).
+  for (const std::string& token : {std::string(), std::string("garbage")}) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));
+    iv1::CreateResponse r;
+    EXPECT_EQ(interactions->LogFollowUp(&ctx, follow, &r).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", auth::BearerHeader(DevToken("bob", {"sales_rep"}, "north")));
+    iv1::CreateResponse r;
+    EXPECT_EQ(interactions->LogFollowUp(&ctx, follow, &r).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+
   // The classification service (not built yet) publishes class A for it.
   auto store = eventstore::OpenEventStore({.path = dir.path() + "/classification"});
   ASSERT_TRUE(store.ok());

@@ -212,6 +212,19 @@ function policyErrors(o, all) {
     }
     need(c.readinessProbe && c.readinessProbe.grpc, `${at} readinessProbe must be a gRPC (grpc.health.v1) probe`);
     need(c.livenessProbe && c.livenessProbe.grpc, `${at} livenessProbe must be a gRPC (grpc.health.v1) probe`);
+    // Test-only flags (--test_clock_offset_file of crm-interaction, and any later
+    // --test_*) must never reach a deployment: not as arguments, not as CRM_TEST_*
+    // variables, neither directly nor through a ConfigMap of envFrom.
+    const testFlags = [...(c.command || []), ...(c.args || [])].filter((a) => /^--test_/.test(String(a)));
+    need(testFlags.length === 0, `${at} test-only flag ${testFlags.join(" ")} (tests only, never deployed)`);
+    const vars = (c.env || []).map((e) => e.name);
+    for (const ef of c.envFrom || []) {
+      const cm = ef.configMapRef && all.find((x) => x.kind === "ConfigMap" && x.metadata.name === ef.configMapRef.name &&
+        x.metadata.namespace === o.metadata.namespace);
+      if (cm) vars.push(...Object.keys(cm.data || {}));
+    }
+    const testVars = vars.filter((v) => /^CRM_TEST_/.test(v));
+    need(testVars.length === 0, `${at} test-only variable ${testVars.join(" ")} (tests only, never deployed)`);
   }
   const ns = o.metadata.namespace;
   const same = (x) => x.metadata.namespace === ns;

@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+
 #include "crm/admin/admin_service.h"
 #include "crm/auth/jwt.h"
 #include "crm/common/status_macros.h"
@@ -24,6 +26,7 @@ namespace {
 using namespace crm;
 
 absl::Status Run(int argc, char** argv) {
+  runtime::SetLogService("crm-customer");  // also for lines logged before Start
   std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
   int worker_threads = 64;
   ASSIGN_OR_RETURN(
@@ -63,7 +66,9 @@ absl::Status Run(int argc, char** argv) {
                      messaging::ConsumerRunner::Start(
                          *store, classification_handler,
                          {.brokers = flags.kafka_brokers, .group_id = "crm-customer",
-                          .topics = {std::string(messaging::kClassificationTopic)}}));
+                          .topics = {std::string(messaging::kClassificationTopic)},
+                          .kafka_properties = {{"session.timeout.ms",
+                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
   } else {
     runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
                  {{"message", "--kafka_brokers not set: events stay in the outbox"}});

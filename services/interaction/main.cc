@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "absl/strings/str_cat.h"
 #include <thread>
 
 #include "crm/admin/admin_service.h"
@@ -75,6 +77,7 @@ class ServiceToken {
 };
 
 absl::Status Run(int argc, char** argv) {
+  runtime::SetLogService("crm-interaction");  // also for lines logged before Start
   std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
   std::string customer_addr, service_token_file, cadence_spec, test_clock_offset_file;
   int worker_threads = 64, scan_interval_ms = 1000;
@@ -145,7 +148,9 @@ absl::Status Run(int argc, char** argv) {
                          *store, directory_handler,
                          {.brokers = flags.kafka_brokers, .group_id = "crm-interaction",
                           .topics = {std::string(messaging::kCustomerTopic),
-                                     std::string(messaging::kClassificationTopic)}}));
+                                     std::string(messaging::kClassificationTopic)},
+                          .kafka_properties = {{"session.timeout.ms",
+                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
   } else {
     runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
                  {{"message", "--kafka_brokers not set: no customer events, events stay in the outbox"}});

@@ -24,6 +24,9 @@ void AddServiceFlags(CLI::App& app, ServiceFlags& flags) {
           "HTTP admin port (/metrics, /readyz, /healthz); 0 picks a free port")
       ->check(CLI::Range(0, 65535));
   AddFlag(app, "kafka_brokers", &flags.kafka_brokers, "Kafka bootstrap servers, host:port,...");
+  AddFlag(app, "kafka_session_timeout_ms", &flags.kafka_session_timeout_ms,
+          "Consumer group session timeout: how soon a dead consumer's partitions move")
+      ->check(CLI::Range(1000, 3600000));
   AddFlag(app, "tls_cert_file", &flags.tls_cert_file, "PEM certificate chain; enables TLS");
   AddFlag(app, "tls_key_file", &flags.tls_key_file, "PEM private key for --tls_cert_file");
   AddFlag(app, "tls_client_ca_file", &flags.tls_client_ca_file,

@@ -3,6 +3,9 @@
 // revisits are reported exactly once, access follows the customer.
 #include "crm/interaction/api/interaction_logic.h"
 
+#include <set>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/testing/fake_clock.h"
 #include "common/testing/temp_dir.h"
@@ -275,6 +278,154 @@ TEST_F(InteractionLogicTest, UpcomingBirthdaysFromContacts) {
   ASSERT_EQ(r->birthdays_size(), 1);
   EXPECT_EQ(r->birthdays(0).contact_id(), "k1");
   EXPECT_EQ(logic_->ListUpcomingBirthdays(bob_, req)->birthdays_size(), 0);
+}
+
+// Every RPC × every role × own / same region / other region / granted / expired
+// grant: allowed, or the exact denial code; lists hold exactly what is visible.
+TEST_F(InteractionLogicTest, AuthorizationMatrix) {
+  enum Relation { kOwn, kSameRegion, kOtherRegion, kGranted, kExpired, kRelations };
+  struct RoleCase {
+    std::string role;
+    bool allowed[kRelations];
+  };
+  const std::vector<RoleCase> roles = {
+      {"sales_rep", {true, false, false, true, false}},
+      {"service_agent", {true, false, false, true, false}},
+      {"regional_manager", {true, true, false, true, false}},
+      {"executive", {true, true, true, true, true}},
+      {"admin", {true, true, true, true, true}},
+      {"service", {true, true, true, true, true}},
+      {"", {false, false, false, true, false}},
+  };
+  const Principal root{"root", {Role::kAdmin}, ""};
+  for (const RoleCase& rc : roles) {
+    SCOPED_TRACE("role " + (rc.role.empty() ? std::string("(none)") : rc.role));
+    const std::string me = "user-" + (rc.role.empty() ? std::string("none") : rc.role);
+    Principal caller{me, {}, "north"};
+    if (auto r = auth::ParseRole(rc.role)) caller.roles.insert(*r);
+    std::string customers[kRelations], visits[kRelations], cares[kRelations];
+    const char* owners[] = {me.c_str(), "other", "other", "other", "other"};
+    const char* regions[] = {"north", "north", "south", "south", "south"};
+    for (int r = 0; r < kRelations; ++r) {
+      customers[r] = absl::StrCat(me, "-c", r);
+      Registered(customers[r], owners[r], regions[r]);
+      if (r == kGranted || r == kExpired) {
+        customer::v1::CustomerEvent grant;
+        grant.set_customer_id(customers[r]);
+        grant.mutable_access_granted()->mutable_grant()->set_subject(me);
+        *grant.mutable_access_granted()->mutable_grant()->mutable_expires_at() =
+            ToProtoTimestamp(clock_.Now() + (r == kGranted ? absl::Hours(24) : -absl::Hours(1)));
+        Consume(messaging::kCustomerTopic, grant.SerializeAsString(), ++position_);
+      }
+      v1::PlanVisitRequest plan;
+      plan.set_customer_id(customers[r]);
+      plan.mutable_plan()->set_purpose("Check-in");
+      *plan.mutable_plan()->mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(5));
+      plan.mutable_plan()->add_visitors("root");
+      auto visit = logic_->PlanVisit(root, plan);
+      ASSERT_TRUE(visit.ok()) << visit.status();
+      visits[r] = visit->interaction_id();
+      v1::PlanCareRequest care;
+      care.set_customer_id(customers[r]);
+      care.mutable_care()->set_kind(v1::CARE_KIND_HOLIDAY_GREETING);
+      care.mutable_care()->set_title("New year");
+      *care.mutable_care()->mutable_planned_for() = ToProtoTimestamp(clock_.Now() + absl::Hours(5));
+      auto planned_care = logic_->PlanCare(root, care);
+      ASSERT_TRUE(planned_care.ok()) << planned_care.status();
+      cares[r] = planned_care->interaction_id();
+    }
+    ASSERT_TRUE(logic_->PlanRevisits().ok());
+
+    for (int r = 0; r < kRelations; ++r) {
+      SCOPED_TRACE(absl::StrCat("relation ", r));
+      const absl::StatusCode want =
+          rc.allowed[r] ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied;
+      auto code = [](const auto& result) { return result.status().code(); };
+      v1::LogFollowUpRequest follow;
+      follow.set_customer_id(customers[r]);
+      follow.mutable_follow_up()->set_channel(v1::CHANNEL_EMAIL);
+      follow.mutable_follow_up()->set_content("Note");
+      EXPECT_EQ(code(logic_->LogFollowUp(caller, follow)), want);
+      v1::PlanVisitRequest plan;
+      plan.set_customer_id(customers[r]);
+      plan.mutable_plan()->set_purpose("Visit");
+      *plan.mutable_plan()->mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(9));
+      plan.mutable_plan()->add_visitors(me);
+      EXPECT_EQ(code(logic_->PlanVisit(caller, plan)), want);
+      v1::PlanCareRequest care;
+      care.set_customer_id(customers[r]);
+      care.mutable_care()->set_kind(v1::CARE_KIND_SEMINAR);
+      care.mutable_care()->set_title("Seminar");
+      *care.mutable_care()->mutable_planned_for() = ToProtoTimestamp(clock_.Now() + absl::Hours(9));
+      EXPECT_EQ(code(logic_->PlanCare(caller, care)), want);
+      v1::RecordSatisfactionRequest survey;
+      survey.set_customer_id(customers[r]);
+      survey.mutable_survey()->set_score(4);
+      EXPECT_EQ(code(logic_->RecordSatisfaction(caller, survey)), want);
+      v1::RescheduleVisitRequest reschedule;
+      reschedule.set_interaction_id(visits[r]);
+      *reschedule.mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(6));
+      EXPECT_EQ(code(logic_->RescheduleVisit(caller, reschedule)), want);
+      v1::RecordVisitRequest record;
+      record.set_interaction_id(visits[r]);
+      record.mutable_record()->set_summary("Done");
+      EXPECT_EQ(code(logic_->RecordVisit(caller, record)), want);
+      v1::CancelVisitRequest cancel;  // a completed visit cannot be cancelled: the
+      cancel.set_interaction_id(visits[r]);  // access check comes first
+      cancel.set_reason("no");
+      EXPECT_EQ(code(logic_->CancelVisit(caller, cancel)),
+                rc.allowed[r] ? absl::StatusCode::kFailedPrecondition : want);
+      v1::CompleteCareRequest complete;
+      complete.set_interaction_id(cares[r]);
+      EXPECT_EQ(code(logic_->CompleteCare(caller, complete)), want);
+      v1::EvaluateCareRequest evaluate;
+      evaluate.set_interaction_id(cares[r]);
+      evaluate.set_evaluation_score(5);
+      EXPECT_EQ(code(logic_->EvaluateCare(caller, evaluate)), want);
+      auto open = OpenRevisits(customers[r]);
+      ASSERT_EQ(open.size(), 1u);
+      v1::RecordRevisitRequest revisit;
+      revisit.set_interaction_id(open[0].interaction_id());
+      revisit.mutable_record()->set_satisfaction(5);
+      EXPECT_EQ(code(logic_->RecordRevisit(caller, revisit)), want);
+      v1::GetInteractionRequest get;
+      get.set_interaction_id(visits[r]);
+      EXPECT_EQ(code(logic_->GetInteraction(caller, get)), want);
+      v1::GetTimelineRequest timeline;
+      timeline.set_customer_id(customers[r]);
+      EXPECT_EQ(code(logic_->GetTimeline(caller, timeline)), want);
+      v1::ListInteractionsRequest by_customer;
+      by_customer.set_customer_id(customers[r]);
+      EXPECT_EQ(code(logic_->ListInteractions(caller, by_customer)), want);
+    }
+
+    // Lists and due revisits hold exactly the visible customers' items.
+    std::set<std::string> visible_customers;
+    for (int r = 0; r < kRelations; ++r) {
+      if (rc.allowed[r]) visible_customers.insert(customers[r]);
+    }
+    v1::ListInteractionsRequest all;
+    all.set_page_size(500);
+    auto listed = logic_->ListInteractions(caller, all);
+    ASSERT_TRUE(listed.ok());
+    std::set<std::string> seen;
+    for (const auto& i : listed->interactions()) {
+      if (absl::StartsWith(i.customer_id(), me + "-c")) seen.insert(i.customer_id());
+    }
+    EXPECT_EQ(seen, visible_customers);
+    v1::ListDueRevisitsRequest due;
+    due.set_within_days(400);
+    due.set_page_size(500);
+    // Revisits the caller completed above get their successors planned first.
+    ASSERT_TRUE(logic_->PlanRevisits().ok());
+    auto due_listed = logic_->ListDueRevisits(caller, due);
+    ASSERT_TRUE(due_listed.ok());
+    std::set<std::string> due_seen;
+    for (const auto& i : due_listed->revisits()) {
+      if (absl::StartsWith(i.customer_id(), me + "-c")) due_seen.insert(i.customer_id());
+    }
+    EXPECT_EQ(due_seen, visible_customers);
+  }
 }
 
 }  // namespace

@@ -34,6 +34,9 @@ struct ServiceFlags {
   int grpc_port = 0;                      // --grpc_port: 0 lets the OS pick.
   int admin_port = 0;                     // --admin_port: HTTP /metrics, /readyz, /healthz.
   std::string kafka_brokers;              // --kafka_brokers: host:port[,host:port...].
+  // --kafka_session_timeout_ms: how long a consumer that died keeps its partitions
+  // before the group moves them (Kafka's default 45 s; tests use less).
+  int kafka_session_timeout_ms = 45000;
   std::string tls_cert_file;              // --tls_cert_file: PEM chain; TLS when set.
   std::string tls_key_file;               // --tls_key_file: PEM private key.
   std::string tls_client_ca_file;         // --tls_client_ca_file: require client certs.
