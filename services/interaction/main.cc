@@ -79,7 +79,8 @@ class ServiceToken {
 absl::Status Run(int argc, char** argv) {
   runtime::SetLogService("crm-interaction");  // also for lines logged before Start
   std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
-  std::string customer_addr, service_token_file, cadence_spec, test_clock_offset_file;
+  std::string customer_addr, customer_tls_ca_file, service_token_file, cadence_spec,
+      test_clock_offset_file;
   int worker_threads = 64, scan_interval_ms = 1000;
   ASSIGN_OR_RETURN(
       runtime::ServiceFlags flags,
@@ -93,6 +94,8 @@ absl::Status Run(int argc, char** argv) {
         runtime::AddFlag(app, "worker_threads", &worker_threads, "Threads running calls");
         runtime::AddFlag(app, "customer_addr", &customer_addr,
                          "crm-customer address, asked about customers not consumed yet");
+        runtime::AddFlag(app, "customer_tls_ca_file", &customer_tls_ca_file,
+                         "PEM roots to call crm-customer over TLS (plaintext when unset)");
         runtime::AddFlag(app, "service_token_file", &service_token_file,
                          "Token (role service) for calls to crm-customer; default: minted with "
                          "--jwt_secret_file");
@@ -130,9 +133,17 @@ absl::Status Run(int argc, char** argv) {
   std::unique_ptr<interaction::CustomerLookup> lookup;
   if (!customer_addr.empty()) {
     ASSIGN_OR_RETURN(service_token, ServiceToken::Create(service_token_file, jwt_secret_file));
-    lookup = interaction::NewGrpcCustomerLookup(
-        grpc::CreateChannel(customer_addr, grpc::InsecureChannelCredentials()),
-        [&] { return service_token->Get(); });
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!customer_tls_ca_file.empty()) {
+      std::ifstream in(customer_tls_ca_file);
+      std::string roots((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (roots.empty()) {
+        return absl::NotFoundError("--customer_tls_ca_file: cannot read " + customer_tls_ca_file);
+      }
+      credentials = grpc::SslCredentials({.pem_root_certs = roots});
+    }
+    lookup = interaction::NewGrpcCustomerLookup(grpc::CreateChannel(customer_addr, credentials),
+                                                [&] { return service_token->Get(); });
   }
 
   std::unique_ptr<messaging::OutboxRelay> relay;
