@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
+#include "crm/auth/authenticated_call.h"
 #include "crm/auth/grpc_auth.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
@@ -361,17 +362,14 @@ CustomerServiceImpl::CustomerServiceImpl(CustomerServiceOptions options)
 
 CustomerServiceImpl::~CustomerServiceImpl() = default;
 
-// Runs `fn(principal)` on the pool and finishes the call with its status.
-#define CRM_CUSTOMER_UNARY(ctx, body)                                                  \
-  do {                                                                                 \
-    grpc::ServerUnaryReactor* reactor = (ctx)->DefaultReactor();                       \
-    pool_.Submit([this, ctx, reactor, req, resp] {                                     \
-      absl::StatusOr<Principal> who = auth::Authenticate(*(ctx), *options_.verifier);  \
-      absl::Status status = who.ok() ? [&]() -> absl::Status { body }() : who.status(); \
-      reactor->Finish(runtime::ToGrpcStatus(status));                                  \
-    });                                                                                \
-    return reactor;                                                                    \
-  } while (false)
+// Authenticates, runs `body` (which sees `who`, a const Principal*) on the pool and
+// finishes the call with its status.
+#define CRM_CUSTOMER_UNARY(ctx, body)                                                 \
+  return auth::ServeAuthenticated(pool_, *options_.verifier, ctx,                      \
+                                  [this, req, resp](const Principal& who_ref) -> absl::Status { \
+                                    const Principal* who = &who_ref;                    \
+                                    body                                              \
+                                  })
 
 grpc::ServerUnaryReactor* CustomerServiceImpl::RegisterCustomer(
     grpc::CallbackServerContext* ctx, const v1::RegisterCustomerRequest* req,

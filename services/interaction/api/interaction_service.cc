@@ -1,35 +1,15 @@
 #include "crm/interaction/api/interaction_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "crm/auth/authenticated_call.h"
 #include "crm/auth/grpc_auth.h"
+#include "crm/common/status_macros.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/runtime/status.h"
 #include "grpcpp/grpcpp.h"
 
 namespace crm::interaction {
 namespace {
-
-// Runs `call(principal, request)` on the pool and finishes the RPC with its result.
-template <typename Req, typename Resp, typename Call>
-grpc::ServerUnaryReactor* Serve(ThreadPool& pool, const auth::TokenVerifier& verifier,
-                                grpc::CallbackServerContext* ctx, const Req* req, Resp* resp,
-                                Call call) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  pool.Submit([&verifier, ctx, req, resp, reactor, call] {
-    absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
-    absl::Status status = who.status();
-    if (status.ok()) {
-      absl::StatusOr<Resp> result = call(*who, *req);
-      if (result.ok()) {
-        *resp = *std::move(result);
-      } else {
-        status = result.status();
-      }
-    }
-    reactor->Finish(runtime::ToGrpcStatus(status));
-  });
-  return reactor;
-}
 
 class GrpcCustomerLookup final : public CustomerLookup {
  public:
@@ -62,10 +42,11 @@ class GrpcCustomerLookup final : public CustomerLookup {
 #define CRM_INTERACTION_RPC(Method, Request, Response)                                         \
   grpc::ServerUnaryReactor* InteractionServiceImpl::Method(                                   \
       grpc::CallbackServerContext* ctx, const v1::Request* req, v1::Response* resp) {          \
-    return Serve(pool_, *verifier_, ctx, req, resp,                                           \
-                 [this](const auth::Principal& who, const v1::Request& r) {                   \
-                   return logic_->Method(who, r);                                             \
-                 });                                                                          \
+    return auth::ServeAuthenticated(                                                         \
+        pool_, *verifier_, ctx, [this, req, resp](const auth::Principal& who) -> absl::Status { \
+          ASSIGN_OR_RETURN(*resp, logic_->Method(who, *req));                                 \
+          return absl::OkStatus();                                                            \
+        });                                                                                   \
   }
 CRM_INTERACTION_RPC(PlanVisit, PlanVisitRequest, CreateResponse)
 CRM_INTERACTION_RPC(RescheduleVisit, RescheduleVisitRequest, WriteResponse)
