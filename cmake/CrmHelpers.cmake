@@ -37,7 +37,8 @@ function(crm_cc_binary)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# crm_cc_test(NAME eventstore_test SRCS a_test.cc DEPS ... LABELS slow TIMEOUT 120)
+# crm_cc_test(NAME eventstore_test SRCS a_test.cc DEPS ... LABELS kafka TIMEOUT 120)
+# Labels: kafka (needs a broker), e2e (real service processes), crash (SIGKILL tests).
 # Links gtest_main unless NO_MAIN is given; registers each test with CTest.
 function(crm_cc_test)
   cmake_parse_arguments(ARG "NO_MAIN" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
@@ -53,7 +54,13 @@ function(crm_cc_test)
   endif()
   set(props TIMEOUT ${ARG_TIMEOUT})
   if(ARG_LABELS)
-    list(APPEND props LABELS "${ARG_LABELS}")
+    # One label per test: gtest_discover_tests (CMake 3.25) splits a list-valued
+    # property into separate arguments, so a second label would be lost anyway.
+    list(LENGTH ARG_LABELS n)
+    if(n GREATER 1)
+      message(FATAL_ERROR "crm_cc_test(${ARG_NAME}): one label only, got ${ARG_LABELS}")
+    endif()
+    list(APPEND props LABELS ${ARG_LABELS})
   endif()
   gtest_discover_tests(${ARG_NAME} TEST_PREFIX "${ARG_NAME}." PROPERTIES ${props}
     DISCOVERY_TIMEOUT 30)

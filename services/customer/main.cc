@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 
 #include "crm/admin/admin_service.h"
-#include "crm/auth/jwt.h"
+#include "crm/auth/flags.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/api/customer_service.h"
 #include "crm/customer/consumer/classification_handler.h"
@@ -27,41 +27,28 @@ using namespace crm;
 
 absl::Status Run(int argc, char** argv) {
   runtime::SetLogService("crm-customer");  // also for lines logged before Start
-  std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
+  auth::AuthFlags auth_flags;
   int worker_threads = 64;
   ASSIGN_OR_RETURN(
       runtime::ServiceFlags flags,
       runtime::ParseServiceFlags(argc, argv, "crm-customer", [&](CLI::App& app) {
-        runtime::AddFlag(app, "jwt_secret_file", &jwt_secret_file,
-                         "HS256 shared secret for bearer tokens (development)");
-        runtime::AddFlag(app, "jwt_public_key_file", &jwt_public_key_file,
-                         "RS256/ES256 public key (PEM) for bearer tokens (production)");
-        runtime::AddFlag(app, "jwt_issuer", &jwt_issuer, "Required `iss` claim, if set");
-        runtime::AddFlag(app, "jwt_audience", &jwt_audience, "Required `aud` claim, if set");
+        auth::AddAuthFlags(app, &auth_flags);
         runtime::AddFlag(app, "worker_threads", &worker_threads,
                          "Threads running calls (they wait on synced disk writes)");
       }));
   if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data_dir: required");
   if (worker_threads < 1) return absl::InvalidArgumentError("--worker_threads: must be >= 1");
 
-  ASSIGN_OR_RETURN(auth::VerifierConfig auth_config,
-                   auth::LoadVerifierConfig(jwt_secret_file, jwt_public_key_file));
-  auth_config.issuer = jwt_issuer;
-  auth_config.audience = jwt_audience;
-  auth_config.clock = &SystemClock();
-  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
-                   auth::TokenVerifier::Create(auth_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier, auth::MakeVerifier(auth_flags));
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
                    eventstore::OpenEventStore({.path = flags.data_dir}));
 
-  std::unique_ptr<messaging::OutboxRelay> relay;
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::OutboxRelay> relay,
+                   messaging::StartRelayIfConfigured(*store, flags.kafka_brokers,
+                                                     messaging::kCustomerTopic, "crm-customer"));
   customer::ClassificationHandler classification_handler;
   std::unique_ptr<messaging::ConsumerRunner> classification_consumer;
   if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(relay, messaging::OutboxRelay::Start(
-                                *store, {.brokers = flags.kafka_brokers,
-                                         .topic = std::string(messaging::kCustomerTopic),
-                                         .source = "crm-customer"}));
     ASSIGN_OR_RETURN(classification_consumer,
                      messaging::ConsumerRunner::Start(
                          *store, classification_handler,
@@ -69,9 +56,6 @@ absl::Status Run(int argc, char** argv) {
                           .topics = {std::string(messaging::kClassificationTopic)},
                           .kafka_properties = {{"session.timeout.ms",
                                                 absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  } else {
-    runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
-                 {{"message", "--kafka_brokers not set: events stay in the outbox"}});
   }
 
   auto service = std::make_unique<customer::CustomerServiceImpl>(customer::CustomerServiceOptions{
@@ -85,12 +69,7 @@ absl::Status Run(int argc, char** argv) {
   // then close in reverse order of declaration.
   rt.OnShutdown([&] {
     if (classification_consumer) classification_consumer->Stop();
-    if (relay) {
-      if (absl::Status s = relay->Flush(absl::Seconds(10)); !s.ok()) {
-        runtime::Log(runtime::LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});
-      }
-      relay.reset();
-    }
+    messaging::FlushAndStop(relay, absl::Seconds(10));
   });
   RETURN_IF_ERROR(rt.Start());
   rt.WaitForTermination();

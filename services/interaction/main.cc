@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "crm/admin/admin_service.h"
+#include "crm/auth/flags.h"
 #include "crm/auth/jwt.h"
 #include "crm/common/offset_clock.h"
 #include "crm/common/status_macros.h"
@@ -78,19 +79,14 @@ class ServiceToken {
 
 absl::Status Run(int argc, char** argv) {
   runtime::SetLogService("crm-interaction");  // also for lines logged before Start
-  std::string jwt_secret_file, jwt_public_key_file, jwt_issuer, jwt_audience;
+  auth::AuthFlags auth_flags;
   std::string customer_addr, customer_tls_ca_file, service_token_file, cadence_spec,
       test_clock_offset_file;
   int worker_threads = 64, scan_interval_ms = 1000;
   ASSIGN_OR_RETURN(
       runtime::ServiceFlags flags,
       runtime::ParseServiceFlags(argc, argv, "crm-interaction", [&](CLI::App& app) {
-        runtime::AddFlag(app, "jwt_secret_file", &jwt_secret_file,
-                         "HS256 shared secret for bearer tokens (development)");
-        runtime::AddFlag(app, "jwt_public_key_file", &jwt_public_key_file,
-                         "RS256/ES256 public key (PEM) for bearer tokens (production)");
-        runtime::AddFlag(app, "jwt_issuer", &jwt_issuer, "Required `iss` claim, if set");
-        runtime::AddFlag(app, "jwt_audience", &jwt_audience, "Required `aud` claim, if set");
+        auth::AddAuthFlags(app, &auth_flags);
         runtime::AddFlag(app, "worker_threads", &worker_threads, "Threads running calls");
         runtime::AddFlag(app, "customer_addr", &customer_addr,
                          "crm-customer address, asked about customers not consumed yet");
@@ -119,20 +115,14 @@ absl::Status Run(int argc, char** argv) {
     runtime::Log(runtime::LogLevel::kWarn, "test_clock", {{"file", test_clock_offset_file}});
   }
 
-  ASSIGN_OR_RETURN(auth::VerifierConfig auth_config,
-                   auth::LoadVerifierConfig(jwt_secret_file, jwt_public_key_file));
-  auth_config.issuer = jwt_issuer;
-  auth_config.audience = jwt_audience;
-  auth_config.clock = &SystemClock();  // token expiry follows real time, even under a test clock
-  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
-                   auth::TokenVerifier::Create(auth_config));
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier, auth::MakeVerifier(auth_flags));
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
                    eventstore::OpenEventStore({.path = flags.data_dir, .clock = clock}));
 
   std::unique_ptr<ServiceToken> service_token;
   std::unique_ptr<interaction::CustomerLookup> lookup;
   if (!customer_addr.empty()) {
-    ASSIGN_OR_RETURN(service_token, ServiceToken::Create(service_token_file, jwt_secret_file));
+    ASSIGN_OR_RETURN(service_token, ServiceToken::Create(service_token_file, auth_flags.jwt_secret_file));
     std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
     if (!customer_tls_ca_file.empty()) {
       std::ifstream in(customer_tls_ca_file);
@@ -146,14 +136,13 @@ absl::Status Run(int argc, char** argv) {
                                                 [&] { return service_token->Get(); });
   }
 
-  std::unique_ptr<messaging::OutboxRelay> relay;
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::OutboxRelay> relay,
+                   messaging::StartRelayIfConfigured(*store, flags.kafka_brokers,
+                                                     messaging::kInteractionTopic,
+                                                     "crm-interaction"));
   interaction::DirectoryHandler directory_handler;
   std::unique_ptr<messaging::ConsumerRunner> consumer;
   if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(relay, messaging::OutboxRelay::Start(
-                                *store, {.brokers = flags.kafka_brokers,
-                                         .topic = std::string(messaging::kInteractionTopic),
-                                         .source = "crm-interaction"}));
     ASSIGN_OR_RETURN(consumer,
                      messaging::ConsumerRunner::Start(
                          *store, directory_handler,
@@ -162,9 +151,6 @@ absl::Status Run(int argc, char** argv) {
                                      std::string(messaging::kClassificationTopic)},
                           .kafka_properties = {{"session.timeout.ms",
                                                 absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  } else {
-    runtime::Log(runtime::LogLevel::kWarn, "no_kafka",
-                 {{"message", "--kafka_brokers not set: no customer events, events stay in the outbox"}});
   }
 
   interaction::InteractionLogic logic({.store = store.get(), .clock = clock,
@@ -194,12 +180,7 @@ absl::Status Run(int argc, char** argv) {
     worker_cv.notify_all();
     if (worker.joinable()) worker.join();
     if (consumer) consumer->Stop();
-    if (relay) {
-      if (absl::Status s = relay->Flush(absl::Seconds(10)); !s.ok()) {
-        runtime::Log(runtime::LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});
-      }
-      relay.reset();
-    }
+    messaging::FlushAndStop(relay, absl::Seconds(10));
   });
   RETURN_IF_ERROR(rt.Start());
   worker = std::thread([&] {

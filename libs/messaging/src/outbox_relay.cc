@@ -289,4 +289,25 @@ absl::StatusOr<std::unique_ptr<OutboxRelay>> OutboxRelay::Start(eventstore::Even
   return relay;
 }
 
+absl::StatusOr<std::unique_ptr<OutboxRelay>> StartRelayIfConfigured(eventstore::EventStore& store,
+                                                                    const std::string& brokers,
+                                                                    std::string_view topic,
+                                                                    std::string_view source) {
+  if (brokers.empty()) {
+    Log(LogLevel::kWarn, "no_kafka",
+        {{"message", "--kafka_brokers not set: events stay in the outbox"}});
+    return nullptr;
+  }
+  return OutboxRelay::Start(store, {.brokers = brokers, .topic = std::string(topic),
+                                    .source = std::string(source)});
+}
+
+void FlushAndStop(std::unique_ptr<OutboxRelay>& relay, absl::Duration timeout) {
+  if (!relay) return;
+  if (absl::Status s = relay->Flush(timeout); !s.ok()) {
+    Log(LogLevel::kWarn, "outbox_not_flushed", {{"error", s.ToString()}});
+  }
+  relay.reset();
+}
+
 }  // namespace crm::messaging

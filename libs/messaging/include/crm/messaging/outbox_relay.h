@@ -70,4 +70,15 @@ class OutboxRelay {
   virtual void Stop() = 0;
 };
 
+// For service binaries: starts a relay publishing to `topic` when `brokers` is set;
+// with no brokers logs that events stay in the outbox and returns nullptr.
+absl::StatusOr<std::unique_ptr<OutboxRelay>> StartRelayIfConfigured(eventstore::EventStore& store,
+                                                                    const std::string& brokers,
+                                                                    std::string_view topic,
+                                                                    std::string_view source);
+
+// On shutdown: publishes what is left (up to `timeout`, logging when it cannot)
+// and stops the relay. Safe on nullptr.
+void FlushAndStop(std::unique_ptr<OutboxRelay>& relay, absl::Duration timeout);
+
 }  // namespace crm::messaging
