@@ -21,8 +21,8 @@
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/log.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "messaging/testing/kafka_testing.h"
+#include "testing/metrics_scrape.h"
 #include "testing/suite_process.h"
 
 namespace crm {
@@ -34,19 +34,6 @@ using crm::testing::ServiceProcess;
 
 constexpr int kCustomers = 1500;
 constexpr int kContactsEach = 6;
-
-double Metric(const std::string& admin, const std::string& series) {
-  httplib::Client client("http://" + admin);
-  auto res = client.Get("/metrics");
-  if (!res || res->status != 200) return -1;
-  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
-    if (absl::StartsWith(line, series + " ")) {
-      double v = 0;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
-    }
-  }
-  return 0;
-}
 
 // Publishes, through an event store and a relay as the producing services do,
 // kCustomers registrations with contacts, and a class for every third customer.
@@ -168,7 +155,7 @@ TEST(InteractionCrashTest, SigkillDuringConsumptionLosesNothingAndAppliesNothing
     ServiceProcess victim(INTERACTION_PATH, flags(killed_dir));
     const absl::Time deadline = absl::Now() + absl::Seconds(60);
     while (absl::Now() < deadline) {
-      const double processed = Metric(victim.admin_address(), total_series);
+      const double processed = crm::testing::ScrapeMetric(victim.admin_address(), total_series);
       if (processed > 0) {
         victim.Kill();
         if (processed < kCustomers * (1 + kContactsEach)) ++kills_mid_stream;

@@ -19,8 +19,9 @@
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/log.h"
 #include "gtest/gtest.h"
-#include "httplib.h"
 #include "messaging/testing/kafka_testing.h"
+#include "common/testing/eventually.h"
+#include "testing/metrics_scrape.h"
 #include "testing/suite_process.h"
 
 namespace crm {
@@ -29,31 +30,9 @@ namespace {
 namespace iv1 = ::crm::interaction::v1;
 namespace cv1 = ::crm::customer::v1;
 using crm::testing::DevToken;
+using crm::testing::Eventually;
 using crm::testing::ServiceProcess;
 
-template <typename Fn>
-bool Eventually(Fn done, absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return true;
-}
-
-// The value of an unlabelled counter on a service's /metrics, or -1.
-double Metric(const std::string& admin_address, const std::string& name) {
-  httplib::Client client("http://" + admin_address);
-  auto res = client.Get("/metrics");
-  if (!res || res->status != 200) return -1;
-  for (absl::string_view line : absl::StrSplit(res->body, '\n')) {
-    if (absl::StartsWith(line, name + " ")) {
-      double v = 0;
-      if (absl::SimpleAtod(line.substr(name.size() + 1), &v)) return v;
-    }
-  }
-  return -1;
-}
 
 TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
   runtime::SetLogLevel(runtime::LogLevel::kError);
@@ -154,12 +133,12 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
            listed.revisits_size() == 1 && listed.revisits(0).revisit().overdue_reported();
   })) << listed.DebugString();
   // Several more scans happen; none reports it again.
-  const double scans = Metric(interaction.admin_address(), "crm_revisit_scans_total");
+  const double scans = crm::testing::ScrapeMetric(interaction.admin_address(), "crm_revisit_scans_total");
   ASSERT_GE(scans, 0);
   ASSERT_TRUE(Eventually([&] {
-    return Metric(interaction.admin_address(), "crm_revisit_scans_total") >= scans + 3;
+    return crm::testing::ScrapeMetric(interaction.admin_address(), "crm_revisit_scans_total") >= scans + 3;
   }));
-  EXPECT_EQ(Metric(interaction.admin_address(), "crm_revisit_overdue_reported_total"), 1);
+  EXPECT_EQ(crm::testing::ScrapeMetric(interaction.admin_address(), "crm_revisit_overdue_reported_total"), 1);
 
   // On Kafka: the follow-up, the revisits scheduled and re-planned, one overdue.
   std::map<std::string, int> types;

@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/testing/subprocess.h"
+#include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/messaging/cloudevents.h"
@@ -27,6 +28,7 @@ namespace {
 using eventstore::AppendRequest;
 using eventstore::EventStore;
 using eventstore::ExpectedVersion;
+using crm::testing::Eventually;
 using testing::ChainingHandler;
 using testing::kTestProjection;
 
@@ -60,17 +62,6 @@ uint64_t Total(EventStore& store) {
     EXPECT_TRUE(absl::SimpleAtoi(**row, &n));
   }
   return n;
-}
-
-// Polls `done` until true or the deadline; returns its last value.
-template <typename Fn>
-bool Eventually(Fn done, absl::Duration timeout = absl::Seconds(60)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
 }
 
 // Count of applied events per key, from the ChainingHandler's rows.
