@@ -8,6 +8,14 @@
 
 namespace crm::eventstore {
 
+std::string TimeKey(absl::Time t, bool newest_first) {
+  uint64_t v = static_cast<uint64_t>(absl::ToUnixMicros(t)) ^ (uint64_t{1} << 63);
+  if (newest_first) v = ~v;
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xFF);
+  return out;
+}
+
 absl::StatusOr<std::string> WalkIndex(
     EventStore& store, std::string_view projection, const std::string& prefix,
     const WalkOptions& options,

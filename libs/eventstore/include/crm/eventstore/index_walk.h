@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "crm/eventstore/event_store.h"
 
 namespace crm::eventstore {
@@ -40,5 +41,9 @@ absl::StatusOr<std::string> WalkIndex(
     EventStore& store, std::string_view projection, const std::string& prefix,
     const WalkOptions& options,
     const std::function<absl::StatusOr<WalkStep>(const std::string& key)>& visit);
+
+// `t` as 8 big-endian bytes that sort like the time (microseconds, biased to be
+// unsigned); newest_first inverts the order. For time-ordered index keys.
+std::string TimeKey(absl::Time t, bool newest_first = false);
 
 }  // namespace crm::eventstore
