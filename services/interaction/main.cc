@@ -4,23 +4,21 @@
 //                   --jwt_secret_file=/etc/crm/jwt.secret --customer_addr=crm-customer:50051
 // Every flag also reads CRM_<FLAG> from the environment.
 #include <condition_variable>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include "absl/strings/str_cat.h"
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "crm/admin/admin_service.h"
 #include "crm/auth/flags.h"
 #include "crm/auth/jwt.h"
 #include "crm/common/offset_clock.h"
 #include "crm/common/status_macros.h"
+#include "crm/directory/customer_directory.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/interaction/api/interaction_logic.h"
 #include "crm/interaction/api/interaction_service.h"
-#include "crm/interaction/consumer/directory_handler.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/messaging/consumer_runner.h"
 #include "crm/messaging/outbox_relay.h"
@@ -28,54 +26,10 @@
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
 #include "crm/runtime/server.h"
-#include "grpcpp/grpcpp.h"
 
 namespace {
 
 using namespace crm;
-
-// The token this service shows the customer service: read from a file, or minted
-// with the shared HS256 secret (development) and renewed before it expires.
-class ServiceToken {
- public:
-  static absl::StatusOr<std::unique_ptr<ServiceToken>> Create(const std::string& token_file,
-                                                              const std::string& secret_file) {
-    auto t = std::unique_ptr<ServiceToken>(new ServiceToken());
-    if (!token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!(in >> t->token_)) return absl::NotFoundError("--service_token_file: cannot read " + token_file);
-      return t;
-    }
-    if (secret_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--service_token_file: required with --customer_addr unless --jwt_secret_file is set");
-    }
-    ASSIGN_OR_RETURN(auth::SignerConfig config, auth::LoadSignerConfig(secret_file, ""));
-    ASSIGN_OR_RETURN(t->signer_, auth::TokenSigner::Create(config));
-    return t;
-  }
-
-  std::string Get() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (signer_ && absl::Now() > expires_ - absl::Minutes(5)) {
-      auth::Claims claims;
-      claims.sub = "crm-interaction";
-      claims.roles = {"service"};
-      claims.issued_at = absl::Now();
-      claims.expires_at = expires_ = absl::Now() + absl::Hours(1);
-      absl::StatusOr<std::string> token = signer_->Sign(claims);
-      if (token.ok()) token_ = *token;
-    }
-    return token_;
-  }
-
- private:
-  ServiceToken() = default;
-  std::mutex mu_;
-  std::unique_ptr<auth::TokenSigner> signer_;
-  std::string token_;
-  absl::Time expires_ = absl::InfinitePast();
-};
 
 absl::Status Run(int argc, char** argv) {
   runtime::SetLogService("crm-interaction");  // also for lines logged before Start
@@ -119,28 +73,19 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
                    eventstore::OpenEventStore({.path = flags.data_dir, .clock = clock}));
 
-  std::unique_ptr<ServiceToken> service_token;
-  std::unique_ptr<interaction::CustomerLookup> lookup;
-  if (!customer_addr.empty()) {
-    ASSIGN_OR_RETURN(service_token, ServiceToken::Create(service_token_file, auth_flags.jwt_secret_file));
-    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-    if (!customer_tls_ca_file.empty()) {
-      std::ifstream in(customer_tls_ca_file);
-      std::string roots((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (roots.empty()) {
-        return absl::NotFoundError("--customer_tls_ca_file: cannot read " + customer_tls_ca_file);
-      }
-      credentials = grpc::SslCredentials({.pem_root_certs = roots});
-    }
-    lookup = interaction::NewGrpcCustomerLookup(grpc::CreateChannel(customer_addr, credentials),
-                                                [&] { return service_token->Get(); });
-  }
+  // Null without --customer_addr: then customers not consumed yet are NOT_FOUND.
+  ASSIGN_OR_RETURN(std::unique_ptr<directory::CustomerLookup> lookup,
+                   directory::MakeCustomerLookup("crm-interaction", customer_addr,
+                                                 customer_tls_ca_file, service_token_file,
+                                                 auth_flags.jwt_secret_file));
 
   ASSIGN_OR_RETURN(std::unique_ptr<messaging::OutboxRelay> relay,
                    messaging::StartRelayIfConfigured(*store, flags.kafka_brokers,
                                                      messaging::kInteractionTopic,
                                                      "crm-interaction"));
-  interaction::DirectoryHandler directory_handler;
+  // The customer directory and classes; new customers and class changes are queued
+  // for revisit planning.
+  directory::DirectoryHandler directory_handler({.on_change = interaction::QueueRevisitPlanning});
   std::unique_ptr<messaging::ConsumerRunner> consumer;
   if (!flags.kafka_brokers.empty()) {
     ASSIGN_OR_RETURN(consumer,

@@ -8,7 +8,6 @@
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
-#include "crm/interaction/consumer/directory_handler.h"
 #include "crm/interaction/projection/interaction_projection.h"
 
 namespace crm::interaction {
@@ -49,31 +48,12 @@ class InteractionLogic::Impl {
   using MutateFn =
       std::function<absl::StatusOr<Events>(const v1::Interaction&, const DecideContext&)>;
 
-  // The customer, if it exists and the caller may see it.
+  // The customer, if it exists (directory, else the lookup) and the caller may see it.
   absl::StatusOr<CustomerInfo> VisibleCustomer(const Principal& who, const std::string& customer_id) {
-    if (customer_id.empty()) return absl::InvalidArgumentError("customer_id: required");
-    ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
-                     LoadDirectoryEntry(*o_.store, customer_id));
-    CustomerInfo info{customer_id, "", ""};
-    std::vector<auth::AccessGrant> grants;
-    if (entry) {
-      info.owner = entry->owner();
-      info.region = entry->region();
-      for (const auto& g : entry->access_grants()) {
-        grants.push_back({g.subject(), customer_id, FromProtoTimestamp(g.expires_at())});
-      }
-    } else {
-      // Registered a moment ago, not consumed yet: ask the customer service.
-      std::optional<CustomerInfo> looked_up;
-      if (o_.customers != nullptr) {
-        ASSIGN_OR_RETURN(looked_up, o_.customers->Lookup(customer_id));
-      }
-      if (!looked_up) return absl::NotFoundError(absl::StrCat("customer ", customer_id, " not found"));
-      info = *looked_up;
-    }
-    RETURN_IF_ERROR(auth::CheckCustomerAccess(who, {info.customer_id, info.owner, info.region},
-                                              o_.clock->Now(), grants));
-    return info;
+    ASSIGN_OR_RETURN(directory::CustomerRef c,
+                     directory::VisibleCustomer(*o_.store, o_.customers, who, customer_id,
+                                                o_.clock->Now()));
+    return CustomerInfo{std::move(c.customer_id), std::move(c.owner), std::move(c.region)};
   }
 
   absl::StatusOr<v1::Interaction> LoadVisible(const Principal& who, const std::string& id) {
@@ -198,9 +178,9 @@ class InteractionLogic::Impl {
 
   absl::Status PlanFor(const std::string& customer_id) {
     ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
-                     LoadDirectoryEntry(*o_.store, customer_id));
+                     directory::LoadDirectoryEntry(*o_.store, customer_id));
     if (!entry) return absl::OkStatus();  // planned once its registration is consumed
-    ASSIGN_OR_RETURN(auto raw_classes, LoadClasses(*o_.store, customer_id));
+    ASSIGN_OR_RETURN(auto raw_classes, directory::LoadClasses(*o_.store, customer_id));
     std::map<classification::v1::Scheme, std::string> classes;
     for (const auto& [scheme, cls] : raw_classes) {
       classes[static_cast<classification::v1::Scheme>(scheme)] = cls;
@@ -398,7 +378,7 @@ absl::StatusOr<v1::ListUpcomingBirthdaysResponse> InteractionLogic::ListUpcoming
   const absl::CivilDay today = absl::ToCivilDay(now, absl::UTCTimeZone());
   v1::ListUpcomingBirthdaysResponse resp;
   // Walks the directory: O(customers); fine for the sizes this serves today.
-  ASSIGN_OR_RETURN(auto rows, impl_->o_.store->ScanProjection(kDirectoryProjection, "", "", SIZE_MAX));
+  ASSIGN_OR_RETURN(auto rows, impl_->o_.store->ScanProjection(directory::kDirectoryProjection, "", "", SIZE_MAX));
   const auth::ListScope scope = auth::ScopeFor(who);
   for (const auto& [id, row] : rows) {
     customer::v1::Customer c;
@@ -435,5 +415,19 @@ absl::StatusOr<v1::ListUpcomingBirthdaysResponse> InteractionLogic::ListUpcoming
 
 absl::StatusOr<int> InteractionLogic::PlanRevisits() { return impl_->PlanRevisits(); }
 absl::StatusOr<int> InteractionLogic::ReportOverdue() { return impl_->ReportOverdue(); }
+
+void QueueRevisitPlanning(const directory::DirectoryChange& change,
+                          std::vector<ProjectionWrite>& out) {
+  // A new customer gets its first revisit planned; a class change may change the
+  // cadence. Keys are "<customer>/<cause>", one per cause, so that the planner
+  // deletes exactly the entries it handled and never one that arrived meanwhile.
+  if (change.kind != directory::DirectoryChange::kNewCustomer &&
+      change.kind != directory::DirectoryChange::kClassChanged) {
+    return;
+  }
+  out.push_back(ProjectionWrite::Put(std::string(kPlanQueueProjection),
+                                     absl::StrCat(change.customer_id, "/event-", change.position),
+                                     ""));
+}
 
 }  // namespace crm::interaction

@@ -11,15 +11,7 @@ namespace crm::interaction {
 namespace {
 
 using eventstore::ProjectionWrite;
-
-// Time as 8 big-endian bytes that sort like the time (biased to be unsigned).
-std::string TimeKey(absl::Time t, bool newest_first) {
-  uint64_t v = static_cast<uint64_t>(absl::ToUnixMicros(t)) ^ (uint64_t{1} << 63);
-  if (newest_first) v = ~v;
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xFF);
-  return out;
-}
+using eventstore::TimeKey;
 
 std::string Prefix(Index index, std::string_view value) {
   switch (index) {

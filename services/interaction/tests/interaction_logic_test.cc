@@ -12,11 +12,12 @@
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
-#include "crm/interaction/consumer/directory_handler.h"
+#include "crm/directory/customer_directory.h"
 #include "crm/interaction/projection/interaction_projection.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
 #include "gtest/gtest.h"
+#include "messaging/testing/store_view.h"
 
 namespace crm::interaction {
 namespace {
@@ -24,23 +25,10 @@ namespace {
 using auth::Principal;
 using auth::Role;
 
-// Reads the store as the runner's batch view would (single-event batches).
-class StoreView final : public messaging::BatchView {
+class FakeLookup final : public directory::CustomerLookup {
  public:
-  explicit StoreView(eventstore::EventStore& store) : store_(store) {}
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
-                                                 std::string_view key) const override {
-    return store_.GetProjection(projection, key);
-  }
-
- private:
-  eventstore::EventStore& store_;
-};
-
-class FakeLookup final : public CustomerLookup {
- public:
-  absl::StatusOr<std::optional<CustomerInfo>> Lookup(const std::string& id) override {
-    if (id == "fresh") return CustomerInfo{"fresh", "alice", "north"};
+  absl::StatusOr<std::optional<directory::CustomerRef>> Lookup(const std::string& id) override {
+    if (id == "fresh") return directory::CustomerRef{"fresh", "alice", "north"};
     return std::nullopt;
   }
 };
@@ -55,19 +43,13 @@ class InteractionLogicTest : public ::testing::Test {
         InteractionLogicOptions{.store = store_.get(), .clock = &clock_, .customers = &lookup_});
   }
 
-  // Feeds one event through the directory consumer, as the runner would.
+  // Feeds one event through the directory consumer, as the runner would (with the
+  // service's own follow-up, as main.cc sets it up).
   void Consume(std::string_view topic, const std::string& payload, uint64_t position) {
-    messaging::ConsumedEvent e;
-    e.topic = std::string(topic);
-    e.event.set_payload(payload);
-    e.event.set_global_position(position);
-    std::vector<eventstore::ProjectionWrite> writes;
-    DirectoryHandler handler;
-    ASSERT_TRUE(handler.Handle(e, StoreView(*store_), writes).ok());
-    if (!writes.empty()) {
-      ASSERT_TRUE(store_->WriteProjections(writes).ok());
-    }
+    directory::DirectoryHandler handler({.on_change = QueueRevisitPlanning});
+    ASSERT_TRUE(messaging::testing::HandleAndCommit(handler, *store_, topic, payload, position).ok());
   }
+
 
   void Registered(const std::string& id, const std::string& owner, const std::string& region) {
     customer::v1::CustomerEvent e;

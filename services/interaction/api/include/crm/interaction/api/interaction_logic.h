@@ -4,7 +4,7 @@
 // adapter (interaction_service.h) only moves calls onto threads and maps errors;
 // tests drive this class directly with a fake clock.
 //
-//   InteractionLogic logic({.store = store.get(), .clock = &clock, .customers = &lookup});
+//   InteractionLogic logic({.store = store.get(), .clock = &clock, .customers = lookup.get()});
 //   ASSIGN_OR_RETURN(v1::CreateResponse r, logic.PlanVisit(principal, request));
 //   logic.PlanRevisits();      // after consumed class changes / completed revisits
 //   logic.ReportOverdue();     // on a clock tick
@@ -12,10 +12,12 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "crm/auth/principal.h"
 #include "crm/common/clock.h"
+#include "crm/directory/customer_directory.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/interaction/domain/cadence.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
@@ -24,19 +26,12 @@
 
 namespace crm::interaction {
 
-// Where a customer's owner and region come from when this service has not yet
-// consumed the customer's events (registered a moment ago): the customer service.
-class CustomerLookup {
- public:
-  virtual ~CustomerLookup() = default;
-  // The customer, std::nullopt when the customer service does not know it.
-  virtual absl::StatusOr<std::optional<CustomerInfo>> Lookup(const std::string& customer_id) = 0;
-};
-
 struct InteractionLogicOptions {
   eventstore::EventStore* store = nullptr;  // required
   const Clock* clock = &SystemClock();
-  CustomerLookup* customers = nullptr;  // may be null: then unknown customers are NOT_FOUND
+  // Asked about customers not in the directory yet; may be null: then unknown
+  // customers are NOT_FOUND.
+  directory::CustomerLookup* customers = nullptr;
   messaging::OutboxRelay* relay = nullptr;
   CadenceConfig cadence;
 };
@@ -93,5 +88,14 @@ class InteractionLogic {
   class Impl;
   std::shared_ptr<Impl> impl_;
 };
+
+// This service's follow-up to the directory consumer
+// (directory::DirectoryHandlerOptions::on_change): a new customer or a class change
+// queues the customer for PlanRevisits (kPlanQueueProjection,
+// "<customer>/event-<position>"); owner and other changes queue nothing.
+//
+//   directory::DirectoryHandler handler({.on_change = QueueRevisitPlanning});
+void QueueRevisitPlanning(const directory::DirectoryChange& change,
+                          std::vector<eventstore::ProjectionWrite>& out);
 
 }  // namespace crm::interaction

@@ -1,7 +1,7 @@
 // The gRPC adapter of crm.interaction.v1.InteractionService: authenticates the
 // caller, runs InteractionLogic on a worker pool (it waits on synced disk writes),
-// and maps errors to gRPC codes. Also the customer lookup over gRPC that the logic
-// uses for customers not yet consumed.
+// and maps errors to gRPC codes. (The customer lookup over gRPC that the logic uses
+// for customers not yet consumed is libs/directory's MakeCustomerLookup.)
 //
 //   InteractionServiceImpl service(&logic, verifier.get());
 //   runtime.AddService(&service);
@@ -14,10 +14,6 @@
 #include "crm/common/thread_pool.h"
 #include "crm/interaction/api/interaction_logic.h"
 #include "crm/interaction/v1/interaction_service.grpc.pb.h"
-
-namespace grpc {
-class Channel;
-}  // namespace grpc
 
 namespace crm::interaction {
 
@@ -54,10 +50,5 @@ class InteractionServiceImpl final : public v1::InteractionService::CallbackServ
   const auth::TokenVerifier* verifier_;
   ThreadPool pool_;
 };
-
-// Asks crm.customer.v1.CustomerService for a customer's owner and region, with a
-// service token from `token()` (called per request, so it may be refreshed).
-std::unique_ptr<CustomerLookup> NewGrpcCustomerLookup(std::shared_ptr<grpc::Channel> channel,
-                                                      std::function<std::string()> token);
 
 }  // namespace crm::interaction

@@ -2,6 +2,8 @@
 // indexes for the timeline (per customer, oldest first), lists (by owner, region,
 // all; newest first), planned revisits by due date, and each customer's open
 // revisit. Rows are computed from a state change and committed with the events.
+// Also the revisit planning queue. The customer directory and classes come from
+// libs/directory (crm/directory/customer_directory.h).
 #pragma once
 
 #include <functional>
@@ -22,6 +24,10 @@ inline constexpr std::string_view kInteractionIndexProjection = "interaction_ind
 // "<customer id>/<interaction id>" -> "" for each PLANNED revisit (normally one;
 // two for a moment while the planner replaces one).
 inline constexpr std::string_view kOpenRevisitProjection = "open_revisit";
+// "<customer id>/<cause>" -> "" while the customer's revisits may need (re)planning.
+// Causes: "event-<position>" (a new customer or a class change, queued by the
+// directory consumer) and "done-<interaction id>" (a completed revisit).
+inline constexpr std::string_view kPlanQueueProjection = "revisit_plan_queue";
 
 std::string StreamFor(std::string_view interaction_id);
 
