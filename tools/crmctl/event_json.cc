@@ -3,11 +3,29 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
+#include "crm/interaction/v1/interaction_events.pb.h"
+#include "crm/ticket/v1/ticket_events.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace crm::crmctl {
+namespace {
+
+// The generated pool knows a message type only when its .pb.cc is linked, and
+// a static library's object is linked only when something uses it: the
+// customer service proto imports its events proto, the interaction and ticket
+// ones do not. Using the event types here keeps them in the binary.
+void LinkEventTypes() {
+  static const bool linked = [] {
+    (void)interaction::v1::InteractionEvent::descriptor();
+    (void)ticket::v1::TicketEvent::descriptor();
+    return true;
+  }();
+  (void)linked;
+}
+
+}  // namespace
 
 std::string PayloadTypeForTopic(std::string_view topic) {
   // crm.<domain>.v1.events carries crm.<domain>.v1.<Domain>Event.
@@ -32,6 +50,7 @@ nlohmann::json RecordToJson(const messaging::TopicRecord& r) {
   for (const auto& [name, value] : r.record.headers) headers[name] = value;
   out["headers"] = headers;
 
+  LinkEventTypes();
   const google::protobuf::Descriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
           PayloadTypeForTopic(r.topic));

@@ -4,6 +4,7 @@
 //   export CRM_TOKEN=$(crmctl token --sub alice --roles sales_rep --region north)
 //   crmctl customer get --id 7d1c... --output json
 //   crmctl interaction timeline --customer_id 7d1c...
+//   crmctl ticket list --status opened,assigned
 //
 // Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
@@ -12,6 +13,7 @@
 #include "events_command.h"
 #include "grpc_client.h"
 #include "interaction_command.h"
+#include "ticket_command.h"
 #include "token_command.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +23,7 @@ int main(int argc, char** argv) {
   crm::crmctl::AddTokenCommand(app);
   crm::crmctl::AddCustomerCommands(app);
   crm::crmctl::AddInteractionCommands(app);
+  crm::crmctl::AddTicketCommands(app);
   crm::crmctl::AddAdminCommands(app);
   try {
     app.parse(argc, argv);

@@ -78,7 +78,7 @@ absl::Status ApplyFlag(const FieldFlag& flag, const FlagValue& value, pb::Messag
 }
 
 // --json first, then each flag given (overriding), then defaults for fields
-// still unset, then the write options.
+// still unset, then the row's fixed fields, then the write options.
 absl::Status BuildRequest(const Invocation& inv, pb::Message& request) {
   const RpcSpec& spec = *inv.spec;
   if (!inv.json.empty()) {
@@ -101,6 +101,9 @@ absl::Status BuildRequest(const Invocation& inv, pb::Message& request) {
         if (absl::Status s = AddUniqueString(request, "update_paths", *path); !s.ok()) return s;
       }
     }
+  }
+  for (const auto& [path, value] : spec.fixed) {
+    if (absl::Status s = SetField(request, path, value); !s.ok()) return s;
   }
   if (spec.write) {
     if (!inv.command_id.empty()) {

@@ -95,6 +95,10 @@ struct RpcSpec {
   // "<message>.<field>" (its first two path elements) to the request's
   // repeated `update_paths` (UpdateCustomer).
   bool update_paths_from_flags = false;
+  // Fields every request of this row sets, as {path, value} converted like a
+  // kValue flag, after --json and the flags: two subcommands of one RPC
+  // (`ticket wait` / `ticket resume`: {"waiting", "true"} / {"waiting", "false"}).
+  std::vector<std::pair<std::string, std::string>> fixed = {};
 };
 
 // A command group: `crmctl <name> <rpc>` for one service.
