@@ -32,6 +32,8 @@ if [ "$mode" = all ]; then
   packages+=(
     # tools the tests and the local run call
     openssl rocksdb-tools kcat
+    # IANA time zones: crm-ticket's business calendars (its tests and the local run)
+    tzdata
     # deployment checks (scripts/check_deploy.sh)
     shellcheck docker-compose yamllint
   )

@@ -18,8 +18,8 @@
 #    lock file and kept while the lock file is unchanged), unknown fields rejected,
 #    plus the suite's policy for its workloads; the validator's self-test first
 # 7. image: deploy/docker/runtime-packages.txt is exactly the packages owning the
-#    shared libraries of the built binaries (ldd), and .dockerignore lets in every
-#    folder the build needs
+#    shared libraries of the built binaries (ldd), plus tzdata when a binary loads
+#    time zones by name, and .dockerignore lets in every folder the build needs
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
@@ -163,7 +163,15 @@ check_image() {
   fi
   ldd "${bins[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | sort -u > "$work/libs"
   if ldd "${bins[@]}" | grep 'not found'; then ok=1; fi
-  while IFS= read -r lib; do owner_of "$lib"; done < "$work/libs" | sort -u > "$work/needed"
+  {
+    while IFS= read -r lib; do owner_of "$lib"; done < "$work/libs"
+    # Data, not a library: the IANA zones (/usr/share/zoneinfo) that absl::LoadTimeZone
+    # reads (crm-ticket's business calendars), imported from libabsl as cctz::load_time_zone.
+    # (grep without -q: under pipefail an early exit would fail the pipeline.)
+    if nm -D --undefined-only "${bins[@]}" 2> /dev/null | grep 'cctz.*load_time_zone' > /dev/null; then
+      echo tzdata
+    fi
+  } | sort -u > "$work/needed"
   grep -v -e '^#' -e '^$' deploy/docker/runtime-packages.txt | sort -u > "$work/listed"
   if ! diff "$work/needed" "$work/listed" > "$work/diff"; then
     echo "deploy/docker/runtime-packages.txt differs from what ${bins[*]} load"

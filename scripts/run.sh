@@ -5,12 +5,14 @@
 #
 #   ./scripts/run.sh
 #   CRM_LOCAL_DIR=/tmp/crm ./scripts/run.sh      # data somewhere else
+#   CRM_BUILD_DIR=build-x ./scripts/run.sh       # build in (and run from) build-x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+build=${CRM_BUILD_DIR:-build}
 scripts/bootstrap.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build build -j"$(nproc)" --target crm-devbroker crm-customer crm-interaction crmctl
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build "$build" -j"$(nproc)" --target crm-devbroker crm-customer crm-interaction crm-ticket crmctl
 
 data=${CRM_LOCAL_DIR:-$root/.local}
 mkdir -p "$data"
@@ -19,9 +21,12 @@ customer_port=${CRM_CUSTOMER_PORT:-50051}
 customer_admin_port=${CRM_CUSTOMER_ADMIN_PORT:-9101}
 interaction_port=${CRM_INTERACTION_PORT:-50052}
 interaction_admin_port=${CRM_INTERACTION_ADMIN_PORT:-9102}
+ticket_port=${CRM_TICKET_PORT:-50053}
+ticket_admin_port=${CRM_TICKET_ADMIN_PORT:-9103}
 
 pids=()
-# Stops the services first (they flush their outboxes), the broker last.
+# Stops the services first (they flush their outboxes), the broker last. Each child
+# runs in its own session (setsid), so a Ctrl-C reaches only this script.
 stop() {
   trap - INT TERM EXIT
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -44,20 +49,20 @@ wait_for() {
 }
 
 rm -f "$data/bootstrap"
-build/tools/devbroker/crm-devbroker --bootstrap_file="$data/bootstrap" > "$data/devbroker.log" 2>&1 &
+setsid "$build"/tools/devbroker/crm-devbroker --bootstrap_file="$data/bootstrap" > "$data/devbroker.log" 2>&1 &
 pids+=($!)
 wait_for "$data/bootstrap" .
 brokers=$(cat "$data/bootstrap")
 echo "{\"event\":\"started\",\"service\":\"crm-devbroker\",\"bootstrap\":\"$brokers\"}"
 
-build/services/customer/crm-customer --data_dir="$data/customer" --grpc_port="$customer_port" \
+setsid "$build"/services/customer/crm-customer --data_dir="$data/customer" --grpc_port="$customer_port" \
   --admin_port="$customer_admin_port" --kafka_brokers="$brokers" --jwt_secret_file="$secret" \
   > "$data/customer.log" 2>&1 &
 pids+=($!)
 wait_for "$data/customer.log" '"event":"ready"'
 echo "{\"event\":\"started\",\"service\":\"crm-customer\",\"grpc\":\"127.0.0.1:$customer_port\",\"admin\":\"http://127.0.0.1:$customer_admin_port\"}"
 
-build/services/interaction/crm-interaction --data_dir="$data/interaction" \
+setsid "$build"/services/interaction/crm-interaction --data_dir="$data/interaction" \
   --grpc_port="$interaction_port" --admin_port="$interaction_admin_port" \
   --kafka_brokers="$brokers" --jwt_secret_file="$secret" \
   --customer_addr="127.0.0.1:$customer_port" > "$data/interaction.log" 2>&1 &
@@ -65,14 +70,23 @@ pids+=($!)
 wait_for "$data/interaction.log" '"event":"ready"'
 echo "{\"event\":\"started\",\"service\":\"crm-interaction\",\"grpc\":\"127.0.0.1:$interaction_port\",\"admin\":\"http://127.0.0.1:$interaction_admin_port\"}"
 
+setsid "$build"/services/ticket/crm-ticket --data_dir="$data/ticket" \
+  --grpc_port="$ticket_port" --admin_port="$ticket_admin_port" \
+  --kafka_brokers="$brokers" --jwt_secret_file="$secret" \
+  --customer_addr="127.0.0.1:$customer_port" > "$data/ticket.log" 2>&1 &
+pids+=($!)
+wait_for "$data/ticket.log" '"event":"ready"'
+echo "{\"event\":\"started\",\"service\":\"crm-ticket\",\"grpc\":\"127.0.0.1:$ticket_port\",\"admin\":\"http://127.0.0.1:$ticket_admin_port\"}"
+
 cat << EOT
-{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","interaction":"127.0.0.1:$interaction_port","logs":"$data"}
+{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","interaction":"127.0.0.1:$interaction_port","ticket":"127.0.0.1:$ticket_port","logs":"$data"}
 Try:
-  export CRM_TOKEN=\$(build/tools/crmctl/crmctl token --sub alice --roles sales_rep --region north)
-  build/tools/crmctl/crmctl customer register --name "Acme Ltd" --industry manufacturing
-  build/tools/crmctl/crmctl customer list
-  build/tools/crmctl/crmctl interaction log-follow-up --customer_id ID --channel phone --content "Intro call"
-  build/tools/crmctl/crmctl events tail --brokers=$brokers --from_beginning
+  export CRM_TOKEN=\$($build/tools/crmctl/crmctl token --sub alice --roles sales_rep --region north)
+  $build/tools/crmctl/crmctl customer register --name "Acme Ltd" --industry manufacturing
+  $build/tools/crmctl/crmctl customer list
+  $build/tools/crmctl/crmctl interaction log-follow-up --customer_id ID --channel phone --content "Intro call"
+  $build/tools/crmctl/crmctl ticket open --customer_id ID --type complaint --channel phone --subject "Late delivery"
+  $build/tools/crmctl/crmctl events tail --brokers=$brokers --from_beginning
 Ctrl-C stops the suite.
 EOT
 wait -n "${pids[@]}"
