@@ -64,7 +64,8 @@ class CustomerE2eTest : public ::testing::Test {
     service_ = std::make_unique<ServiceProcess>(
         CUSTOMER_PATH, std::vector<std::string>{"--data_dir=" + dir_.path() + "/customer",
                                                 "--kafka_brokers=" + broker_->bootstrap(),
-                                                std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE});
+                                                std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE,
+                                                "--kafka_session_timeout_ms=6000"});
   }
 
   Caller As(const std::string& sub, const std::vector<std::string>& roles, const std::string& region) {

@@ -47,7 +47,7 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
       INTERACTION_PATH,
       {"--data_dir=" + dir.path() + "/interaction", "--kafka_brokers=" + broker.bootstrap(), secret,
        "--customer_addr=" + customer.grpc_address(), "--test_clock_offset_file=" + offset_file,
-       "--scan_interval_ms=100"});
+       "--scan_interval_ms=100", "--kafka_session_timeout_ms=6000"});
   const std::string alice = DevToken("alice", {"sales_rep"}, "north");
   auto customers = cv1::CustomerService::NewStub(customer.Channel());
   auto interactions = iv1::InteractionService::NewStub(interaction.Channel());

@@ -6,10 +6,12 @@
 //                                       event.SerializeAsString(), ++position);
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "crm/common/proto_time.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/messaging/consumer_runner.h"
 
@@ -27,15 +29,18 @@ class StoreView final : public BatchView {
   eventstore::EventStore& store_;
 };
 
-// Handles one event (payload on `topic` at global `position`) and writes what the
-// handler asked for; the handler's error otherwise.
+// Handles one event (payload on `topic` at global `position`, occurred at
+// `occurred_at` when given) and writes what the handler asked for; the handler's
+// error otherwise.
 inline absl::Status HandleAndCommit(EventHandler& handler, eventstore::EventStore& store,
                                     std::string_view topic, const std::string& payload,
-                                    uint64_t position) {
+                                    uint64_t position,
+                                    std::optional<absl::Time> occurred_at = std::nullopt) {
   ConsumedEvent e;
   e.topic = std::string(topic);
   e.event.set_payload(payload);
   e.event.set_global_position(position);
+  if (occurred_at) *e.event.mutable_occurred_at() = ToProtoTimestamp(*occurred_at);
   std::vector<eventstore::ProjectionWrite> writes;
   if (absl::Status s = handler.Handle(e, StoreView(store), writes); !s.ok()) return s;
   if (writes.empty()) return absl::OkStatus();
