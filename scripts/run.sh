@@ -12,7 +12,8 @@ root=$PWD
 build=${CRM_BUILD_DIR:-build}
 scripts/bootstrap.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
-cmake --build "$build" -j"$(nproc)" --target crm-devbroker crm-customer crm-interaction crm-ticket crmctl
+cmake --build "$build" -j"$(nproc)" --target crm-devbroker crm-customer crm-interaction crm-ticket \
+  crm-classification crmctl
 
 data=${CRM_LOCAL_DIR:-$root/.local}
 mkdir -p "$data"
@@ -23,6 +24,8 @@ interaction_port=${CRM_INTERACTION_PORT:-50052}
 interaction_admin_port=${CRM_INTERACTION_ADMIN_PORT:-9102}
 ticket_port=${CRM_TICKET_PORT:-50053}
 ticket_admin_port=${CRM_TICKET_ADMIN_PORT:-9103}
+classification_port=${CRM_CLASSIFICATION_PORT:-50054}
+classification_admin_port=${CRM_CLASSIFICATION_ADMIN_PORT:-9104}
 
 pids=()
 # Stops the services first (they flush their outboxes), the broker last. Each child
@@ -78,14 +81,23 @@ pids+=($!)
 wait_for "$data/ticket.log" '"event":"ready"'
 echo "{\"event\":\"started\",\"service\":\"crm-ticket\",\"grpc\":\"127.0.0.1:$ticket_port\",\"admin\":\"http://127.0.0.1:$ticket_admin_port\"}"
 
+# Calls no other service: everything it needs comes from the three topics.
+setsid "$build"/services/classification/crm-classification --data_dir="$data/classification" \
+  --grpc_port="$classification_port" --admin_port="$classification_admin_port" \
+  --kafka_brokers="$brokers" --jwt_secret_file="$secret" > "$data/classification.log" 2>&1 &
+pids+=($!)
+wait_for "$data/classification.log" '"event":"ready"'
+echo "{\"event\":\"started\",\"service\":\"crm-classification\",\"grpc\":\"127.0.0.1:$classification_port\",\"admin\":\"http://127.0.0.1:$classification_admin_port\"}"
+
 cat << EOT
-{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","interaction":"127.0.0.1:$interaction_port","ticket":"127.0.0.1:$ticket_port","logs":"$data"}
+{"event":"ready","kafka":"$brokers","customer":"127.0.0.1:$customer_port","interaction":"127.0.0.1:$interaction_port","ticket":"127.0.0.1:$ticket_port","classification":"127.0.0.1:$classification_port","logs":"$data"}
 Try:
   export CRM_TOKEN=\$($build/tools/crmctl/crmctl token --sub alice --roles sales_rep --region north)
   $build/tools/crmctl/crmctl customer register --name "Acme Ltd" --industry manufacturing
   $build/tools/crmctl/crmctl customer list
   $build/tools/crmctl/crmctl interaction log-follow-up --customer_id ID --channel phone --content "Intro call"
   $build/tools/crmctl/crmctl ticket open --customer_id ID --type complaint --channel phone --subject "Late delivery"
+  $build/tools/crmctl/crmctl classification get --customer_id ID
   $build/tools/crmctl/crmctl events tail --brokers=$brokers --from_beginning
 Ctrl-C stops the suite.
 EOT

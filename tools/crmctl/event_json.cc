@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "absl/strings/escaping.h"
+#include "crm/classification/v1/classification_events.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
 #include "google/protobuf/descriptor.h"
@@ -14,12 +15,14 @@ namespace {
 
 // The generated pool knows a message type only when its .pb.cc is linked, and
 // a static library's object is linked only when something uses it: the
-// customer service proto imports its events proto, the interaction and ticket
-// ones do not. Using the event types here keeps them in the binary.
+// customer (and classification) service protos import their events protos,
+// the interaction and ticket ones do not. Using the event types here keeps
+// them in the binary whatever the command groups link.
 void LinkEventTypes() {
   static const bool linked = [] {
     (void)interaction::v1::InteractionEvent::descriptor();
     (void)ticket::v1::TicketEvent::descriptor();
+    (void)classification::v1::ClassificationEvent::descriptor();
     return true;
   }();
   (void)linked;

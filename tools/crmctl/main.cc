@@ -5,10 +5,12 @@
 //   crmctl customer get --id 7d1c... --output json
 //   crmctl interaction timeline --customer_id 7d1c...
 //   crmctl ticket list --status opened,assigned
+//   crmctl classification get --customer_id 7d1c...
 //
 // Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
 #include "admin_command.h"
+#include "classification_command.h"
 #include "customer_command.h"
 #include "events_command.h"
 #include "grpc_client.h"
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   crm::crmctl::AddCustomerCommands(app);
   crm::crmctl::AddInteractionCommands(app);
   crm::crmctl::AddTicketCommands(app);
+  crm::crmctl::AddClassificationCommands(app);
   crm::crmctl::AddAdminCommands(app);
   try {
     app.parse(argc, argv);

@@ -222,10 +222,14 @@ void AddRpcGroup(CLI::App& app, const RpcGroup& group, std::vector<RpcSpec> rpcs
   cmd->require_subcommand(1);
   const bool creates = std::any_of(rows->begin(), rows->end(),
                                    [](const RpcSpec& spec) { return spec.write && spec.create; });
+  const bool writes =
+      std::any_of(rows->begin(), rows->end(), [](const RpcSpec& spec) { return spec.write; });
   std::string footer = "Each subcommand takes --addr (env " + group.addr_env +
                        "), --token (env CRM_TOKEN), --output text|json, --timeout, "
-                       "--tls_ca_file, --json and --dry_run; writes also --command_id and " +
-                       (creates ? "(except creates) " : "") + "--expected_version.";
+                       "--tls_ca_file, --json and --dry_run";
+  footer += writes ? std::string("; writes also --command_id and ") +
+                         (creates ? "(except creates) " : "") + "--expected_version."
+                   : ".";
   if (!group.enum_examples.empty()) {
     footer += " Enum values take their short names (" + group.enum_examples + ").";
   }
