@@ -3,13 +3,9 @@
 //   crm-classification --data_dir=/var/lib/crm/classification --kafka_brokers=kafka:9092
 //                      --jwt_secret_file=/etc/crm/jwt.secret
 // Every flag also reads CRM_<FLAG> from the environment.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "crm/admin/admin_service.h"
 #include "crm/auth/flags.h"
 #include "crm/classification/api/classification_logic.h"
@@ -23,6 +19,7 @@
 #include "crm/runtime/flags.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
+#include "crm/runtime/periodic_worker.h"
 #include "crm/runtime/server.h"
 
 namespace {
@@ -68,18 +65,12 @@ absl::Status Run(int argc, char** argv) {
                                                      messaging::kClassificationTopic,
                                                      "crm-classification"));
   classification::ClassificationConsumer consumer_handler;
-  std::unique_ptr<messaging::ConsumerRunner> consumer;
-  if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(consumer,
-                     messaging::ConsumerRunner::Start(
-                         *store, consumer_handler,
-                         {.brokers = flags.kafka_brokers, .group_id = "crm-classification",
-                          .topics = {std::string(messaging::kCustomerTopic),
-                                     std::string(messaging::kInteractionTopic),
-                                     std::string(messaging::kTicketTopic)},
-                          .kafka_properties = {{"session.timeout.ms",
-                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  }
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<messaging::ConsumerRunner> consumer,
+      messaging::StartConsumerIfConfigured(
+          *store, consumer_handler, flags.kafka_brokers, "crm-classification",
+          {messaging::kCustomerTopic, messaging::kInteractionTopic, messaging::kTicketTopic},
+          flags.kafka_session_timeout_ms));
 
   ASSIGN_OR_RETURN(std::unique_ptr<classification::ClassificationLogic> logic,
                    classification::ClassificationLogic::Create(
@@ -94,45 +85,35 @@ absl::Status Run(int argc, char** argv) {
       "crm_reclassify_sweeps_total", "Sweeps reclassifying every customer completed.");
   runtime::Counter& changed = runtime::MetricsRegistry::Default().GetCounter(
       "crm_classifications_changed_total", "Customers whose classification changed.");
-  std::mutex worker_mu;
-  std::condition_variable worker_cv;
-  bool stopping = false;
-  std::thread worker;
+  // Reclassifies queued customers every scan interval, and every customer every
+  // sweep interval (the first sweep at once).
+  runtime::PeriodicWorker worker(
+      "reclassify", absl::Milliseconds(scan_interval_ms),
+      [&, next_sweep = absl::InfinitePast()]() mutable {
+        absl::StatusOr<int> n = logic->ReclassifyQueued();
+        if (n.ok() && clock->Now() >= next_sweep) {
+          n = logic->Sweep();
+          next_sweep = clock->Now() + absl::Milliseconds(sweep_interval_ms);
+          if (n.ok()) sweeps.Inc();
+        }
+        if (!n.ok()) {
+          runtime::Log(runtime::LogLevel::kError, "reclassify_failed",
+                       {{"error", n.status().ToString()}});
+        } else {
+          changed.Inc(static_cast<uint64_t>(*n));
+        }
+        scans.Inc();
+      });
   runtime::ServiceRuntime rt("crm-classification", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);
   rt.OnShutdown([&] {
-    {
-      std::lock_guard<std::mutex> lock(worker_mu);
-      stopping = true;
-    }
-    worker_cv.notify_all();
-    if (worker.joinable()) worker.join();
+    worker.Stop();
     if (consumer) consumer->Stop();
     messaging::FlushAndStop(relay, absl::Seconds(10));
   });
   RETURN_IF_ERROR(rt.Start());
-  worker = std::thread([&] {
-    std::unique_lock<std::mutex> lock(worker_mu);
-    absl::Time next_sweep = absl::InfinitePast();
-    while (!stopping) {
-      lock.unlock();
-      absl::StatusOr<int> n = logic->ReclassifyQueued();
-      if (n.ok() && clock->Now() >= next_sweep) {
-        n = logic->Sweep();
-        next_sweep = clock->Now() + absl::Milliseconds(sweep_interval_ms);
-        if (n.ok()) sweeps.Inc();
-      }
-      if (!n.ok()) {
-        runtime::Log(runtime::LogLevel::kError, "reclassify_failed", {{"error", n.status().ToString()}});
-      } else {
-        changed.Inc(static_cast<uint64_t>(*n));
-      }
-      scans.Inc();
-      lock.lock();
-      worker_cv.wait_for(lock, std::chrono::milliseconds(scan_interval_ms), [&] { return stopping; });
-    }
-  });
+  worker.Start();
 
   rt.WaitForTermination();
   rt.Shutdown(absl::Seconds(20));

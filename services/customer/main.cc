@@ -6,8 +6,6 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
-
 #include "crm/admin/admin_service.h"
 #include "crm/auth/flags.h"
 #include "crm/common/status_macros.h"
@@ -47,16 +45,10 @@ absl::Status Run(int argc, char** argv) {
                    messaging::StartRelayIfConfigured(*store, flags.kafka_brokers,
                                                      messaging::kCustomerTopic, "crm-customer"));
   customer::ClassificationHandler classification_handler;
-  std::unique_ptr<messaging::ConsumerRunner> classification_consumer;
-  if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(classification_consumer,
-                     messaging::ConsumerRunner::Start(
-                         *store, classification_handler,
-                         {.brokers = flags.kafka_brokers, .group_id = "crm-customer",
-                          .topics = {std::string(messaging::kClassificationTopic)},
-                          .kafka_properties = {{"session.timeout.ms",
-                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> classification_consumer,
+                   messaging::StartConsumerIfConfigured(
+                       *store, classification_handler, flags.kafka_brokers, "crm-customer",
+                       {messaging::kClassificationTopic}, flags.kafka_session_timeout_ms));
 
   auto service = std::make_unique<customer::CustomerServiceImpl>(customer::CustomerServiceOptions{
       .store = store.get(), .verifier = verifier.get(), .relay = relay.get(),

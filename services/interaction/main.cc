@@ -3,13 +3,9 @@
 //   crm-interaction --data_dir=/var/lib/crm/interaction --kafka_brokers=kafka:9092
 //                   --jwt_secret_file=/etc/crm/jwt.secret --customer_addr=crm-customer:50051
 // Every flag also reads CRM_<FLAG> from the environment.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "crm/admin/admin_service.h"
 #include "crm/auth/flags.h"
 #include "crm/auth/jwt.h"
@@ -25,6 +21,7 @@
 #include "crm/runtime/flags.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
+#include "crm/runtime/periodic_worker.h"
 #include "crm/runtime/server.h"
 
 namespace {
@@ -86,17 +83,11 @@ absl::Status Run(int argc, char** argv) {
   // The customer directory and classes; new customers and class changes are queued
   // for revisit planning.
   directory::DirectoryHandler directory_handler({.on_change = interaction::QueueRevisitPlanning});
-  std::unique_ptr<messaging::ConsumerRunner> consumer;
-  if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(consumer,
-                     messaging::ConsumerRunner::Start(
-                         *store, directory_handler,
-                         {.brokers = flags.kafka_brokers, .group_id = "crm-interaction",
-                          .topics = {std::string(messaging::kCustomerTopic),
-                                     std::string(messaging::kClassificationTopic)},
-                          .kafka_properties = {{"session.timeout.ms",
-                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
+                   messaging::StartConsumerIfConfigured(
+                       *store, directory_handler, flags.kafka_brokers, "crm-interaction",
+                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
+                       flags.kafka_session_timeout_ms));
 
   interaction::InteractionLogic logic({.store = store.get(), .clock = clock,
                                        .customers = lookup.get(), .relay = relay.get(),
@@ -110,41 +101,27 @@ absl::Status Run(int argc, char** argv) {
       "crm_revisit_scans_total", "Revisit planning and overdue scans completed.");
   runtime::Counter& overdue = runtime::MetricsRegistry::Default().GetCounter(
       "crm_revisit_overdue_reported_total", "RevisitOverdue events emitted.");
-  std::mutex worker_mu;
-  std::condition_variable worker_cv;
-  bool stopping = false;
-  std::thread worker;
+  runtime::PeriodicWorker worker("revisit-scan", absl::Milliseconds(scan_interval_ms), [&] {
+    absl::StatusOr<int> planned = logic.PlanRevisits();
+    absl::StatusOr<int> reported = logic.ReportOverdue();
+    if (!planned.ok() || !reported.ok()) {
+      runtime::Log(runtime::LogLevel::kError, "revisit_scan_failed",
+                   {{"error", (!planned.ok() ? planned.status() : reported.status()).ToString()}});
+    } else {
+      overdue.Inc(static_cast<uint64_t>(*reported));
+    }
+    scans.Inc();
+  });
   runtime::ServiceRuntime rt("crm-interaction", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);
   rt.OnShutdown([&] {
-    {
-      std::lock_guard<std::mutex> lock(worker_mu);
-      stopping = true;
-    }
-    worker_cv.notify_all();
-    if (worker.joinable()) worker.join();
+    worker.Stop();
     if (consumer) consumer->Stop();
     messaging::FlushAndStop(relay, absl::Seconds(10));
   });
   RETURN_IF_ERROR(rt.Start());
-  worker = std::thread([&] {
-    std::unique_lock<std::mutex> lock(worker_mu);
-    while (!stopping) {
-      lock.unlock();
-      absl::StatusOr<int> planned = logic.PlanRevisits();
-      absl::StatusOr<int> reported = logic.ReportOverdue();
-      if (!planned.ok() || !reported.ok()) {
-        runtime::Log(runtime::LogLevel::kError, "revisit_scan_failed",
-                     {{"error", (!planned.ok() ? planned.status() : reported.status()).ToString()}});
-      } else {
-        overdue.Inc(static_cast<uint64_t>(*reported));
-      }
-      scans.Inc();
-      lock.lock();
-      worker_cv.wait_for(lock, std::chrono::milliseconds(scan_interval_ms), [&] { return stopping; });
-    }
-  });
+  worker.Start();
 
   rt.WaitForTermination();
   rt.Shutdown(absl::Seconds(20));

@@ -3,11 +3,8 @@
 //   crm-ticket --data_dir=/var/lib/crm/ticket --kafka_brokers=kafka:9092
 //              --jwt_secret_file=/etc/crm/jwt.secret --customer_addr=crm-customer:50051
 // Every flag also reads CRM_<FLAG> from the environment.
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "crm/admin/admin_service.h"
@@ -22,6 +19,7 @@
 #include "crm/runtime/flags.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
+#include "crm/runtime/periodic_worker.h"
 #include "crm/runtime/server.h"
 #include "crm/ticket/api/ticket_logic.h"
 #include "crm/ticket/api/ticket_service.h"
@@ -84,17 +82,11 @@ absl::Status Run(int argc, char** argv) {
             std::string(ticket::kRecomputeQueueProjection),
             absl::StrCat(change.customer_id, "/event-", change.position), ""));
       }});
-  std::unique_ptr<messaging::ConsumerRunner> consumer;
-  if (!flags.kafka_brokers.empty()) {
-    ASSIGN_OR_RETURN(consumer,
-                     messaging::ConsumerRunner::Start(
-                         *store, directory_handler,
-                         {.brokers = flags.kafka_brokers, .group_id = "crm-ticket",
-                          .topics = {std::string(messaging::kCustomerTopic),
-                                     std::string(messaging::kClassificationTopic)},
-                          .kafka_properties = {{"session.timeout.ms",
-                                                absl::StrCat(flags.kafka_session_timeout_ms)}}}));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
+                   messaging::StartConsumerIfConfigured(
+                       *store, directory_handler, flags.kafka_brokers, "crm-ticket",
+                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
+                       flags.kafka_session_timeout_ms));
 
   ASSIGN_OR_RETURN(std::unique_ptr<ticket::TicketLogic> logic,
                    ticket::TicketLogic::Create({.store = store.get(), .clock = clock,
@@ -109,42 +101,28 @@ absl::Status Run(int argc, char** argv) {
       "crm_sla_events_total", "SlaWarning, SlaBreached and TicketEscalated events emitted.");
   runtime::Counter& recomputed = runtime::MetricsRegistry::Default().GetCounter(
       "crm_sla_recomputed_total", "Open tickets whose deadlines were recomputed.");
-  std::mutex worker_mu;
-  std::condition_variable worker_cv;
-  bool stopping = false;
-  std::thread worker;
+  runtime::PeriodicWorker worker("sla-scan", absl::Milliseconds(scan_interval_ms), [&] {
+    absl::StatusOr<int> changed = logic->RecomputeQueued();
+    absl::StatusOr<int> fired = logic->CheckSla();
+    if (!changed.ok() || !fired.ok()) {
+      runtime::Log(runtime::LogLevel::kError, "sla_scan_failed",
+                   {{"error", (!changed.ok() ? changed.status() : fired.status()).ToString()}});
+    } else {
+      recomputed.Inc(static_cast<uint64_t>(*changed));
+      sla_events.Inc(static_cast<uint64_t>(*fired));
+    }
+    scans.Inc();
+  });
   runtime::ServiceRuntime rt("crm-ticket", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);
   rt.OnShutdown([&] {
-    {
-      std::lock_guard<std::mutex> lock(worker_mu);
-      stopping = true;
-    }
-    worker_cv.notify_all();
-    if (worker.joinable()) worker.join();
+    worker.Stop();
     if (consumer) consumer->Stop();
     messaging::FlushAndStop(relay, absl::Seconds(10));
   });
   RETURN_IF_ERROR(rt.Start());
-  worker = std::thread([&] {
-    std::unique_lock<std::mutex> lock(worker_mu);
-    while (!stopping) {
-      lock.unlock();
-      absl::StatusOr<int> changed = logic->RecomputeQueued();
-      absl::StatusOr<int> fired = logic->CheckSla();
-      if (!changed.ok() || !fired.ok()) {
-        runtime::Log(runtime::LogLevel::kError, "sla_scan_failed",
-                     {{"error", (!changed.ok() ? changed.status() : fired.status()).ToString()}});
-      } else {
-        recomputed.Inc(static_cast<uint64_t>(*changed));
-        sla_events.Inc(static_cast<uint64_t>(*fired));
-      }
-      scans.Inc();
-      lock.lock();
-      worker_cv.wait_for(lock, std::chrono::milliseconds(scan_interval_ms), [&] { return stopping; });
-    }
-  });
+  worker.Start();
 
   rt.WaitForTermination();
   rt.Shutdown(absl::Seconds(20));

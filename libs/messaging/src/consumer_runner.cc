@@ -332,4 +332,15 @@ absl::StatusOr<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Start(eventstore
   return runner;
 }
 
+absl::StatusOr<std::unique_ptr<ConsumerRunner>> StartConsumerIfConfigured(
+    eventstore::EventStore& store, EventHandler& handler, const std::string& brokers,
+    std::string_view group_id, const std::vector<std::string_view>& topics,
+    int session_timeout_ms) {
+  if (brokers.empty()) return nullptr;
+  ConsumerOptions options{.brokers = brokers, .group_id = std::string(group_id)};
+  for (std::string_view topic : topics) options.topics.emplace_back(topic);
+  options.kafka_properties = {{"session.timeout.ms", absl::StrCat(session_timeout_ms)}};
+  return ConsumerRunner::Start(store, handler, std::move(options));
+}
+
 }  // namespace crm::messaging

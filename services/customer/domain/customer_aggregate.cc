@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "crm/common/status_macros.h"
+#include "crm/common/text.h"
 #include "crm/customer/domain/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -68,8 +69,6 @@ v1::CustomerEvent NewEvent(std::string_view customer_id) {
   event.set_customer_id(std::string(customer_id));
   return event;
 }
-
-std::string Trimmed(std::string_view text) { return std::string(TrimSpace(text)); }
 
 void NormalizeBasic(v1::BasicData& basic) { basic.set_name(Trimmed(basic.name())); }
 

@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "crm/customer/domain/validation.h"
+#include "crm/common/text.h"
 
 namespace crm::interaction {
 namespace {
@@ -77,22 +77,21 @@ absl::Time NextDue(std::optional<absl::Time> last_done, absl::Time now, const Ca
 
 absl::StatusOr<CadenceConfig> ParseCadenceConfig(std::string_view spec) {
   CadenceConfig config;
-  if (customer::IsBlank(spec)) return config;
+  if (IsBlank(spec)) return config;
   std::set<std::string> seen;
   std::string key_part;  // the "key=..." part, to name it if its class is unknown
   const std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(spec.data(), spec.size()), ',');
   for (size_t i = 0; i < parts.size(); ++i) {
-    const std::string_view part =
-        customer::TrimSpace(std::string_view(parts[i].data(), parts[i].size()));
+    const std::string_view part = TrimSpace(std::string_view(parts[i].data(), parts[i].size()));
     if (part.empty()) {
       return absl::InvalidArgumentError("cadence part " + std::to_string(i + 1) +
                                         ": empty (two commas in a row, or a trailing comma)");
     }
     const size_t eq = part.find('=');
     if (eq == std::string_view::npos) return BadPart(part, "expected NAME=VALUE");
-    const std::string name(customer::TrimSpace(part.substr(0, eq)));
-    const std::string_view value = customer::TrimSpace(part.substr(eq + 1));
+    const std::string name(TrimSpace(part.substr(0, eq)));
+    const std::string_view value = TrimSpace(part.substr(eq + 1));
     if (name.empty()) return BadPart(part, "name required");
     if (!IsClassName(name)) {
       return BadPart(part, "name must be 1..32 letters, digits, '_' or '-'");

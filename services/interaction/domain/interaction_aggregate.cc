@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
+#include "crm/common/text.h"
 #include "crm/customer/domain/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_ptr_field.h"
@@ -16,12 +17,10 @@
 namespace crm::interaction {
 namespace {
 
-using ::crm::customer::IsBlank;
 using ::crm::customer::kMaxIdLength;
 using ::crm::customer::kMaxNameLength;
 using ::crm::customer::kMaxTextLength;
 using ::crm::customer::Presence;
-using ::crm::customer::TrimSpace;
 using ::crm::customer::ValidateEnum;
 using ::crm::customer::ValidateRequiredText;
 using ::crm::customer::ValidateText;
@@ -31,11 +30,6 @@ using ::google::protobuf::Timestamp;
 
 // ---------------------------------------------------------------------------
 // Small helpers
-
-
-
-
-std::string Trimmed(std::string_view text) { return std::string(TrimSpace(text)); }
 
 // "CARE_STATUS_DONE" -> "DONE"; the number for values without a name.
 std::string ShortName(const std::string& full_name, std::string_view prefix, int value) {

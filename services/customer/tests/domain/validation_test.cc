@@ -18,25 +18,6 @@ void ExpectInvalid(const absl::Status& status, const std::string& message) {
   EXPECT_EQ(std::string(status.message()), message);
 }
 
-TEST(TextTest, TrimAndBlank) {
-  EXPECT_EQ(TrimSpace("  a b \t\n"), "a b");
-  EXPECT_EQ(TrimSpace("\xE3\x80\x80\xE5\x8D\x8E\xE4\xB8\xBA\xC2\xA0"), "\xE5\x8D\x8E\xE4\xB8\xBA");
-  EXPECT_TRUE(IsBlank(""));
-  EXPECT_TRUE(IsBlank(" \t\xE3\x80\x80"));
-  EXPECT_FALSE(IsBlank(" x "));
-}
-
-TEST(TextTest, Utf8LengthCountsCodePoints) {
-  EXPECT_EQ(Utf8Length("abc"), size_t{3});
-  EXPECT_EQ(Utf8Length("\xE5\x8D\x8E\xE4\xB8\xBA"), size_t{2});  // 华为
-  EXPECT_EQ(Utf8Length("\xF0\x9F\x98\x80"), size_t{1});          // emoji
-  EXPECT_EQ(Utf8Length("\xFF"), std::nullopt);
-  EXPECT_EQ(Utf8Length("\xE5\x8D"), std::nullopt);          // truncated
-  EXPECT_EQ(Utf8Length("\xC0\xAF"), std::nullopt);          // overlong
-  EXPECT_EQ(Utf8Length("\xED\xA0\x80"), std::nullopt);      // surrogate
-  EXPECT_EQ(Utf8Length("\xF4\x90\x80\x80"), std::nullopt);  // > U+10FFFF
-}
-
 TEST(TextTest, LengthLimitsInCharacters) {
   EXPECT_TRUE(ValidateText("f", std::string(2000, 'a')).ok());
   ExpectInvalid(ValidateText("f", std::string(2001, 'a')), "f: at most 2000 characters");

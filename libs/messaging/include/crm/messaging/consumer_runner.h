@@ -90,6 +90,18 @@ class ConsumerRunner {
   virtual void Stop() = 0;
 };
 
+// For service binaries: starts a runner consuming `topics` as member of `group_id`
+// when `brokers` is set, with the group's session timeout at `session_timeout_ms`
+// (--kafka_session_timeout_ms); returns nullptr when `brokers` is empty.
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<ConsumerRunner> consumer,
+//                    StartConsumerIfConfigured(*store, handler, flags.kafka_brokers,
+//                                              "crm-ticket", {kCustomerTopic},
+//                                              flags.kafka_session_timeout_ms));
+absl::StatusOr<std::unique_ptr<ConsumerRunner>> StartConsumerIfConfigured(
+    eventstore::EventStore& store, EventHandler& handler, const std::string& brokers,
+    std::string_view group_id, const std::vector<std::string_view>& topics, int session_timeout_ms);
+
 // The projection and key under which the runner stores a partition's next offset.
 inline constexpr std::string_view kConsumerOffsetsProjection = "$consumer";
 inline constexpr std::string_view kConsumerDedupeProjection = "$dedupe";

@@ -42,13 +42,7 @@ inline constexpr size_t kMaxEmailLength = 254;
 
 // --- Text -------------------------------------------------------------------
 
-// True for ASCII white space, U+00A0 (no-break space) and U+3000 (ideographic
-// space, common in Chinese input).
-bool IsBlank(std::string_view text);
-// `text` without leading and trailing white space (as IsBlank defines it).
-std::string_view TrimSpace(std::string_view text);
-// Number of code points, or std::nullopt when `text` is not valid UTF-8.
-std::optional<size_t> Utf8Length(std::string_view text);
+// Utf8Length, TrimSpace, Trimmed and IsBlank live in crm/common/text.h.
 
 // Optional text: valid UTF-8 (protobuf cannot parse back a string that is not)
 // and at most `max_chars` characters. Errors: "<field>: not valid UTF-8",
