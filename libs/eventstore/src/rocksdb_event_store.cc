@@ -354,12 +354,17 @@ class RocksEventStore final : public EventStore {
   absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after_position,
                                                       size_t limit) override {
     std::vector<OutboxEntry> out;
+    // Only acknowledged entries: a group is readable in RocksDB a moment before the
+    // committer publishes its last position, and MarkPublished refuses positions
+    // beyond it.
+    const uint64_t last = last_position_.load();
     std::unique_ptr<rocksdb::Iterator> outbox(
         db_->NewIterator(rocksdb::ReadOptions(), outbox_cf()));
     std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
     for (outbox->Seek(keys::BigEndian64(std::max(after_position, published_position_.load()) + 1));
          outbox->Valid() && out.size() < limit; outbox->Next()) {
       const uint64_t position = keys::DecodeBigEndian64(outbox->key().ToStringView());
+      if (position > last) break;
       // Outbox positions are mostly consecutive, so the log iterator usually is
       // already there and Seek is skipped.
       if (!log->Valid() || keys::DecodeBigEndian64(log->key().ToStringView()) != position) {

@@ -190,8 +190,8 @@ class EventStore {
   // The global position of the last committed event (0 when empty).
   virtual uint64_t LastPosition() const = 0;
 
-  // Up to `limit` unpublished outbox entries with position > `after_position`,
-  // oldest first. A relay passes the last position it handed to Kafka (0 = from
+  // Up to `limit` unpublished outbox entries with position > `after_position` and
+  // <= LastPosition() (acknowledged appends only), oldest first. A relay passes the last position it handed to Kafka (0 = from
   // the published cursor).
   virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after_position,
                                                               size_t limit) = 0;
