@@ -5,13 +5,17 @@
 #   scripts/bootstrap.sh         everything ./scripts/test.sh and ./scripts/run.sh need
 #   scripts/bootstrap.sh build   only what scripts/build.sh needs (the container
 #                                image's build stage, deploy/docker/Dockerfile)
+#   scripts/bootstrap.sh bench   what scripts/build.sh needs plus the peers
+#                                bench/compare.sh measures against (PostgreSQL
+#                                server and pgbench, RocksDB's db_bench); not
+#                                part of `all`, so the test run never installs them
 set -euo pipefail
 
 mode=${1:-all}
 case $mode in
-  all | build) ;;
+  all | build | bench) ;;
   *)
-    echo "usage: $0 [build]" >&2
+    echo "usage: $0 [build|bench]" >&2
     exit 2
     ;;
 esac
@@ -42,6 +46,13 @@ if [ "$mode" = all ]; then
   # packages): install Debian's only when the command is missing.
   command -v kubectl > /dev/null || packages+=(kubernetes-client)
   command -v npm > /dev/null || packages+=(npm)
+fi
+if [ "$mode" = bench ]; then
+  # bench/compare.sh: postgresql-15 has initdb, postgres, pg_ctl and pgbench
+  # (/usr/lib/postgresql/15/bin); rocksdb-tools has db_bench and ldb. Installing
+  # postgresql-15 also creates (and may start) Debian's cluster "15 main" on port
+  # 5432; compare.sh does not use it and runs its own server in a temp dir.
+  packages+=(postgresql-15 rocksdb-tools)
 fi
 
 missing=()

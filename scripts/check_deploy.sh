@@ -50,6 +50,7 @@ check() {
 shell_scripts() {
   {
     ls scripts/*.sh
+    ls bench/*.sh
     echo .ci/run
     find deploy -name node_modules -prune -o -name '*.sh' -print
   } | sort -u
