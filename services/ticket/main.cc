@@ -80,13 +80,8 @@ absl::Status Run(int argc, char** argv) {
         if (change.kind != directory::DirectoryChange::kClassChanged) return;
         out.push_back(eventstore::ProjectionWrite::Put(
             std::string(ticket::kRecomputeQueueProjection),
-            absl::StrCat(change.customer_id, "/event-", change.position), ""));
+            absl::StrCat(change.customer_id, "/", change.event), ""));
       }});
-  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
-                   messaging::StartConsumerIfConfigured(
-                       *store, directory_handler, flags.kafka_brokers, "crm-ticket",
-                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
-                       flags.kafka_session_timeout_ms));
 
   ASSIGN_OR_RETURN(std::unique_ptr<ticket::TicketLogic> logic,
                    ticket::TicketLogic::Create({.store = store.get(), .clock = clock,
@@ -113,6 +108,12 @@ absl::Status Run(int argc, char** argv) {
     }
     scans.Inc();
   });
+  // Consumed changes wake the worker at once rather than at its next interval.
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
+                   messaging::StartConsumerIfConfigured(
+                       *store, directory_handler, flags.kafka_brokers, "crm-ticket",
+                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
+                       flags.kafka_session_timeout_ms, [&worker] { worker.Wake(); }));
   runtime::ServiceRuntime rt("crm-ticket", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);

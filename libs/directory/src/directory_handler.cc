@@ -31,7 +31,7 @@ absl::StatusOr<std::optional<cv1::Customer>> ParseRow(const std::optional<std::s
   return c;
 }
 
-absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, uint64_t position,
+absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, const std::string& token,
                                  const messaging::BatchView& view,
                                  const DirectoryHandlerOptions& options,
                                  std::vector<ProjectionWrite>& out) {
@@ -93,19 +93,19 @@ absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, uint64_t position,
   if (!existing.has_value()) kind = DirectoryChange::kNewCustomer;
   out.push_back(ProjectionWrite::Put(std::string(kDirectoryProjection), c.customer_id(),
                                      c.SerializeAsString()));
-  if (options.on_change) options.on_change({kind, c.customer_id(), position}, out);
+  if (options.on_change) options.on_change({kind, c.customer_id(), token}, out);
   return absl::OkStatus();
 }
 
 absl::Status HandleClassificationEvent(const classification::v1::ClassificationEvent& e,
-                                       uint64_t position, const DirectoryHandlerOptions& options,
+                                       const std::string& token, const DirectoryHandlerOptions& options,
                                        std::vector<ProjectionWrite>& out) {
   if (!e.has_classified() || e.customer_id().empty()) return absl::OkStatus();
   out.push_back(ProjectionWrite::Put(std::string(kClassesProjection),
                                      absl::StrCat(e.customer_id(), "/", e.classified().scheme()),
                                      e.classified().new_class()));
   if (options.on_change) {
-    options.on_change({DirectoryChange::kClassChanged, e.customer_id(), position}, out);
+    options.on_change({DirectoryChange::kClassChanged, e.customer_id(), token}, out);
   }
   return absl::OkStatus();
 }
@@ -123,11 +123,11 @@ absl::Status DirectoryHandler::Handle(const messaging::ConsumedEvent& event,
   if (event.topic == messaging::kCustomerTopic) {
     cv1::CustomerEvent e;
     parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleCustomerEvent(e, event.event.global_position(), view, options_, out);
+    if (parsed) status = HandleCustomerEvent(e, messaging::EventToken(event), view, options_, out);
   } else if (event.topic == messaging::kClassificationTopic) {
     classification::v1::ClassificationEvent e;
     parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleClassificationEvent(e, event.event.global_position(), options_, out);
+    if (parsed) status = HandleClassificationEvent(e, messaging::EventToken(event), options_, out);
   } else {
     return absl::OkStatus();
   }

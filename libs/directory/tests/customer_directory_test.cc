@@ -63,7 +63,7 @@ class DirectoryTest : public ::testing::Test {
     DirectoryHandler handler({.on_change = [this](const DirectoryChange& c, auto& out) {
       changes_.push_back(c);
       out.push_back(eventstore::ProjectionWrite::Put(
-          "queue", absl::StrCat(c.customer_id, "/event-", c.position), ""));
+          "queue", absl::StrCat(c.customer_id, "/", c.event), ""));
     }});
     absl::Status s = handler.Handle(e, messaging::testing::StoreView(*store_), writes);
     EXPECT_TRUE(s.ok()) << s;
@@ -137,12 +137,46 @@ class DirectoryTest : public ::testing::Test {
   const Principal south_manager_{"sam", {Role::kRegionalManager}, "south"};
 };
 
+// Each producing service numbers its own log: a customer event and a class event
+// may carry the same global position. Their change notices (and so the queue keys
+// services build from them) must still differ, or one change overwrites the other.
+TEST_F(DirectoryTest, EventsOfDifferentTopicsWithTheSamePositionGetDistinctTokens) {
+  std::vector<DirectoryChange> seen;
+  DirectoryHandler handler({.on_change = [&](const DirectoryChange& c, auto&) { seen.push_back(c); }});
+  cv1::CustomerEvent registered;
+  registered.set_customer_id("c1");
+  registered.mutable_registered()->set_owner("alice");
+  classification::v1::ClassificationEvent classified;
+  classified.set_customer_id("c1");
+  classified.mutable_classified()->set_scheme(classification::v1::SCHEME_ABCD);
+  classified.mutable_classified()->set_new_class("A");
+  for (const auto& [topic, payload] :
+       {std::pair{messaging::kCustomerTopic, registered.SerializeAsString()},
+        std::pair{messaging::kClassificationTopic, classified.SerializeAsString()}}) {
+    messaging::ConsumedEvent e;
+    e.topic = std::string(topic);
+    e.event.set_payload(payload);
+    e.event.set_global_position(7);  // the same position, no event id
+    std::vector<eventstore::ProjectionWrite> writes;
+    ASSERT_TRUE(handler.Handle(e, messaging::testing::StoreView(*store_), writes).ok());
+    ASSERT_TRUE(store_->WriteProjections(writes).ok());
+  }
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].event, "crm.customer.v1.events@7");
+  EXPECT_EQ(seen[1].event, "crm.classification.v1.events@7");
+  // With an event id (as every stored event has), the id is the token.
+  messaging::ConsumedEvent with_id;
+  with_id.event.set_event_id("0190aaaa-bbbb");
+  with_id.event.set_global_position(7);
+  EXPECT_EQ(messaging::EventToken(with_id), "0190aaaa-bbbb");
+}
+
 TEST_F(DirectoryTest, EveryKeptCustomerEventUpdatesTheRowAndReportsItsKind) {
   Registered("c1", "alice", "north");
   ASSERT_EQ(changes_.size(), 1u);
   EXPECT_EQ(changes_[0].kind, DirectoryChange::kNewCustomer);
   EXPECT_EQ(changes_[0].customer_id, "c1");
-  EXPECT_EQ(changes_[0].position, 1u);
+  EXPECT_EQ(changes_[0].event, "event-1");
   EXPECT_EQ(Entry("c1").owner(), "alice");
   EXPECT_EQ(Entry("c1").region(), "north");
 
@@ -152,7 +186,7 @@ TEST_F(DirectoryTest, EveryKeptCustomerEventUpdatesTheRowAndReportsItsKind) {
   });
   ASSERT_EQ(changes_.size(), 2u);
   EXPECT_EQ(changes_[1].kind, DirectoryChange::kOwnerChanged);
-  EXPECT_EQ(changes_[1].position, 2u);
+  EXPECT_EQ(changes_[1].event, "event-2");
   EXPECT_EQ(Entry("c1").owner(), "bob");
   EXPECT_EQ(Entry("c1").region(), "south");
 
@@ -207,7 +241,7 @@ TEST_F(DirectoryTest, EveryKeptCustomerEventUpdatesTheRowAndReportsItsKind) {
   for (size_t i = 2; i < changes_.size(); ++i) {
     EXPECT_EQ(changes_[i].kind, DirectoryChange::kOther) << i;
     EXPECT_EQ(changes_[i].customer_id, "c1");
-    EXPECT_EQ(changes_[i].position, i + 1);
+    EXPECT_EQ(changes_[i].event, absl::StrCat("event-", i + 1));
   }
   EXPECT_EQ(c.owner(), "bob");  // untouched by contact and grant events
 }
@@ -276,7 +310,7 @@ TEST_F(DirectoryTest, ClassificationEventsKeepOneClassPerSchemeAndReportClassCha
   ASSERT_EQ(changes_.size(), 4u);
   for (size_t i = 0; i < changes_.size(); ++i) {
     EXPECT_EQ(changes_[i].kind, DirectoryChange::kClassChanged) << i;
-    EXPECT_EQ(changes_[i].position, i + 1);
+    EXPECT_EQ(changes_[i].event, absl::StrCat("event-", i + 1));
   }
   EXPECT_EQ(changes_[3].customer_id, "c10");
 

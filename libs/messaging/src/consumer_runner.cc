@@ -252,6 +252,7 @@ class RunnerImpl final : public ConsumerRunner {
     for (const auto& [topic, n] : processed_by_topic) CounterFor(processed_counters_, topic).Inc(n);
     for (const auto& [topic, n] : skipped_by_topic) CounterFor(skipped_counters_, topic).Inc(n);
     CommitToKafka(advanced);
+    if (processed > 0 && options_.on_committed) options_.on_committed();
     return absl::OkStatus();
   }
 
@@ -332,12 +333,18 @@ absl::StatusOr<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Start(eventstore
   return runner;
 }
 
+std::string EventToken(const ConsumedEvent& event) {
+  if (!event.event.event_id().empty()) return event.event.event_id();
+  return absl::StrCat(event.topic, "@", event.event.global_position());
+}
+
 absl::StatusOr<std::unique_ptr<ConsumerRunner>> StartConsumerIfConfigured(
     eventstore::EventStore& store, EventHandler& handler, const std::string& brokers,
     std::string_view group_id, const std::vector<std::string_view>& topics,
-    int session_timeout_ms) {
+    int session_timeout_ms, std::function<void()> on_committed) {
   if (brokers.empty()) return nullptr;
   ConsumerOptions options{.brokers = brokers, .group_id = std::string(group_id)};
+  options.on_committed = std::move(on_committed);
   for (std::string_view topic : topics) options.topics.emplace_back(topic);
   options.kafka_properties = {{"session.timeout.ms", absl::StrCat(session_timeout_ms)}};
   return ConsumerRunner::Start(store, handler, std::move(options));

@@ -1,5 +1,6 @@
 // Integration tests: event store -> outbox relay -> Kafka (crm-devbroker process or
 // the in-process mock cluster for fault injection) -> consumer runner -> projection.
+#include <atomic>
 #include <map>
 #include <set>
 #include <string>
@@ -98,9 +99,16 @@ TEST_F(MessagingTest, AppendRelayKafkaRunnerProjectionOnDevBroker) {
                                                     .source = "crm-customer", .metrics = &metrics_});
   ASSERT_TRUE(relay.ok()) << relay.status();
   ChainingHandler handler;
+  // on_committed runs after each batch is committed: the rows are readable then.
+  std::atomic<int> commits{0};
+  std::atomic<uint64_t> seen_at_last_commit{0};
   auto runner = ConsumerRunner::Start(
       *consumer_store, handler,
-      {.brokers = broker.bootstrap(), .group_id = "g", .topics = {kTopic}, .kafka_properties = kFastGroup, .metrics = &metrics_});
+      {.brokers = broker.bootstrap(), .group_id = "g", .topics = {kTopic}, .kafka_properties = kFastGroup, .metrics = &metrics_,
+       .on_committed = [&] {
+         commits.fetch_add(1);
+         seen_at_last_commit = Total(*consumer_store);
+       }});
   ASSERT_TRUE(runner.ok()) << runner.status();
 
   constexpr int kEvents = 60;
@@ -113,6 +121,9 @@ TEST_F(MessagingTest, AppendRelayKafkaRunnerProjectionOnDevBroker) {
   EXPECT_EQ(producer_store->PublishedPosition(), static_cast<uint64_t>(kEvents));
   for (int c = 0; c < 6; ++c) EXPECT_EQ(CountsByKey(*consumer_store)[absl::StrCat("cust-", c)], 10u);
   EXPECT_EQ((*runner)->Processed(), static_cast<uint64_t>(kEvents));
+  EXPECT_TRUE(Eventually([&] { return seen_at_last_commit.load() == static_cast<uint64_t>(kEvents); }));
+  EXPECT_GE(commits.load(), 1);
+  EXPECT_LE(commits.load(), kEvents);
 
   // The records carry the customer id as key and the CloudEvents headers, and
   // decode back into exactly the stored envelopes.

@@ -252,7 +252,7 @@ void ApplyTicketEvent(const tv1::TicketEvent& e, const Timestamp& occurred_at,
 // its bytes changed, writes it and queues the customer. A missing row counts as
 // one holding only the customer id.
 template <typename Apply>
-absl::Status Update(const std::string& customer_id, uint64_t position,
+absl::Status Update(const std::string& customer_id, const std::string& token,
                     const messaging::BatchView& view, std::vector<ProjectionWrite>& out,
                     Apply apply) {
   if (customer_id.empty()) return absl::OkStatus();
@@ -267,7 +267,7 @@ absl::Status Update(const std::string& customer_id, uint64_t position,
   out.push_back(
       ProjectionWrite::Put(std::string(kInputsProjection), customer_id, std::move(after)));
   out.push_back(ProjectionWrite::Put(std::string(kReclassifyQueueProjection),
-                                     absl::StrCat(customer_id, "/event-", position), ""));
+                                     absl::StrCat(customer_id, "/", token), ""));
   return absl::OkStatus();
 }
 
@@ -276,7 +276,7 @@ absl::Status Update(const std::string& customer_id, uint64_t position,
 absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
                                    const messaging::BatchView& view,
                                    std::vector<ProjectionWrite>& out) {
-  const uint64_t position = event.event.global_position();
+  const std::string token = messaging::EventToken(event);
   const Timestamp& occurred_at = event.event.occurred_at();
   bool parsed = false;
   absl::Status status;
@@ -284,7 +284,7 @@ absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
     cv1::CustomerEvent e;
     parsed = e.ParseFromString(event.event.payload());
     if (parsed) {
-      status = Update(e.customer_id(), position, view, out,
+      status = Update(e.customer_id(), token, view, out,
                       [&](v1::CustomerInputs& in) { ApplyCustomerEvent(e, occurred_at, in); });
     }
   } else if (event.topic == messaging::kInteractionTopic) {
@@ -293,7 +293,7 @@ absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
     if (parsed) {
       const std::optional<v1::InteractionInput> happened = InteractionOf(e, occurred_at);
       if (happened.has_value() && !e.interaction_id().empty()) {
-        status = Update(e.customer_id(), position, view, out,
+        status = Update(e.customer_id(), token, view, out,
                         [&](v1::CustomerInputs& in) { ApplyInteraction(*happened, in); });
       }
     }
@@ -301,7 +301,7 @@ absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
     tv1::TicketEvent e;
     parsed = e.ParseFromString(event.event.payload());
     if (parsed && !e.ticket_id().empty()) {
-      status = Update(e.customer_id(), position, view, out,
+      status = Update(e.customer_id(), token, view, out,
                       [&](v1::CustomerInputs& in) { ApplyTicketEvent(e, occurred_at, in); });
     }
   } else {

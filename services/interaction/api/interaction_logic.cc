@@ -426,7 +426,7 @@ void QueueRevisitPlanning(const directory::DirectoryChange& change,
     return;
   }
   out.push_back(ProjectionWrite::Put(std::string(kPlanQueueProjection),
-                                     absl::StrCat(change.customer_id, "/event-", change.position),
+                                     absl::StrCat(change.customer_id, "/", change.event),
                                      ""));
 }
 

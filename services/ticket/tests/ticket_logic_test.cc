@@ -54,7 +54,7 @@ class TicketLogicTest : public ::testing::Test {
           if (c.kind != directory::DirectoryChange::kClassChanged) return;
           out.push_back(eventstore::ProjectionWrite::Put(
               std::string(kRecomputeQueueProjection),
-              absl::StrCat(c.customer_id, "/event-", c.position), ""));
+              absl::StrCat(c.customer_id, "/", c.event), ""));
         }});
     ASSERT_TRUE(messaging::testing::HandleAndCommit(handler, *store_, topic, payload, ++position_).ok());
   }

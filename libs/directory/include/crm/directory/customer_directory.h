@@ -49,8 +49,9 @@ struct DirectoryChange {
   };
   Kind kind;
   std::string customer_id;
-  // The consumed event's global position (unique per event: usable in queue keys).
-  uint64_t position = 0;
+  // messaging::EventToken of the consumed event: unique across topics, for queue
+  // keys ("<customer>/<token>").
+  std::string event;
 };
 
 struct DirectoryHandlerOptions {

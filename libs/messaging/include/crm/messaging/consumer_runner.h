@@ -21,6 +21,7 @@
 // crm_consumer_skipped_total{group,topic}, crm_consumer_lag{group}.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,12 @@ struct ConsumedEvent {
   int64_t offset = 0;
   eventstore::EventEnvelope event;
 };
+
+// A key unique to the consumed event across every topic, for handlers' queue rows:
+// its event id (a UUIDv7 the producing store assigned), else "<topic>@<global
+// position>". Global positions alone repeat across topics: each producing service
+// numbers its own log, so two events of different topics can share one.
+std::string EventToken(const ConsumedEvent& event);
 
 // Projection rows as they are, including the writes of earlier events of the
 // batch being handled.
@@ -72,6 +79,10 @@ struct ConsumerOptions {
   absl::Duration retry_backoff = absl::Milliseconds(500);
   std::vector<std::pair<std::string, std::string>> kafka_properties;  // applied last
   runtime::MetricsRegistry* metrics = &runtime::MetricsRegistry::Default();
+  // Called on the runner's thread after a batch that handled at least one record
+  // was committed, e.g. to wake the worker that acts on the handler's rows at once
+  // instead of at its next interval. Must be quick and must not call Stop().
+  std::function<void()> on_committed;
 };
 
 // Lifecycle: Start() runs a background thread until Stop() or destruction.
@@ -98,9 +109,11 @@ class ConsumerRunner {
 //                    StartConsumerIfConfigured(*store, handler, flags.kafka_brokers,
 //                                              "crm-ticket", {kCustomerTopic},
 //                                              flags.kafka_session_timeout_ms));
+// `on_committed` as in ConsumerOptions.
 absl::StatusOr<std::unique_ptr<ConsumerRunner>> StartConsumerIfConfigured(
     eventstore::EventStore& store, EventHandler& handler, const std::string& brokers,
-    std::string_view group_id, const std::vector<std::string_view>& topics, int session_timeout_ms);
+    std::string_view group_id, const std::vector<std::string_view>& topics, int session_timeout_ms,
+    std::function<void()> on_committed = nullptr);
 
 // The projection and key under which the runner stores a partition's next offset.
 inline constexpr std::string_view kConsumerOffsetsProjection = "$consumer";

@@ -25,7 +25,7 @@ namespace crm::classification {
 
 // customer id -> CustomerInputs.
 inline constexpr std::string_view kInputsProjection = "inputs";
-// "<customer id>/event-<global position>" -> "": customers to reclassify.
+// "<customer id>/<messaging::EventToken>" -> "": customers to reclassify.
 inline constexpr std::string_view kReclassifyQueueProjection = "reclassify_queue";
 
 // Folds events into CustomerInputs:

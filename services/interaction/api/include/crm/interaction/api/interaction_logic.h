@@ -92,7 +92,7 @@ class InteractionLogic {
 // This service's follow-up to the directory consumer
 // (directory::DirectoryHandlerOptions::on_change): a new customer or a class change
 // queues the customer for PlanRevisits (kPlanQueueProjection,
-// "<customer>/event-<position>"); owner and other changes queue nothing.
+// "<customer>/<messaging::EventToken>"); owner and other changes queue nothing.
 //
 //   directory::DirectoryHandler handler({.on_change = QueueRevisitPlanning});
 void QueueRevisitPlanning(const directory::DirectoryChange& change,

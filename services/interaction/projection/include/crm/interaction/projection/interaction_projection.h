@@ -25,7 +25,7 @@ inline constexpr std::string_view kInteractionIndexProjection = "interaction_ind
 // two for a moment while the planner replaces one).
 inline constexpr std::string_view kOpenRevisitProjection = "open_revisit";
 // "<customer id>/<cause>" -> "" while the customer's revisits may need (re)planning.
-// Causes: "event-<position>" (a new customer or a class change, queued by the
+// Causes: "<messaging::EventToken>" (a new customer or a class change, queued by the
 // directory consumer) and "done-<interaction id>" (a completed revisit).
 inline constexpr std::string_view kPlanQueueProjection = "revisit_plan_queue";
 

@@ -29,7 +29,7 @@ inline constexpr std::string_view kSlaDueProjection = "sla_due";
 inline constexpr std::string_view kKpiFactsProjection = "kpi_facts";
 // "current" -> serialized SlaConfig.
 inline constexpr std::string_view kSlaConfigProjection = "sla_config";
-// Work for the SLA recompute pass: "<customer id>/event-<position>" (the
+// Work for the SLA recompute pass: "<customer id>/<messaging::EventToken>" (the
 // customer's class changed) or "config/<version>" (a new configuration) -> "".
 inline constexpr std::string_view kRecomputeQueueProjection = "sla_recompute_queue";
 
