@@ -65,12 +65,6 @@ absl::Status Run(int argc, char** argv) {
                                                      messaging::kClassificationTopic,
                                                      "crm-classification"));
   classification::ClassificationConsumer consumer_handler;
-  ASSIGN_OR_RETURN(
-      std::unique_ptr<messaging::ConsumerRunner> consumer,
-      messaging::StartConsumerIfConfigured(
-          *store, consumer_handler, flags.kafka_brokers, "crm-classification",
-          {messaging::kCustomerTopic, messaging::kInteractionTopic, messaging::kTicketTopic},
-          flags.kafka_session_timeout_ms));
 
   ASSIGN_OR_RETURN(std::unique_ptr<classification::ClassificationLogic> logic,
                    classification::ClassificationLogic::Create(
@@ -104,6 +98,13 @@ absl::Status Run(int argc, char** argv) {
         }
         scans.Inc();
       });
+  // Consumed changes wake the worker at once rather than at its next interval.
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<messaging::ConsumerRunner> consumer,
+      messaging::StartConsumerIfConfigured(
+          *store, consumer_handler, flags.kafka_brokers, "crm-classification",
+          {messaging::kCustomerTopic, messaging::kInteractionTopic, messaging::kTicketTopic},
+          flags.kafka_session_timeout_ms, [&worker] { worker.Wake(); }));
   runtime::ServiceRuntime rt("crm-classification", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);

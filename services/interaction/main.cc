@@ -83,11 +83,6 @@ absl::Status Run(int argc, char** argv) {
   // The customer directory and classes; new customers and class changes are queued
   // for revisit planning.
   directory::DirectoryHandler directory_handler({.on_change = interaction::QueueRevisitPlanning});
-  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
-                   messaging::StartConsumerIfConfigured(
-                       *store, directory_handler, flags.kafka_brokers, "crm-interaction",
-                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
-                       flags.kafka_session_timeout_ms));
 
   interaction::InteractionLogic logic({.store = store.get(), .clock = clock,
                                        .customers = lookup.get(), .relay = relay.get(),
@@ -112,6 +107,12 @@ absl::Status Run(int argc, char** argv) {
     }
     scans.Inc();
   });
+  // Consumed changes wake the worker at once rather than at its next interval.
+  ASSIGN_OR_RETURN(std::unique_ptr<messaging::ConsumerRunner> consumer,
+                   messaging::StartConsumerIfConfigured(
+                       *store, directory_handler, flags.kafka_brokers, "crm-interaction",
+                       {messaging::kCustomerTopic, messaging::kClassificationTopic},
+                       flags.kafka_session_timeout_ms, [&worker] { worker.Wake(); }));
   runtime::ServiceRuntime rt("crm-interaction", flags);
   rt.AddService(&service);
   rt.AddService(&admin_service);

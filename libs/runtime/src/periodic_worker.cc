@@ -36,18 +36,28 @@ void PeriodicWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void PeriodicWorker::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+  }
+  cv_.notify_all();
+}
+
 void PeriodicWorker::Loop() {
   // Thread names are limited to 16 bytes including the terminator.
   pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    woken_ = false;
     lock.unlock();
     tick_();
     lock.lock();
     if (interval_ >= kForever) {
-      cv_.wait(lock, [this] { return stopping_; });
+      cv_.wait(lock, [this] { return stopping_ || woken_; });
     } else {
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(interval_), [this] { return stopping_; });
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(interval_),
+                   [this] { return stopping_ || woken_; });
     }
   }
 }

@@ -39,6 +39,20 @@ TEST(PeriodicWorkerTest, FirstTickRunsImmediatelyAndStopWakesTheSleeper) {
   EXPECT_EQ(ticks.load(), 1);
 }
 
+TEST(PeriodicWorkerTest, WakeRunsTheNextTickWithoutWaitingForTheInterval) {
+  std::atomic<int> ticks{0};
+  PeriodicWorker worker("woken", absl::Hours(1), [&] { ticks.fetch_add(1); });
+  worker.Start();
+  ASSERT_TRUE(Eventually([&] { return ticks.load() == 1; }, absl::Seconds(10)));
+  worker.Wake();
+  ASSERT_TRUE(Eventually([&] { return ticks.load() == 2; }, absl::Seconds(10)));
+  worker.Wake();
+  ASSERT_TRUE(Eventually([&] { return ticks.load() == 3; }, absl::Seconds(10)));
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ticks.load(), 3);  // one tick per wake, then back to the hourly interval
+  worker.Stop();
+}
+
 TEST(PeriodicWorkerTest, StopWaitsForARunningTick) {
   std::atomic<bool> in_tick{false};
   std::atomic<bool> tick_done{false};
