@@ -77,6 +77,17 @@ constexpr std::chrono::seconds kPropagationTimeout(60);
 // Open loop default for propagation when --rate is not given.
 constexpr double kDefaultPropagationRate = 10;
 constexpr int kListPageSize = 50;
+// --existing: ListCustomers page size when collecting ids.
+constexpr int kExistingPageSize = 500;
+// generate: progress line interval, attempts per item (retryable codes only), and
+// the failures after which no new item is started.
+constexpr std::chrono::seconds kProgressInterval(5);
+constexpr int kMaxAttempts = 3;
+constexpr int64_t kMaxGenerateFailures = 100;
+// generate: what the customers are spread over.
+constexpr std::array<const char*, 4> kRegions = {"north", "south", "east", "west"};
+constexpr std::array<const char*, 5> kIndustries = {"manufacturing", "retail", "logistics",
+                                                    "software", "healthcare"};
 
 // Rows of the output table: one per RPC method, plus the ticket flow as a whole.
 enum Row : int {
@@ -90,13 +101,14 @@ enum Row : int {
   kAddComment,
   kHealthCheck,
   kGetClassification,
+  kRecordTransaction,
   kTicketFlow,  // OpenTicket -> AssignTicket -> AddComment, first call's start to last return
   kRowCount,
 };
 constexpr std::array<const char*, kRowCount> kRowNames = {
     "RegisterCustomer", "UpdateCustomer", "GetCustomer",       "ListCustomers",
     "LogFollowUp",      "OpenTicket",     "AssignTicket",      "AddComment",
-    "Health/Check",     "GetClassification", "ticket flow (3 calls)"};
+    "Health/Check",     "GetClassification", "RecordTransaction", "ticket flow (3 calls)"};
 
 std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
@@ -244,13 +256,19 @@ struct Needs {
   bool preload = false, token = true;
 };
 
-Needs NeedsOf(const std::string& scenario) {
+Needs NeedsOf(const GrpcBenchOptions& o) {
+  const std::string& scenario = o.scenario;
   Needs n;
   if (scenario == "noop") {
     n.token = false;
     return n;
   }
   n.customer = true;
+  if (scenario == "generate") {
+    n.interaction = o.interactions > 0;
+    n.ticket = o.tickets > 0;
+    return n;
+  }
   n.preload = scenario != "register" && scenario != "propagation";
   n.interaction = scenario == "log-interaction" || scenario == "mixed";
   n.ticket = scenario == "ticket" || scenario == "mixed";
@@ -283,12 +301,17 @@ std::string Describe(const std::string& scenario) {
     return "RegisterCustomer, then GetClassification polled until the customer is classified "
            "(NOT_FOUND -> found)";
   }
+  if (scenario == "generate") {
+    return "data generator: --customers RegisterCustomer (unique names, spread over regions and "
+           "industries) + RecordTransaction each, then --interactions LogFollowUp spread over "
+           "them, then --tickets OpenTicket";
+  }
   return scenario;
 }
 
 class GrpcBench {
  public:
-  explicit GrpcBench(const GrpcBenchOptions& options) : o_(options), needs_(NeedsOf(o_.scenario)) {
+  explicit GrpcBench(const GrpcBenchOptions& options) : o_(options), needs_(NeedsOf(o_)) {
     if (o_.scenario == "propagation" && o_.rate <= 0) o_.rate = kDefaultPropagationRate;
   }
 
@@ -302,6 +325,24 @@ class GrpcBench {
   absl::Status StartNoopServer();
   absl::Status CheckServing();
   absl::Status Preload();
+  absl::Status CollectExisting();
+
+  // generate: one item (a customer with its transaction, a follow-up, a ticket);
+  // calls `done` exactly once with the last call's status.
+  using ItemDone = std::function<void(const grpc::Status&)>;
+  using Item = std::function<void(int64_t i, ItemDone done)>;
+  struct PhaseResult {
+    int64_t ok = 0, failed = 0, retries = 0;
+    double seconds = 0;
+    std::string first_error;
+  };
+  // Runs items 0..count-1, o_.callers in flight, retrying retryable failures;
+  // progress on stderr every kProgressInterval.
+  PhaseResult RunPhase(const char* kind, int64_t count, const Item& item);
+  void GenCustomer(int64_t i, ItemDone done);
+  void GenFollowUp(int64_t i, ItemDone done);
+  void GenTicket(int64_t i, ItemDone done);
+  int Generate();
   void PrintHeader() const;
   // Runs `op_` closed or open loop over warm-up + window; returns once every
   // started operation (and, for propagation, every poll) has finished.
@@ -383,6 +424,7 @@ class GrpcBench {
   HealthStubs health_;
 
   std::vector<std::string> customers_;  // preloaded, read-only once the run starts
+  std::vector<std::string> generated_;  // generate: customer ids by item index
   std::string list_region_;
   double preload_seconds_ = 0;
 
@@ -519,6 +561,7 @@ absl::Status GrpcBench::CheckServing() {
 // their region for the list scenario.
 absl::Status GrpcBench::Preload() {
   if (!needs_.preload) return absl::OkStatus();
+  if (o_.existing > 0) return CollectExisting();
   const int total = std::max(o_.preload, 1);
   const TimePoint t0 = Clock::now();
   std::mutex mu;
@@ -579,6 +622,37 @@ absl::Status GrpcBench::Preload() {
                                                CodeName(s.error_code()), " ", s.error_message()));
   }
   list_region_ = got.customer().region();
+  preload_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
+  return absl::OkStatus();
+}
+
+// --existing: up to o_.existing ids from ListCustomers pages (no filter: the
+// token's scope), instead of registering customers; learns the list region from
+// the first one.
+absl::Status GrpcBench::CollectExisting() {
+  const TimePoint t0 = Clock::now();
+  std::string page_token;
+  while (customers_.size() < static_cast<size_t>(o_.existing)) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    ctx.AddMetadata(std::string(auth::kAuthorizationKey), bearer_);
+    cv1::ListCustomersRequest req;
+    req.set_page_size(kExistingPageSize);
+    req.set_page_token(page_token);
+    cv1::ListCustomersResponse resp;
+    grpc::Status s = customer_.Pick()->ListCustomers(&ctx, req, &resp);
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat("--existing: ListCustomers failed: ",
+                                                 CodeName(s.error_code()), " ", s.error_message()));
+    }
+    for (const cv1::Customer& c : resp.customers()) {
+      if (list_region_.empty()) list_region_ = c.region();
+      if (customers_.size() < static_cast<size_t>(o_.existing)) customers_.push_back(c.customer_id());
+    }
+    page_token = resp.next_page_token();
+    if (page_token.empty()) break;
+  }
+  if (customers_.empty()) return absl::FailedPreconditionError("--existing: no customers listed");
   preload_seconds_ = std::chrono::duration<double>(Clock::now() - t0).count();
   return absl::OkStatus();
 }
@@ -930,7 +1004,11 @@ void GrpcBench::PrintHeader() const {
   std::printf("  window: %.1f s warm-up, then %.1f s measured (steady clock; a call counts when it "
               "returns inside the window; errors count from the start)\n",
               o_.warmup_seconds, o_.seconds);
-  if (needs_.preload) {
+  if (needs_.preload && o_.existing > 0) {
+    std::printf("  existing: %zu customers' ids from ListCustomers in %.2f s (not measured); "
+                "list region %s\n",
+                customers_.size(), preload_seconds_, list_region_.c_str());
+  } else if (needs_.preload) {
     std::printf("  preload: %zu customers in %.2f s (not measured)\n", customers_.size(),
                 preload_seconds_);
   }
@@ -990,10 +1068,191 @@ int GrpcBench::Report() {
   return errors == 0 && ops_failed_.load() == 0 ? 0 : 1;
 }
 
+// --- generate ---
+
+bool Retryable(grpc::StatusCode code) {
+  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         code == grpc::StatusCode::ABORTED || code == grpc::StatusCode::RESOURCE_EXHAUSTED;
+}
+
+GrpcBench::PhaseResult GrpcBench::RunPhase(const char* kind, int64_t count, const Item& item) {
+  PhaseResult r;
+  const TimePoint t0 = Clock::now();
+  TimePoint next_progress = t0 + kProgressInterval;
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t next = 0, running = 0;
+  // Every item carries its own command id, so that a retry of a write that did
+  // happen returns its first result rather than writing twice.
+  std::function<void(int64_t, int)> start = [&](int64_t i, int attempt) {
+    item(i, [&, i, attempt](const grpc::Status& s) {
+      if (!s.ok() && attempt < kMaxAttempts && Retryable(s.error_code())) {
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          ++r.retries;
+        }
+        return start(i, attempt + 1);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      --running;
+      if (s.ok()) {
+        ++r.ok;
+      } else if (r.failed++ == 0) {
+        r.first_error = absl::StrCat(CodeName(s.error_code()), " ", s.error_message());
+      }
+      cv.notify_all();
+    });
+  };
+  std::unique_lock<std::mutex> lock(mu);
+  while (true) {
+    if (next < count && running < o_.callers && r.failed < kMaxGenerateFailures) {
+      const int64_t i = next++;
+      ++running;
+      lock.unlock();
+      start(i, 1);
+      lock.lock();
+      continue;
+    }
+    if (running == 0 && (next >= count || r.failed >= kMaxGenerateFailures)) break;
+    if (cv.wait_until(lock, next_progress) == std::cv_status::timeout) {
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::fprintf(stderr, "crm-bench grpc: generate %s: %ld/%ld (%.1f%%), %.1f/s, failed %ld\n",
+                   kind, static_cast<long>(r.ok), static_cast<long>(count),
+                   100.0 * static_cast<double>(r.ok) / static_cast<double>(count),
+                   static_cast<double>(r.ok) / s, static_cast<long>(r.failed));
+      next_progress += kProgressInterval;
+    }
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+void GrpcBench::GenCustomer(int64_t i, ItemDone done) {
+  cv1::RegisterCustomerRequest req;
+  req.mutable_options()->set_command_id(absl::StrCat("crm-bench-", run_tag_, "-customer-", i));
+  req.mutable_basic()->set_name(absl::StrCat("crm-bench ", run_tag_, " customer ", i + 1));
+  const auto n = static_cast<uint64_t>(i);
+  req.mutable_basic()->set_industry(kIndustries[n % kIndustries.size()]);
+  req.set_region(kRegions[(n / kIndustries.size()) % kRegions.size()]);
+  Call<cv1::RegisterCustomerResponse>(
+      kRegister, Clock::now(), std::move(req),
+      [stub = customer_.Pick()](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->RegisterCustomer(c, rq, rs, std::move(f));
+      },
+      [this, i, n, done](const grpc::Status& s, const cv1::RegisterCustomerResponse& r) {
+        if (!s.ok()) return done(s);
+        generated_[static_cast<size_t>(i)] = r.customer_id();
+        // One sale in the last 300 days, 1,000 to 1,000,000 CNY: revenue to classify by.
+        cv1::RecordTransactionRequest tx;
+        tx.set_customer_id(r.customer_id());
+        tx.mutable_options()->set_command_id(absl::StrCat("crm-bench-", run_tag_, "-tx-", i));
+        cv1::Transaction* t = tx.mutable_transaction();
+        t->set_party(cv1::TRANSACTION_PARTY_OWN_COMPANY);
+        t->mutable_amount()->set_currency_code("CNY");
+        t->mutable_amount()->set_amount_minor(static_cast<int64_t>(100000 * (1 + (n * 7919) % 1000)));
+        const std::string date = absl::FormatTime(
+            "%Y-%m-%d", absl::Now() - absl::Hours(24 * static_cast<int64_t>(1 + n % 300)),
+            absl::UTCTimeZone());
+        t->set_date(date);
+        t->set_paid_date(date);
+        Call<cv1::RecordTransactionResponse>(
+            kRecordTransaction, Clock::now(), std::move(tx),
+            [stub = customer_.Pick()](auto* c, auto* rq, auto* rs,
+                                      std::function<void(grpc::Status)> f) {
+              stub->async()->RecordTransaction(c, rq, rs, std::move(f));
+            },
+            [done](const grpc::Status& s2, const cv1::RecordTransactionResponse&) { done(s2); });
+      });
+}
+
+void GrpcBench::GenFollowUp(int64_t i, ItemDone done) {
+  iv1::LogFollowUpRequest req;
+  req.mutable_options()->set_command_id(absl::StrCat("crm-bench-", run_tag_, "-follow-up-", i));
+  req.set_customer_id(generated_[static_cast<size_t>(i) % generated_.size()]);
+  req.mutable_follow_up()->set_channel(iv1::CHANNEL_PHONE);
+  req.mutable_follow_up()->set_content(absl::StrCat("crm-bench follow-up ", i + 1));
+  Call<iv1::CreateResponse>(
+      kLogFollowUp, Clock::now(), std::move(req),
+      [stub = interaction_.Pick()](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->LogFollowUp(c, rq, rs, std::move(f));
+      },
+      [done](const grpc::Status& s, const iv1::CreateResponse&) { done(s); });
+}
+
+void GrpcBench::GenTicket(int64_t i, ItemDone done) {
+  tv1::OpenTicketRequest req;
+  req.mutable_options()->set_command_id(absl::StrCat("crm-bench-", run_tag_, "-ticket-", i));
+  // A stride through the customers, so tickets do not follow the follow-ups' order.
+  const size_t c = static_cast<size_t>((static_cast<uint64_t>(i) * 7919) % generated_.size());
+  req.set_customer_id(generated_[c]);
+  req.set_type(tv1::TICKET_TYPE_CONSULTATION);
+  req.set_channel(tv1::TICKET_CHANNEL_PHONE);
+  req.set_subject(absl::StrCat("crm-bench ticket ", i + 1));
+  Call<tv1::OpenTicketResponse>(
+      kOpenTicket, Clock::now(), std::move(req),
+      [stub = ticket_.Pick()](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->OpenTicket(c, rq, rs, std::move(f));
+      },
+      [done](const grpc::Status& s, const tv1::OpenTicketResponse&) { done(s); });
+}
+
+int GrpcBench::Generate() {
+  std::printf("crm-bench grpc: scenario generate: %s\n", Describe(o_.scenario).c_str());
+  std::vector<std::string> targets = {"customer " + customer_.addr()};
+  if (!interaction_.empty()) targets.push_back("interaction " + interaction_.addr());
+  if (!ticket_.empty()) targets.push_back("ticket " + ticket_.addr());
+  std::printf("  targets: %s; %d channels each; %d items in flight; %u hardware threads\n",
+              absl::StrJoin(targets, ", ").c_str(), o_.channels, o_.callers,
+              std::thread::hardware_concurrency());
+  std::printf("  token: %s\n", token_origin_.c_str());
+  std::printf("  customers: %ld (regions %s; industries %s), interactions: %ld, tickets: %ld; "
+              "run tag %s\n\n",
+              static_cast<long>(o_.customers), absl::StrJoin(kRegions, ",").c_str(),
+              absl::StrJoin(kIndustries, ",").c_str(), static_cast<long>(o_.interactions),
+              static_cast<long>(o_.tickets), run_tag_.c_str());
+  std::fflush(stdout);
+  generated_.assign(static_cast<size_t>(o_.customers), std::string());
+  int64_t errors = 0, items = 0;
+  double seconds = 0;
+  auto phase = [&](const char* kind, const char* what, int64_t count, Item item) {
+    if (count == 0 || errors > 0) return;
+    PhaseResult r = RunPhase(kind, count, item);
+    if (r.failed > 0) {
+      PrintError(absl::StrCat("generate ", kind, ": ", r.failed, " failed, first: ", r.first_error));
+    }
+    const int64_t missing = count - r.ok - r.failed;
+    if (missing > 0) PrintError(absl::StrCat("generate ", kind, ": ", missing, " not started"));
+    errors += r.failed + missing;
+    items += r.ok;
+    seconds += r.seconds;
+    std::printf("generate %s: %ld in %.1f s, %.1f/s (%s), failed %ld, retries %ld\n", kind,
+                static_cast<long>(r.ok), r.seconds, static_cast<double>(r.ok) / r.seconds, what,
+                static_cast<long>(r.failed), static_cast<long>(r.retries));
+    std::fflush(stdout);
+  };
+  phase("customers", "RegisterCustomer + RecordTransaction each", o_.customers,
+        [this](int64_t i, ItemDone d) { GenCustomer(i, std::move(d)); });
+  phase("interactions", "LogFollowUp", o_.interactions,
+        [this](int64_t i, ItemDone d) { GenFollowUp(i, std::move(d)); });
+  phase("tickets", "OpenTicket", o_.tickets,
+        [this](int64_t i, ItemDone d) { GenTicket(i, std::move(d)); });
+  std::printf("errors: %ld\n", static_cast<long>(errors));
+  std::printf("rate generate: %.1f\n", seconds > 0 ? static_cast<double>(items) / seconds : 0.0);
+  std::fflush(stdout);
+  return errors == 0 ? 0 : 1;
+}
+
 int GrpcBench::Run() {
   if (absl::Status s = Setup(); !s.ok()) {
     PrintError(s.ToString());
     return 1;
+  }
+  if (o_.scenario == "generate") {
+    if (o_.customers <= 0 && (o_.interactions > 0 || o_.tickets > 0)) {
+      PrintError("generate: --interactions and --tickets need --customers > 0");
+      return 1;
+    }
+    return Generate();
   }
   if (absl::Status s = Preload(); !s.ok()) {
     PrintError(s.ToString());
@@ -1016,10 +1275,10 @@ CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options) {
       "percentiles and errors; closed loop (--callers) or open loop (--rate)");
   cmd->add_option("--scenario", options->scenario,
                   "register | update | log-interaction | ticket | get | list | mixed | noop | "
-                  "propagation")
+                  "propagation | generate")
       ->required()
       ->check(CLI::IsMember({"register", "update", "log-interaction", "ticket", "get", "list",
-                             "mixed", "noop", "propagation"}));
+                             "mixed", "noop", "propagation", "generate"}));
   cmd->add_option("--callers", options->callers,
                   "Operations in flight (closed loop); their cap in the open loop")
       ->check(CLI::Range(1, 100000))
@@ -1054,6 +1313,22 @@ CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options) {
                   "Customers registered first (not measured) for update, log-interaction, ticket, "
                   "get, list, mixed")
       ->check(CLI::Range(1, 10000000))
+      ->capture_default_str();
+  cmd->add_option("--existing", options->existing,
+                  "> 0: instead of --preload, use up to this many existing customers (their ids "
+                  "from ListCustomers pages, the list region from the first)")
+      ->check(CLI::Range(0, 100000000))
+      ->capture_default_str();
+  cmd->add_option("--customers", options->customers,
+                  "generate: customers to register, each with one transaction")
+      ->check(CLI::Range(int64_t{0}, int64_t{100000000}))
+      ->capture_default_str();
+  cmd->add_option("--interactions", options->interactions,
+                  "generate: follow-ups to log, spread over the customers")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000000}))
+      ->capture_default_str();
+  cmd->add_option("--tickets", options->tickets, "generate: tickets to open, spread over the customers")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000000}))
       ->capture_default_str();
   cmd->add_option("--channels", options->channels, "gRPC channels (TCP connections) per service")
       ->check(CLI::Range(1, 1024))

@@ -7,13 +7,17 @@
 //   crm-bench grpc --scenario=mixed --rate=2000 --seconds=10
 //   crm-bench grpc --scenario=noop --callers=64 --seconds=5        # in-process no-op server
 //   crm-bench grpc --scenario=propagation --rate=20 --seconds=10   # customer -> classification
+//   crm-bench grpc --scenario=generate --customers=50000 --interactions=250000 --tickets=10000
 //
 // Prints one row per RPC method (count, ops/s, p50/p95/p99/p99.9 latency, errors by
 // status code) and ends with exactly one machine-readable line:
 // `rate <scenario>: <ops/s>` or, for propagation, `propagation p99 ms: <x.x>`.
+// `generate` is no load test but a data generator: exact counts of customers (each
+// with one transaction), follow-ups and tickets, with progress and a rate per kind.
 // Never judges the figures. See README.md for scenarios and semantics.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace CLI {
@@ -23,7 +27,8 @@ class App;
 namespace crm::bench {
 
 struct GrpcBenchOptions {
-  // register | update | log-interaction | ticket | get | list | mixed | noop | propagation
+  // register | update | log-interaction | ticket | get | list | mixed | noop | propagation |
+  // generate
   std::string scenario;
   int callers = 64;            // closed loop: operations in flight; open loop: their cap
   double seconds = 5;          // measured window
@@ -38,6 +43,14 @@ struct GrpcBenchOptions {
   std::string jwt_secret_file;  // HS256 secret to mint the token; "" = the repository's dev secret
   std::string token;            // bearer token to send as is (excludes jwt_secret_file)
   int preload = 1000;           // customers registered first for the scenarios that need them
+  // > 0: instead of preloading, take up to this many existing customers' ids from
+  // ListCustomers pages (a store built by `generate`).
+  int existing = 0;
+  // generate: how many customers (each RegisterCustomer + RecordTransaction),
+  // follow-ups (LogFollowUp) and tickets (OpenTicket) to create.
+  int64_t customers = 0;
+  int64_t interactions = 0;
+  int64_t tickets = 0;
   int channels = 4;             // gRPC channels (TCP connections) per service
   int poll_interval_ms = 5;     // propagation: how often a pending customer is polled, at most
   double max_poll_rate = 1000;  // propagation: GetClassification polls per second, at most

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of `crm-bench grpc` (ctest crm_bench_grpc_smoke, label bench): starts
 # crm-devbroker and the four services as processes on free loopback ports, runs
-# every scenario for 1 s with 4 callers and --preload=20, and checks that each run
-# ends with its final line and counts zero errors. Never checks a speed.
+# every scenario for 1 s with 4 callers and --preload=20 (generate: 20 customers, 40
+# follow-ups, 10 tickets; then get on those with --existing), and checks that each
+# run ends with its final line and counts zero errors. Never checks a speed.
 #
 #   grpc_bench_smoke.sh CRM_BENCH DEVBROKER CUSTOMER INTERACTION TICKET CLASSIFICATION SECRET
 set -uo pipefail
@@ -104,4 +105,8 @@ run noop-customer "rate noop: [0-9]+\.[0-9]" --scenario=noop --callers=4 --secon
 run open-loop-get "rate get: [0-9]+\.[0-9]" --scenario=get --rate=200 "${common[@]}"
 run propagation "propagation p99 ms: [0-9]+\.[0-9]" --scenario=propagation --rate=20 \
   --poll_interval_ms=10 "${common[@]}"
+run generate "rate generate: [0-9]+\.[0-9]" --scenario=generate --customers=20 --interactions=40 \
+  --tickets=10 "${common[@]}"
+grep -Eq "^generate customers: 20 in " "$dir/run-generate.out" || fail "generate: not 20 customers"
+run get-existing "rate get: [0-9]+\.[0-9]" --scenario=get --existing=100 "${common[@]}"
 echo "grpc smoke: all scenarios passed"
