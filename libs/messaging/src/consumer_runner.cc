@@ -21,27 +21,6 @@ using runtime::LogLevel;
 
 using PartitionKey = std::pair<std::string, int32_t>;  // topic, partition
 
-// Pending writes of the batch over the committed rows.
-class OverlayView final : public BatchView {
- public:
-  explicit OverlayView(eventstore::EventStore& store) : store_(store) {}
-
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
-                                                 std::string_view key) const override {
-    auto it = pending_.find({std::string(projection), std::string(key)});
-    if (it != pending_.end()) return it->second;
-    return store_.GetProjection(projection, key);
-  }
-  void Apply(const ProjectionWrite& w) {
-    pending_[{w.projection, w.key}] =
-        w.kind == ProjectionWrite::Kind::kPut ? std::optional<std::string>(w.value) : std::nullopt;
-  }
-
- private:
-  eventstore::EventStore& store_;
-  std::map<std::pair<std::string, std::string>, std::optional<std::string>> pending_;
-};
-
 class RunnerImpl final : public ConsumerRunner {
  public:
   RunnerImpl(eventstore::EventStore& store, EventHandler& handler, ConsumerOptions options)
@@ -183,7 +162,7 @@ class RunnerImpl final : public ConsumerRunner {
   }
 
   absl::Status ProcessBatch(const std::vector<rd_kafka_message_t*>& batch) {
-    OverlayView view(store_);
+    PendingWritesView view(&store_);
     std::vector<ProjectionWrite> writes;
     std::vector<ProjectionWrite> handler_out;
     std::map<PartitionKey, int64_t> advanced;
@@ -331,6 +310,23 @@ absl::StatusOr<std::unique_ptr<ConsumerRunner>> ConsumerRunner::Start(eventstore
   auto runner = std::make_unique<RunnerImpl>(store, handler, std::move(options));
   RETURN_IF_ERROR(runner->Init());
   return runner;
+}
+
+absl::StatusOr<std::optional<std::string>> PendingWritesView::Get(std::string_view projection,
+                                                                  std::string_view key) const {
+  auto it = pending_.find({std::string(projection), std::string(key)});
+  if (it != pending_.end()) return it->second;
+  if (store_ == nullptr) return std::nullopt;
+  return store_->GetProjection(projection, key);
+}
+
+void PendingWritesView::Apply(const ProjectionWrite& w) {
+  pending_[{w.projection, w.key}] =
+      w.kind == ProjectionWrite::Kind::kPut ? std::optional<std::string>(w.value) : std::nullopt;
+}
+
+void PendingWritesView::Apply(const std::vector<ProjectionWrite>& writes) {
+  for (const ProjectionWrite& w : writes) Apply(w);
 }
 
 std::string EventToken(const ConsumedEvent& event) {

@@ -358,27 +358,11 @@ TEST_F(ClassificationLogicTest, ReportMatchesTheHandComputedScenario) {
   EXPECT_EQ(logic_->GetReport(exec_, future).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// A batch view over the store plus the pending writes of the batch, as the runner's.
-class PendingView final : public messaging::BatchView {
- public:
-  PendingView(eventstore::EventStore& store, const std::map<std::string, std::optional<std::string>>& pending)
-      : store_(store), pending_(pending) {}
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
-                                                 std::string_view key) const override {
-    auto it = pending_.find(absl::StrCat(std::string(projection), "/", std::string(key)));
-    if (it != pending_.end()) return it->second;
-    return store_.GetProjection(projection, key);
-  }
-
- private:
-  eventstore::EventStore& store_;
-  const std::map<std::string, std::optional<std::string>>& pending_;
-};
-
-// Consumes many events in batches of 1000 (one synced write per batch).
+// Consumes many events in batches of 1000 (one synced write per batch), each
+// batch read through the runner's own view.
 void ConsumeInBatches(messaging::EventHandler& handler, eventstore::EventStore& store,
                       const std::vector<Consumed>& events, uint64_t& position) {
-  std::map<std::string, std::optional<std::string>> pending;
+  auto view = std::make_unique<messaging::PendingWritesView>(&store);
   std::vector<eventstore::ProjectionWrite> batch;
   for (size_t i = 0; i < events.size(); ++i) {
     messaging::ConsumedEvent e;
@@ -387,17 +371,13 @@ void ConsumeInBatches(messaging::EventHandler& handler, eventstore::EventStore& 
     e.event.set_global_position(++position);
     *e.event.mutable_occurred_at() = ToProtoTimestamp(events[i].at);
     std::vector<eventstore::ProjectionWrite> out;
-    ASSERT_TRUE(handler.Handle(e, PendingView(store, pending), out).ok());
-    for (auto& w : out) {
-      pending[absl::StrCat(w.projection, "/", w.key)] =
-          w.kind == eventstore::ProjectionWrite::Kind::kPut ? std::optional<std::string>(w.value)
-                                                            : std::nullopt;
-      batch.push_back(std::move(w));
-    }
+    ASSERT_TRUE(handler.Handle(e, *view, out).ok());
+    view->Apply(out);
+    batch.insert(batch.end(), out.begin(), out.end());
     if (batch.size() >= 1000 || i + 1 == events.size()) {
       ASSERT_TRUE(store.WriteProjections(batch).ok());
       batch.clear();
-      pending.clear();
+      view = std::make_unique<messaging::PendingWritesView>(&store);
     }
   }
 }

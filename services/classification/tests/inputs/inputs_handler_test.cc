@@ -23,50 +23,18 @@
 #include "crm/ticket/v1/ticket_events.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
+#include "common/testing/proto_testing.h"
 #include "messaging/testing/store_view.h"
 
 namespace crm::classification {
 namespace {
 
+using ::crm::testing::TextProto;
+
 using eventstore::ProjectionWrite;
 namespace cv1 = ::crm::customer::v1;
 namespace iv1 = ::crm::interaction::v1;
 namespace tv1 = ::crm::ticket::v1;
-
-template <typename T>
-T Parse(const std::string& text) {
-  T out;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, &out)) << text;
-  return out;
-}
-
-// The runner's batch view: pending writes of the batch over a base (a store, or
-// nothing).
-class OverlayView final : public messaging::BatchView {
- public:
-  explicit OverlayView(eventstore::EventStore* store = nullptr) : store_(store) {}
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
-                                                 std::string_view key) const override {
-    auto it = rows_.find({std::string(projection), std::string(key)});
-    if (it != rows_.end()) return it->second;
-    if (store_ == nullptr) return std::nullopt;
-    return store_->GetProjection(projection, key);
-  }
-  void Apply(const std::vector<ProjectionWrite>& writes) {
-    for (const ProjectionWrite& w : writes) {
-      rows_[{w.projection, w.key}] = w.kind == ProjectionWrite::Kind::kPut
-                                         ? std::optional<std::string>(w.value)
-                                         : std::nullopt;
-    }
-  }
-  const std::map<std::pair<std::string, std::string>, std::optional<std::string>>& rows() const {
-    return rows_;
-  }
-
- private:
-  eventstore::EventStore* store_;
-  std::map<std::pair<std::string, std::string>, std::optional<std::string>> rows_;
-};
 
 // One event as the runner hands it: topic, payload, position, id, occurred_at.
 messaging::ConsumedEvent Consumed(std::string_view topic, const std::string& payload,
@@ -81,13 +49,13 @@ messaging::ConsumedEvent Consumed(std::string_view topic, const std::string& pay
 }
 
 std::string CustomerPayload(const std::string& text) {
-  return Parse<cv1::CustomerEvent>(text).SerializeAsString();
+  return TextProto<cv1::CustomerEvent>(text).SerializeAsString();
 }
 std::string InteractionPayload(const std::string& text) {
-  return Parse<iv1::InteractionEvent>(text).SerializeAsString();
+  return TextProto<iv1::InteractionEvent>(text).SerializeAsString();
 }
 std::string TicketPayload(const std::string& text) {
-  return Parse<tv1::TicketEvent>(text).SerializeAsString();
+  return TextProto<tv1::TicketEvent>(text).SerializeAsString();
 }
 
 constexpr char kRegistered[] = R"pb(
@@ -154,7 +122,7 @@ class InputsHandlerTest : public ::testing::Test {
     return (*row)->DebugString();
   }
   static std::string Expected(const std::string& text) {
-    return Parse<v1::CustomerInputs>(text).DebugString();
+    return TextProto<v1::CustomerInputs>(text).DebugString();
   }
 
   std::vector<std::string> Queue() {
@@ -917,7 +885,7 @@ constexpr char kHistoryC1[] = R"pb(
   })pb";
 
 TEST_F(InputsHandlerTest, OneBatchWithSeveralEventsPerCustomerReadsItsOwnWrites) {
-  OverlayView batch(store_.get());
+  messaging::PendingWritesView batch(store_.get());
   std::vector<ProjectionWrite> all;
   uint64_t position = 0;
   for (const auto& [topic, payload, at] : History()) {
@@ -979,7 +947,7 @@ TEST_F(InputsHandlerTest, ReplayingTheSameEventsYieldsByteIdenticalRows) {
   const auto history = History();
   position = 0;
   for (const auto& [begin, end] : {std::pair<size_t, size_t>{0, 5}, {5, history.size()}}) {
-    OverlayView batch(other->get());
+    messaging::PendingWritesView batch(other->get());
     std::vector<ProjectionWrite> all;
     for (size_t i = begin; i < end; ++i) {
       const auto& [topic, payload, at] = history[i];
@@ -1002,7 +970,7 @@ TEST_F(InputsHandlerTest, ReplayingTheSameEventsYieldsByteIdenticalRows) {
 // Feeds `events` payloads of `topic` into an in-memory view; returns c1's row.
 v1::CustomerInputs FeedInMemory(InputsHandler& handler, std::string_view topic,
                                 const std::vector<std::string>& payloads) {
-  OverlayView view;
+  messaging::PendingWritesView view(nullptr);
   uint64_t position = 0;
   for (const std::string& payload : payloads) {
     std::vector<ProjectionWrite> writes;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,6 +58,27 @@ class BatchView {
   virtual ~BatchView() = default;
   virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
                                                          std::string_view key) const = 0;
+};
+
+// The batch view the runner hands its handler: the batch's pending writes over
+// the committed rows of `store` (over nothing when null). Tests use it to feed a
+// handler batches the way the runner does, without a broker.
+class PendingWritesView final : public BatchView {
+ public:
+  explicit PendingWritesView(eventstore::EventStore* store) : store_(store) {}
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
+                                                 std::string_view key) const override;
+  // Later reads of the batch see these writes (a delete reads as absent).
+  void Apply(const eventstore::ProjectionWrite& write);
+  void Apply(const std::vector<eventstore::ProjectionWrite>& writes);
+  // The pending rows by (projection, key); std::nullopt = deleted.
+  const std::map<std::pair<std::string, std::string>, std::optional<std::string>>& pending() const {
+    return pending_;
+  }
+
+ private:
+  eventstore::EventStore* store_;
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> pending_;
 };
 
 // A service's reaction to consumed events. Must be deterministic (same events,
