@@ -15,12 +15,16 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "common/testing/proto_testing.h"
 
 namespace crm::interaction {
 namespace {
 
+using ::crm::testing::DumpMessages;
+using ::crm::testing::EqualsProto;
+using ::crm::testing::TextProto;
+
 using ::google::protobuf::TextFormat;
-using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ValuesIn;
 using Code = absl::StatusCode;
 
@@ -45,37 +49,13 @@ std::string Repeated(const std::string& field, int count, const std::string& pre
   return out;
 }
 
-template <typename T>
-T Proto(const std::string& text) {
-  T message;
-  if (!TextFormat::ParseFromString(text, &message)) ADD_FAILURE() << "bad text proto: " << text;
-  return message;
-}
-
 // An event of interaction kInteractionId of customer kCustomerId (unless the
 // text names others).
 v1::InteractionEvent Event(const std::string& text) {
-  v1::InteractionEvent event = Proto<v1::InteractionEvent>(text);
+  v1::InteractionEvent event = TextProto<v1::InteractionEvent>(text);
   if (event.interaction_id().empty()) event.set_interaction_id(kInteractionId);
   if (event.customer_id().empty()) event.set_customer_id(kCustomerId);
   return event;
-}
-
-MATCHER_P(EqualsProto, expected, "") {
-  std::string diff;
-  MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(expected, arg)) return true;
-  *result_listener << "\nexpected: " << expected.ShortDebugString()
-                   << "\nactual:   " << arg.ShortDebugString() << "\ndifferences:\n"
-                   << diff;
-  return false;
-}
-
-std::string Dump(const Events& events) {
-  std::string out;
-  for (const auto& e : events) out += "\n  " + e.ShortDebugString();
-  return out.empty() ? "(no events)" : out;
 }
 
 // One Decide overload per command, so When() takes any request. Creating
@@ -237,7 +217,7 @@ class InteractionTest : public ::testing::Test {
   void Then(const std::vector<v1::InteractionEvent>& expected) {
     ASSERT_TRUE(result_.ok()) << result_.status();
     const Events& actual = *result_;
-    ASSERT_EQ(actual.size(), expected.size()) << Dump(actual);
+    ASSERT_EQ(actual.size(), expected.size()) << DumpMessages(actual);
     for (size_t i = 0; i < actual.size(); ++i) {
       EXPECT_THAT(actual[i], EqualsProto(expected[i])) << "event " << i;
       EXPECT_EQ(actual[i].interaction_id(), kInteractionId) << "event " << i;
@@ -250,7 +230,7 @@ class InteractionTest : public ::testing::Test {
   // The command failed with `code`, its message starting with "<field>: " (and
   // equal to `message` when given).
   void ThenError(Code code, const std::string& field, const std::string& message = "") {
-    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << Dump(*result_);
+    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << DumpMessages(*result_);
     EXPECT_EQ(result_.status().code(), code) << result_.status();
     const std::string actual(result_.status().message());
     EXPECT_EQ(actual.rfind(field + ": ", 0), 0u) << "message: " << actual;
@@ -260,7 +240,7 @@ class InteractionTest : public ::testing::Test {
   }
 
   void ThenInteractionNotFound() {
-    ASSERT_FALSE(result_.ok()) << Dump(*result_);
+    ASSERT_FALSE(result_.ok()) << DumpMessages(*result_);
     EXPECT_EQ(result_.status().code(), Code::kNotFound);
     EXPECT_EQ(result_.status().message(), "interaction not found");
   }
@@ -296,7 +276,7 @@ class BadInputTest : public InteractionTest, public ::testing::WithParamInterfac
   // (request fields are checked before the state) and nothing changes.
   void Run(const std::string& base, const std::vector<v1::InteractionEvent>& given = {}) {
     Given(given);
-    Request request = Proto<Request>(base);
+    Request request = TextProto<Request>(base);
     ASSERT_TRUE(TextFormat::MergeFromString(GetParam().merge, &request)) << GetParam().merge;
     const uint64_t version = state_.version();
     When(request);
@@ -310,17 +290,17 @@ class BadInputTest : public InteractionTest, public ::testing::WithParamInterfac
 // =============================================================================
 
 TEST_F(InteractionTest, EveryCommandOnAnExistingInteractionNeedsOne) {
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
   ThenInteractionNotFound();
-  When(Proto<v1::CancelVisitRequest>(R"pb(reason: "r")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(reason: "r")pb"));
   ThenInteractionNotFound();
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   ThenInteractionNotFound();
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   ThenInteractionNotFound();
   When(v1::CompleteCareRequest());
   ThenInteractionNotFound();
-  When(Proto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 3)pb"));
+  When(TextProto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 3)pb"));
   ThenInteractionNotFound();
   result_ = DecideReplanRevisit(state_, "i-2", "B", ctx_);
   ThenInteractionNotFound();
@@ -332,7 +312,7 @@ TEST_F(InteractionTest, EveryCommandOnAnExistingInteractionNeedsOne) {
 }
 
 TEST_F(InteractionTest, CreatingCommandsNeedTheIdsTheServiceChose) {
-  const auto visit = Proto<v1::PlanVisitRequest>(R"pb(plan {
+  const auto visit = TextProto<v1::PlanVisitRequest>(R"pb(plan {
                                                         purpose: "p"
                                                         scheduled_at { seconds: 1710576000 }
                                                         visitors: "rep-1"
@@ -344,17 +324,17 @@ TEST_F(InteractionTest, CreatingCommandsNeedTheIdsTheServiceChose) {
   result_ = DecidePlanVisit(visit, kInteractionId, no_customer, ctx_);
   ThenError(Code::kInvalidArgument, "customer_id", "customer_id: required");
   const auto follow_up =
-      Proto<v1::LogFollowUpRequest>(R"pb(follow_up { channel: CHANNEL_PHONE content: "c" })pb");
+      TextProto<v1::LogFollowUpRequest>(R"pb(follow_up { channel: CHANNEL_PHONE content: "c" })pb");
   result_ = DecideLogFollowUp(follow_up, "", Customer(), ctx_);
   ThenError(Code::kInvalidArgument, "interaction_id");
-  const auto care = Proto<v1::PlanCareRequest>(R"pb(care {
+  const auto care = TextProto<v1::PlanCareRequest>(R"pb(care {
                                                       kind: CARE_KIND_SEMINAR
                                                       title: "t"
                                                       planned_for { seconds: 1710576000 }
                                                     })pb");
   result_ = DecidePlanCare(care, kInteractionId, no_customer, ctx_);
   ThenError(Code::kInvalidArgument, "customer_id");
-  const auto survey = Proto<v1::RecordSatisfactionRequest>(R"pb(survey { score: 3 })pb");
+  const auto survey = TextProto<v1::RecordSatisfactionRequest>(R"pb(survey { score: 3 })pb");
   result_ = DecideRecordSatisfaction(survey, "", Customer(), ctx_);
   ThenError(Code::kInvalidArgument, "interaction_id");
   result_ =
@@ -367,18 +347,18 @@ TEST_F(InteractionTest, CreatingCommandsNeedTheIdsTheServiceChose) {
 
 TEST_F(InteractionTest, CommandsForAnotherTypeAreRefusedNamingBothTypes) {
   Given({FollowUpLogged()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a FOLLOW_UP, not a VISIT");
-  When(Proto<v1::CancelVisitRequest>(R"pb(reason: "r")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(reason: "r")pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a FOLLOW_UP, not a VISIT");
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a FOLLOW_UP, not a VISIT");
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   ThenError(Code::kFailedPrecondition, "type",
             "type: interaction i-1 is a FOLLOW_UP, not a REVISIT");
   When(v1::CompleteCareRequest());
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a FOLLOW_UP, not a CARE");
-  When(Proto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 3)pb"));
+  When(TextProto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 3)pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a FOLLOW_UP, not a CARE");
   result_ = DecideReplanRevisit(state_, "i-2", "B", ctx_);
   ThenError(Code::kFailedPrecondition, "type",
@@ -394,9 +374,9 @@ TEST_F(InteractionTest, CareCommandsOnAVisitAndRevisitCommandsOnACare) {
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a VISIT, not a CARE");
   state_ = v1::Interaction();
   Given({CarePlanned()});
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a CARE, not a REVISIT");
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   ThenError(Code::kFailedPrecondition, "type", "type: interaction i-1 is a CARE, not a VISIT");
 }
 
@@ -412,7 +392,7 @@ const char kPlanVisitBase[] = R"pb(customer_id: "cust-1"
                                    })pb";
 
 TEST_F(InteractionTest, PlanVisitEmitsVisitPlannedWithTheCustomersOwnerAndRegion) {
-  When(Proto<v1::PlanVisitRequest>(R"pb(
+  When(TextProto<v1::PlanVisitRequest>(R"pb(
     options { command_id: "cmd-1" }
     customer_id: "cust-1"
     plan {
@@ -448,7 +428,7 @@ TEST_F(InteractionTest, PlanVisitEmitsVisitPlannedWithTheCustomersOwnerAndRegion
 }
 
 TEST_F(InteractionTest, PlanVisitUpToOneDayInThePastIsAllowed) {
-  auto request = Proto<v1::PlanVisitRequest>(kPlanVisitBase);
+  auto request = TextProto<v1::PlanVisitRequest>(kPlanVisitBase);
   request.mutable_plan()->mutable_scheduled_at()->set_seconds(1710403200);  // kNow - 24h
   When(request);
   ASSERT_TRUE(result_.ok()) << result_.status();
@@ -456,7 +436,7 @@ TEST_F(InteractionTest, PlanVisitUpToOneDayInThePastIsAllowed) {
 }
 
 TEST_F(InteractionTest, PlanVisitAcceptsAHundredVisitors) {
-  auto request = Proto<v1::PlanVisitRequest>(kPlanVisitBase);
+  auto request = TextProto<v1::PlanVisitRequest>(kPlanVisitBase);
   ASSERT_TRUE(TextFormat::MergeFromString("plan { " + Repeated("visitors", 99) + "}", &request));
   When(request);
   ASSERT_TRUE(result_.ok()) << result_.status();
@@ -560,7 +540,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(InteractionTest, RescheduleVisitRecordsFromToAndReasonAndMovesTheTimeline) {
   Given({VisitPlanned()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(interaction_id: "i-1"
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(interaction_id: "i-1"
                                               scheduled_at { seconds: 1710662400 }
                                               reason: "customer travelling")pb"));
   Then({Event(R"pb(visit_rescheduled {
@@ -576,7 +556,7 @@ TEST_F(InteractionTest, RescheduleVisitRecordsFromToAndReasonAndMovesTheTimeline
 
 TEST_F(InteractionTest, RescheduleVisitToNowWithinClockSkew) {
   Given({VisitPlanned()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710489300 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710489300 })pb"));
   Then({Event(R"pb(visit_rescheduled {
                      from { seconds: 1710576000 }
                      to { seconds: 1710489300 }
@@ -585,18 +565,18 @@ TEST_F(InteractionTest, RescheduleVisitToNowWithinClockSkew) {
 
 TEST_F(InteractionTest, RescheduleVisitToTheSameTimeIsRefused) {
   Given({VisitPlanned()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710576000 })pb"));
   ThenError(Code::kFailedPrecondition, "scheduled_at",
             "scheduled_at: already scheduled at 2024-03-16T08:00:00Z");
 }
 
 TEST_F(InteractionTest, RescheduleOnlyAPlannedVisit) {
   Given({VisitPlanned(), VisitCancelled()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit was cancelled");
   state_ = v1::Interaction();
   Given({VisitPlanned(), VisitRecorded()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit already COMPLETED");
 }
 
@@ -621,7 +601,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(InteractionTest, CancelVisitRecordsTheReason) {
   Given({VisitPlanned()});
-  When(Proto<v1::CancelVisitRequest>(R"pb(interaction_id: "i-1" reason: "customer busy")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(interaction_id: "i-1" reason: "customer busy")pb"));
   Then({Event(R"pb(visit_cancelled { reason: "customer busy" })pb")});
   EXPECT_EQ(state_.visit().status(), v1::VISIT_STATUS_CANCELLED);
   EXPECT_EQ(state_.visit().cancel_reason(), "customer busy");
@@ -632,19 +612,19 @@ TEST_F(InteractionTest, CancelVisitNeedsAReason) {
   Given({VisitPlanned()});
   When(v1::CancelVisitRequest());
   ThenError(Code::kInvalidArgument, "reason", "reason: required");
-  When(Proto<v1::CancelVisitRequest>(R"pb(reason: "  ")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(reason: "  ")pb"));
   ThenError(Code::kInvalidArgument, "reason", "reason: required");
-  When(Proto<v1::CancelVisitRequest>("reason: '" + Long(2001) + "'"));
+  When(TextProto<v1::CancelVisitRequest>("reason: '" + Long(2001) + "'"));
   ThenError(Code::kInvalidArgument, "reason", "reason: at most 2000 characters");
 }
 
 TEST_F(InteractionTest, CancelOnlyAPlannedVisit) {
   Given({VisitPlanned(), VisitCancelled()});
-  When(Proto<v1::CancelVisitRequest>(R"pb(reason: "again")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(reason: "again")pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit was cancelled");
   state_ = v1::Interaction();
   Given({VisitPlanned(), VisitRecorded()});
-  When(Proto<v1::CancelVisitRequest>(R"pb(reason: "too late")pb"));
+  When(TextProto<v1::CancelVisitRequest>(R"pb(reason: "too late")pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit already COMPLETED");
 }
 
@@ -654,7 +634,7 @@ TEST_F(InteractionTest, CancelOnlyAPlannedVisit) {
 
 TEST_F(InteractionTest, RecordVisitCompletesThePlannedVisit) {
   Given({VisitPlanned()});
-  When(Proto<v1::RecordVisitRequest>(R"pb(interaction_id: "i-1"
+  When(TextProto<v1::RecordVisitRequest>(R"pb(interaction_id: "i-1"
                                           record {
                                             summary: "Discussed renewal"
                                             customer_feedback: "Price too high"
@@ -679,7 +659,7 @@ TEST_F(InteractionTest, RecordVisitCompletesThePlannedVisit) {
 
 TEST_F(InteractionTest, RecordVisitDefaultsVisitedAtToNowAndAllowsClockSkew) {
   Given({VisitPlanned()});
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   Then({Event(R"pb(visit_recorded {
                      record {
                        summary: "s"
@@ -689,7 +669,7 @@ TEST_F(InteractionTest, RecordVisitDefaultsVisitedAtToNowAndAllowsClockSkew) {
   EXPECT_EQ(state_.occurs_at().seconds(), 1710489600);
   state_ = v1::Interaction();
   Given({VisitPlanned()});
-  When(Proto<v1::RecordVisitRequest>(R"pb(record {
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record {
                                             summary: "s"
                                             visited_at { seconds: 1710489900 }
                                           })pb"));
@@ -703,13 +683,13 @@ TEST_F(InteractionTest, RecordVisitDefaultsVisitedAtToNowAndAllowsClockSkew) {
 
 TEST_F(InteractionTest, RecordingACancelledVisitIsRefused) {
   Given({VisitPlanned(), VisitCancelled()});
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit was cancelled");
 }
 
 TEST_F(InteractionTest, RecordingAVisitTwiceIsRefused) {
   Given({VisitPlanned(), VisitRecorded()});
-  When(Proto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
+  When(TextProto<v1::RecordVisitRequest>(R"pb(record { summary: "s" })pb"));
   ThenError(Code::kFailedPrecondition, "visit.status", "visit.status: visit already COMPLETED");
 }
 
@@ -752,7 +732,7 @@ INSTANTIATE_TEST_SUITE_P(
 // =============================================================================
 
 TEST_F(InteractionTest, LogFollowUpKeepsWhoAndWhenWhenGiven) {
-  When(Proto<v1::LogFollowUpRequest>(R"pb(customer_id: "cust-1"
+  When(TextProto<v1::LogFollowUpRequest>(R"pb(customer_id: "cust-1"
                                           follow_up {
                                             channel: CHANNEL_INSTANT_MESSAGE
                                             content: "Asked about delivery dates"
@@ -780,7 +760,7 @@ TEST_F(InteractionTest, LogFollowUpKeepsWhoAndWhenWhenGiven) {
 }
 
 TEST_F(InteractionTest, LogFollowUpDefaultsToTheCallerAndNow) {
-  When(Proto<v1::LogFollowUpRequest>(
+  When(TextProto<v1::LogFollowUpRequest>(
       R"pb(follow_up { channel: CHANNEL_PHONE content: "Called" performed_by: "  " })pb"));
   Then({Event(R"pb(follow_up_logged {
                      follow_up {
@@ -841,7 +821,7 @@ INSTANTIATE_TEST_SUITE_P(
 // =============================================================================
 
 TEST_F(InteractionTest, RecordSatisfactionKeepsScoreCommentAndTime) {
-  When(Proto<v1::RecordSatisfactionRequest>(R"pb(customer_id: "cust-1"
+  When(TextProto<v1::RecordSatisfactionRequest>(R"pb(customer_id: "cust-1"
                                                  survey {
                                                    score: 5
                                                    comment: "Fast delivery"
@@ -862,7 +842,7 @@ TEST_F(InteractionTest, RecordSatisfactionKeepsScoreCommentAndTime) {
 }
 
 TEST_F(InteractionTest, RecordSatisfactionDefaultsToNow) {
-  When(Proto<v1::RecordSatisfactionRequest>(R"pb(survey { score: 1 })pb"));
+  When(TextProto<v1::RecordSatisfactionRequest>(R"pb(survey { score: 1 })pb"));
   Then({Event(R"pb(satisfaction_recorded {
                      survey {
                        score: 1
@@ -899,7 +879,7 @@ INSTANTIATE_TEST_SUITE_P(
 // =============================================================================
 
 TEST_F(InteractionTest, PlanCareStartsPlannedAndIgnoresWhatTheServiceOwns) {
-  When(Proto<v1::PlanCareRequest>(R"pb(customer_id: "cust-1"
+  When(TextProto<v1::PlanCareRequest>(R"pb(customer_id: "cust-1"
                                        care {
                                          kind: CARE_KIND_HOLIDAY_GREETING
                                          title: " Spring Festival greeting "
@@ -917,7 +897,7 @@ TEST_F(InteractionTest, PlanCareStartsPlannedAndIgnoresWhatTheServiceOwns) {
 }
 
 TEST_F(InteractionTest, PlanABirthdayWishForAContact) {
-  When(Proto<v1::PlanCareRequest>(R"pb(care {
+  When(TextProto<v1::PlanCareRequest>(R"pb(care {
                                          kind: CARE_KIND_BIRTHDAY_WISH
                                          title: "Birthday of Li Lei"
                                          planned_for { seconds: 1710403200 }
@@ -986,7 +966,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(InteractionTest, CompleteCareRecordsWhenAndOutcome) {
   Given({CarePlanned()});
-  When(Proto<v1::CompleteCareRequest>(R"pb(interaction_id: "i-1"
+  When(TextProto<v1::CompleteCareRequest>(R"pb(interaction_id: "i-1"
                                            done_at { seconds: 1710486000 }
                                            outcome: "Cards sent to 12 contacts")pb"));
   Then({Event(R"pb(care_done {
@@ -1006,9 +986,9 @@ TEST_F(InteractionTest, CompleteCareDefaultsToNow) {
 
 TEST_F(InteractionTest, CompleteCareBadInput) {
   Given({CarePlanned()});
-  When(Proto<v1::CompleteCareRequest>(R"pb(done_at { seconds: 1710489901 })pb"));
+  When(TextProto<v1::CompleteCareRequest>(R"pb(done_at { seconds: 1710489901 })pb"));
   ThenError(Code::kInvalidArgument, "done_at", "done_at: in the future");
-  When(Proto<v1::CompleteCareRequest>("outcome: '" + Long(2001) + "'"));
+  When(TextProto<v1::CompleteCareRequest>("outcome: '" + Long(2001) + "'"));
   ThenError(Code::kInvalidArgument, "outcome", "outcome: at most 2000 characters");
 }
 
@@ -1023,7 +1003,7 @@ TEST_F(InteractionTest, CompleteOnlyAPlannedCare) {
 
 TEST_F(InteractionTest, EvaluateADoneCare) {
   Given({CarePlanned(), CareDone()});
-  When(Proto<v1::EvaluateCareRequest>(R"pb(interaction_id: "i-1"
+  When(TextProto<v1::EvaluateCareRequest>(R"pb(interaction_id: "i-1"
                                            evaluation_score: 4
                                            evaluation: "Well received")pb"));
   Then({Event(R"pb(care_evaluated { evaluation_score: 4 evaluation: "Well received" })pb")});
@@ -1034,23 +1014,23 @@ TEST_F(InteractionTest, EvaluateADoneCare) {
 
 TEST_F(InteractionTest, EvaluatingAPlannedCareIsRefused) {
   Given({CarePlanned()});
-  When(Proto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 4)pb"));
+  When(TextProto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 4)pb"));
   ThenError(Code::kFailedPrecondition, "care.status", "care.status: care is PLANNED, not yet DONE");
 }
 
 TEST_F(InteractionTest, EvaluatingTwiceIsRefused) {
   Given({CarePlanned(), CareDone(), CareEvaluated()});
-  When(Proto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 4)pb"));
+  When(TextProto<v1::EvaluateCareRequest>(R"pb(evaluation_score: 4)pb"));
   ThenError(Code::kFailedPrecondition, "care.status", "care.status: care already EVALUATED");
 }
 
 TEST_F(InteractionTest, EvaluateCareBadInput) {
   Given({CarePlanned(), CareDone()});
   for (int score : {0, 6, -3}) {
-    When(Proto<v1::EvaluateCareRequest>("evaluation_score: " + std::to_string(score)));
+    When(TextProto<v1::EvaluateCareRequest>("evaluation_score: " + std::to_string(score)));
     ThenError(Code::kInvalidArgument, "evaluation_score", "evaluation_score: must be 1..5");
   }
-  When(Proto<v1::EvaluateCareRequest>("evaluation_score: 3 evaluation: '" + Long(2001) + "'"));
+  When(TextProto<v1::EvaluateCareRequest>("evaluation_score: 3 evaluation: '" + Long(2001) + "'"));
   ThenError(Code::kInvalidArgument, "evaluation", "evaluation: at most 2000 characters");
   // Request before state: an invalid score on a planned care is INVALID_ARGUMENT.
   state_ = v1::Interaction();
@@ -1104,7 +1084,7 @@ TEST_F(InteractionTest, ScheduleRevisitBadInput) {
 
 TEST_F(InteractionTest, RecordRevisitCompletesItAndTrimsDepartments) {
   Given({RevisitScheduled()});
-  When(Proto<v1::RecordRevisitRequest>(
+  When(TextProto<v1::RecordRevisitRequest>(
       R"pb(interaction_id: "i-1"
            record {
              progress: "Phase 2 live"
@@ -1132,7 +1112,7 @@ TEST_F(InteractionTest, RecordRevisitCompletesItAndTrimsDepartments) {
 
 TEST_F(InteractionTest, RecordRevisitDefaultsToNowAndMayBeOverdue) {
   Given({RevisitScheduled(1710403200), RevisitOverdue()});
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   Then({Event(R"pb(revisit_completed {
                      record {
                        satisfaction: 3
@@ -1144,14 +1124,14 @@ TEST_F(InteractionTest, RecordRevisitDefaultsToNowAndMayBeOverdue) {
 
 TEST_F(InteractionTest, CompletingAReplannedRevisitIsRefused) {
   Given({RevisitScheduled(), RevisitReplanned()});
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   ThenError(Code::kFailedPrecondition, "revisit.status",
             "revisit.status: revisit was REPLANNED (replaced by i-2)");
 }
 
 TEST_F(InteractionTest, CompletingARevisitTwiceIsRefused) {
   Given({RevisitScheduled(), RevisitCompleted()});
-  When(Proto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
+  When(TextProto<v1::RecordRevisitRequest>(R"pb(record { satisfaction: 3 })pb"));
   ThenError(Code::kFailedPrecondition, "revisit.status",
             "revisit.status: revisit already COMPLETED");
 }
@@ -1284,7 +1264,7 @@ TEST_F(InteractionTest, NoOverdueForARevisitThatIsNotPlanned) {
 
 TEST_F(InteractionTest, VisitPlannedCreatesTheInteraction) {
   Given({VisitPlanned()});
-  const auto expected = Proto<v1::Interaction>(R"pb(
+  const auto expected = TextProto<v1::Interaction>(R"pb(
     interaction_id: "i-1"
     customer_id: "cust-1"
     type: INTERACTION_TYPE_VISIT
@@ -1390,14 +1370,14 @@ TEST_F(InteractionTest, EventsThatCannotApplyOnlyMoveTheVersion) {
 }
 
 TEST_F(InteractionTest, ReplayingTheStreamRebuildsTheSameState) {
-  When(Proto<v1::PlanVisitRequest>(kPlanVisitBase));
+  When(TextProto<v1::PlanVisitRequest>(kPlanVisitBase));
   Then({VisitPlanned()});
-  When(Proto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
+  When(TextProto<v1::RescheduleVisitRequest>(R"pb(scheduled_at { seconds: 1710662400 })pb"));
   Then({Event(R"pb(visit_rescheduled {
                      from { seconds: 1710576000 }
                      to { seconds: 1710662400 }
                    })pb")});
-  When(Proto<v1::RecordVisitRequest>(
+  When(TextProto<v1::RecordVisitRequest>(
       R"pb(record { summary: "s" cooperation_intent: COOPERATION_INTENT_WEAK })pb"));
   Then({Event(R"pb(visit_recorded {
                      record {

@@ -25,13 +25,17 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "common/testing/proto_testing.h"
 
 namespace crm::ticket {
 namespace {
 
+using ::crm::testing::DumpMessages;
+using ::crm::testing::EqualsProto;
+using ::crm::testing::TextProto;
+
 using ::google::protobuf::TextFormat;
 using ::google::protobuf::Timestamp;
-using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ValuesIn;
 using Code = absl::StatusCode;
 
@@ -51,36 +55,12 @@ CustomerInfo Customer() { return {.customer_id = kCustomerId, .owner = "rep-1", 
 
 std::string Long(size_t n) { return std::string(n, 'x'); }
 
-template <typename T>
-T Proto(const std::string& text) {
-  T message;
-  if (!TextFormat::ParseFromString(text, &message)) ADD_FAILURE() << "bad text proto: " << text;
-  return message;
-}
-
 // An event of ticket kTicketId of customer kCustomerId.
 v1::TicketEvent Event(const std::string& text) {
-  v1::TicketEvent event = Proto<v1::TicketEvent>(text);
+  v1::TicketEvent event = TextProto<v1::TicketEvent>(text);
   if (event.ticket_id().empty()) event.set_ticket_id(kTicketId);
   if (event.customer_id().empty()) event.set_customer_id(kCustomerId);
   return event;
-}
-
-MATCHER_P(EqualsProto, expected, "") {
-  std::string diff;
-  MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(expected, arg)) return true;
-  *result_listener << "\nexpected: " << expected.ShortDebugString()
-                   << "\nactual:   " << arg.ShortDebugString() << "\ndifferences:\n"
-                   << diff;
-  return false;
-}
-
-std::string Dump(const Events& events) {
-  std::string out;
-  for (const auto& e : events) out += "\n  " + e.ShortDebugString();
-  return out.empty() ? "(no events)" : out;
 }
 
 // One Decide overload per command, so When() takes any request. DecideOpen
@@ -140,7 +120,7 @@ const char kOpenBase[] = R"pb(customer_id: "cust-1"
                               type: TICKET_TYPE_COMPLAINT
                               channel: TICKET_CHANNEL_EMAIL
                               subject: "Invoice wrong")pb";
-v1::OpenTicketRequest OpenRequest() { return Proto<v1::OpenTicketRequest>(kOpenBase); }
+v1::OpenTicketRequest OpenRequest() { return TextProto<v1::OpenTicketRequest>(kOpenBase); }
 v1::AssignTicketRequest AssignTo(const std::string& assignee, const std::string& team = "support") {
   v1::AssignTicketRequest request;
   request.set_ticket_id(kTicketId);
@@ -149,14 +129,14 @@ v1::AssignTicketRequest AssignTo(const std::string& assignee, const std::string&
   return request;
 }
 v1::StartInvestigationRequest StartRequest() {
-  return Proto<v1::StartInvestigationRequest>(R"pb(ticket_id: "t-1")pb");
+  return TextProto<v1::StartInvestigationRequest>(R"pb(ticket_id: "t-1")pb");
 }
 v1::RecordFindingsRequest FindingsRequest() {
-  return Proto<v1::RecordFindingsRequest>(
+  return TextProto<v1::RecordFindingsRequest>(
       R"pb(ticket_id: "t-1" findings { details: "Billed twice" })pb");
 }
 v1::ProposeResolutionRequest ProposeRequest() {
-  return Proto<v1::ProposeResolutionRequest>(
+  return TextProto<v1::ProposeResolutionRequest>(
       R"pb(ticket_id: "t-1" resolution: "Credit note")pb");
 }
 v1::AnswerResolutionRequest Answer(bool agreed) {
@@ -167,7 +147,7 @@ v1::AnswerResolutionRequest Answer(bool agreed) {
   return request;
 }
 v1::ResolveTicketRequest ResolveRequest() {
-  return Proto<v1::ResolveTicketRequest>(R"pb(ticket_id: "t-1" summary: "Credited")pb");
+  return TextProto<v1::ResolveTicketRequest>(R"pb(ticket_id: "t-1" summary: "Credited")pb");
 }
 v1::RecordFeedbackRequest Feedback(bool satisfied) {
   v1::RecordFeedbackRequest request;
@@ -178,10 +158,10 @@ v1::RecordFeedbackRequest Feedback(bool satisfied) {
   return request;
 }
 v1::CloseTicketRequest CloseRequest() {
-  return Proto<v1::CloseTicketRequest>(R"pb(ticket_id: "t-1" reason: "done")pb");
+  return TextProto<v1::CloseTicketRequest>(R"pb(ticket_id: "t-1" reason: "done")pb");
 }
 v1::ReopenTicketRequest ReopenRequest() {
-  return Proto<v1::ReopenTicketRequest>(R"pb(ticket_id: "t-1" reason: "came back")pb");
+  return TextProto<v1::ReopenTicketRequest>(R"pb(ticket_id: "t-1" reason: "came back")pb");
 }
 v1::AddCommentRequest CommentRequest(bool customer_visible) {
   v1::AddCommentRequest request;
@@ -286,7 +266,7 @@ class TicketTest : public ::testing::Test {
   void Then(const std::vector<v1::TicketEvent>& expected) {
     ASSERT_TRUE(result_.ok()) << result_.status();
     const Events& actual = *result_;
-    ASSERT_EQ(actual.size(), expected.size()) << Dump(actual);
+    ASSERT_EQ(actual.size(), expected.size()) << DumpMessages(actual);
     for (size_t i = 0; i < actual.size(); ++i) {
       EXPECT_THAT(actual[i], EqualsProto(expected[i])) << "event " << i;
       EXPECT_EQ(actual[i].ticket_id(), kTicketId) << "event " << i;
@@ -299,7 +279,7 @@ class TicketTest : public ::testing::Test {
   // The command failed with `code`, its message starting with "<field>: " (and
   // equal to `message` when given).
   void ThenError(Code code, const std::string& field, const std::string& message = "") {
-    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << Dump(*result_);
+    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << DumpMessages(*result_);
     EXPECT_EQ(result_.status().code(), code) << result_.status();
     const std::string actual(result_.status().message());
     EXPECT_EQ(actual.rfind(field + ": ", 0), 0u) << "message: " << actual;
@@ -309,7 +289,7 @@ class TicketTest : public ::testing::Test {
   }
 
   void ThenTicketNotFound() {
-    ASSERT_FALSE(result_.ok()) << Dump(*result_);
+    ASSERT_FALSE(result_.ok()) << DumpMessages(*result_);
     EXPECT_EQ(result_.status().code(), Code::kNotFound);
     EXPECT_EQ(result_.status().message(), "ticket not found");
   }
@@ -881,7 +861,7 @@ TEST_F(TicketTest, AReopenedTicketIsInvestigatedAgainWithoutANewFirstResponse) {
 TEST_F(TicketTest, RecordFindingsStoresThemWithTheRecorderAndTime) {
   GivenStatus(v1::TICKET_STATUS_INVESTIGATING);
   clock_.Set(At(7, 15));
-  When(Proto<v1::RecordFindingsRequest>(R"pb(
+  When(TextProto<v1::RecordFindingsRequest>(R"pb(
     ticket_id: "t-1"
     findings {
       details: "Billed twice"
@@ -963,7 +943,7 @@ TEST_F(TicketTest, ProposeResolutionStoresTheProposal) {
   EXPECT_EQ(state_.status(), v1::TICKET_STATUS_RESOLUTION_PROPOSED);
   EXPECT_EQ(state_.proposed_resolution(), "Credit note");
   // A better offer replaces it.
-  When(Proto<v1::ProposeResolutionRequest>(R"pb(resolution: "Credit note and voucher")pb"));
+  When(TextProto<v1::ProposeResolutionRequest>(R"pb(resolution: "Credit note and voucher")pb"));
   Then({Event(R"pb(resolution_proposed { resolution: "Credit note and voucher" })pb")});
   EXPECT_EQ(state_.status(), v1::TICKET_STATUS_RESOLUTION_PROPOSED);
   EXPECT_EQ(state_.proposed_resolution(), "Credit note and voucher");
@@ -982,7 +962,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST_F(TicketTest, AnAgreedResolutionCanBeResolved) {
   GivenStatus(v1::TICKET_STATUS_RESOLUTION_PROPOSED);
-  When(Proto<v1::AnswerResolutionRequest>(R"pb(agreed: true comment: "fine")pb"));
+  When(TextProto<v1::AnswerResolutionRequest>(R"pb(agreed: true comment: "fine")pb"));
   Then({Event(R"pb(resolution_answered { agreed: true comment: "fine" })pb")});
   EXPECT_EQ(state_.status(), v1::TICKET_STATUS_RESOLUTION_AGREED);
 }
@@ -1063,7 +1043,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, ResolveBadInput,
 TEST_F(TicketTest, SatisfiedFeedbackIsRecorded) {
   GivenStatus(v1::TICKET_STATUS_RESOLVED);
   clock_.Set(At(8, 9));
-  When(Proto<v1::RecordFeedbackRequest>(R"pb(satisfied: true score: 4 comment: "quick")pb"));
+  When(TextProto<v1::RecordFeedbackRequest>(R"pb(satisfied: true score: 4 comment: "quick")pb"));
   v1::TicketEvent expected = Event(R"pb(feedback_recorded {
                                           feedback { satisfied: true score: 4 comment: "quick" }
                                           assignee: "bob"
@@ -1147,7 +1127,7 @@ TEST_F(TicketTest, FeedbackScoresOneToFiveAreAccepted) {
 TEST_F(TicketTest, CloseAResolvedOrRatedTicket) {
   GivenStatus(v1::TICKET_STATUS_RESOLVED);
   clock_.Set(At(8, 10));
-  When(Proto<v1::CloseTicketRequest>(R"pb(reason: " no answer ")pb"));
+  When(TextProto<v1::CloseTicketRequest>(R"pb(reason: " no answer ")pb"));
   Then({Event(R"pb(closed { reason: "no answer" })pb")});
   EXPECT_EQ(state_.status(), v1::TICKET_STATUS_CLOSED);
   EXPECT_EQ(T(state_.closed_at()), At(8, 10));
@@ -1184,7 +1164,7 @@ TEST_F(TicketTest, ReopenAClosedTicketRestartsTheResolutionClock) {
   const v1::Sla before = state_.sla();
   ASSERT_TRUE(before.resolution().has_met_at());
   clock_.Set(At(14, 11));  // the next Monday 11:00
-  When(Proto<v1::ReopenTicketRequest>(R"pb(reason: " wrong again ")pb"));
+  When(TextProto<v1::ReopenTicketRequest>(R"pb(reason: " wrong again ")pb"));
   v1::Sla previous = before;  // the resolution timer afresh, the first response kept
   previous.clear_resolution();
   *previous.mutable_clock_started_at() = Ts(At(14, 11));
@@ -1233,7 +1213,7 @@ TEST_F(TicketTest, ReopenResetsTheResolutionTimersFlags) {
   clock_.Set(At(14, 18));
   WhenSlaCheck();
   ASSERT_TRUE(result_.ok()) << result_.status();
-  EXPECT_EQ(result_->size(), 3u) << Dump(*result_);
+  EXPECT_EQ(result_->size(), 3u) << DumpMessages(*result_);
 }
 
 TEST_F(TicketTest, ReopenTwiceCountsTwice) {
@@ -1254,7 +1234,7 @@ TEST_F(TicketTest, CommentsAreNumberedAndAllowedEvenOnAClosedTicket) {
   GivenStatus(v1::TICKET_STATUS_CLOSED);
   const int before = state_.comments_size();
   clock_.Set(At(8, 12));
-  When(Proto<v1::AddCommentRequest>(R"pb(text: "Archived" customer_visible: false)pb"));
+  When(TextProto<v1::AddCommentRequest>(R"pb(text: "Archived" customer_visible: false)pb"));
   v1::TicketEvent expected =
       Event("comment_added { comment { author: 'alice' text: 'Archived' } }");
   v1::Comment& comment = *expected.mutable_comment_added()->mutable_comment();
@@ -1444,7 +1424,7 @@ TEST_F(TicketTest, SlaCheckWarnsThenBreachesAndEscalatesOnceEach) {
   clock_.Set(At(9, 11, 12));
   WhenSlaCheck();
   ASSERT_TRUE(result_.ok()) << result_.status();
-  ASSERT_EQ(result_->size(), 1u) << Dump(*result_);
+  ASSERT_EQ(result_->size(), 1u) << DumpMessages(*result_);
   EXPECT_EQ((*result_)[0].sla_warning().target(), v1::SLA_TARGET_RESOLUTION);
   Then(*result_);
   WhenSlaCheck();
@@ -1452,7 +1432,7 @@ TEST_F(TicketTest, SlaCheckWarnsThenBreachesAndEscalatesOnceEach) {
   clock_.Set(At(9, 16));
   WhenSlaCheck();
   ASSERT_TRUE(result_.ok()) << result_.status();
-  ASSERT_EQ(result_->size(), 2u) << Dump(*result_);
+  ASSERT_EQ(result_->size(), 2u) << DumpMessages(*result_);
   EXPECT_EQ((*result_)[0].sla_breached().target(), v1::SLA_TARGET_RESOLUTION);
   EXPECT_EQ((*result_)[1].escalated().escalation().reason(), "RESOLUTION target breached");
   Then(*result_);
@@ -1466,7 +1446,7 @@ TEST_F(TicketTest, SlaCheckLongOverdueWarnsAndBreachesAtOnce) {
   clock_.Set(At(7, 17));
   WhenSlaCheck();
   ASSERT_TRUE(result_.ok()) << result_.status();
-  ASSERT_EQ(result_->size(), 3u) << Dump(*result_);
+  ASSERT_EQ(result_->size(), 3u) << DumpMessages(*result_);
   EXPECT_TRUE((*result_)[0].has_sla_warning());
   EXPECT_TRUE((*result_)[1].has_sla_breached());
   EXPECT_EQ((*result_)[1].sla_breached().assignee(), "");  // nobody assigned yet
