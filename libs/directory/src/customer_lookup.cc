@@ -143,4 +143,10 @@ absl::StatusOr<std::unique_ptr<CustomerLookup>> MakeCustomerLookup(
                                [token] { return token->Get(); });
 }
 
+bool VisibilityCache::Visible(const std::string& customer_id) {
+  auto [it, inserted] = known_.try_emplace(customer_id, false);
+  if (inserted) it->second = VisibleCustomer(store_, lookup_, who_, customer_id, now_).ok();
+  return it->second;
+}
+
 }  // namespace crm::directory

@@ -388,6 +388,18 @@ TEST_F(DirectoryTest, VisibleCustomerFallsBackToTheLookup) {
   EXPECT_TRUE(VisibleCustomer(*store_, &lookup, manager_, "fresh", kNow).ok());
 }
 
+TEST_F(DirectoryTest, VisibilityCacheAsksOncePerCustomer) {
+  FakeLookup lookup;
+  VisibilityCache alice(*store_, &lookup, alice_, kNow);
+  EXPECT_TRUE(alice.Visible("fresh"));
+  EXPECT_TRUE(alice.Visible("fresh"));
+  EXPECT_FALSE(alice.Visible("nobody"));  // not found
+  EXPECT_FALSE(alice.Visible("nobody"));
+  EXPECT_EQ(lookup.calls, 2);  // once for each customer
+  VisibilityCache bob(*store_, &lookup, bob_, kNow);
+  EXPECT_FALSE(bob.Visible("fresh"));  // another owner's customer
+}
+
 TEST_F(DirectoryTest, VisibleCustomerErrors) {
   FakeLookup lookup;
   absl::Status s = VisibleCustomer(*store_, &lookup, alice_, "", kNow).status();

@@ -149,12 +149,9 @@ class InteractionLogic::Impl {
 
   // Visibility of a listed interaction: through its customer's current scope.
   std::function<bool(const v1::Interaction&)> VisibleFilter(const Principal& who) {
-    auto cache = std::make_shared<std::map<std::string, bool>>();
-    return [this, &who, cache](const v1::Interaction& i) {
-      auto [it, inserted] = cache->try_emplace(i.customer_id(), false);
-      if (inserted) it->second = VisibleCustomer(who, i.customer_id()).ok();
-      return it->second;
-    };
+    auto cache = std::make_shared<directory::VisibilityCache>(*o_.store, o_.customers, who,
+                                                              o_.clock->Now());
+    return [cache](const v1::Interaction& i) { return cache->Visible(i.customer_id()); };
   }
 
   absl::StatusOr<int> PlanRevisits() {

@@ -503,13 +503,12 @@ absl::StatusOr<v1::ListTicketsResponse> TicketLogic::ListTickets(const Principal
     q.index = Index::kRegion;
     q.value = req.region();
   }
-  // Visibility per customer, asked once per customer per call.
-  std::map<std::string, bool> customer_visible;
+  // The rule of CheckTicketAccess, with the customer part asked once per customer.
+  directory::VisibilityCache customers(*impl_->o_.store, impl_->o_.customers, who,
+                                       impl_->o_.clock->Now());
   auto visible = [&](const v1::Ticket& t) {
-    if (!t.assignee().empty() && t.assignee() == who.subject) return true;
-    auto [it, inserted] = customer_visible.try_emplace(t.customer_id(), false);
-    if (inserted) it->second = impl_->VisibleCustomer(who, t.customer_id()).ok();
-    return it->second;
+    return (!t.assignee().empty() && t.assignee() == who.subject) ||
+           customers.Visible(t.customer_id());
   };
   auto breached = [](const v1::Ticket& t) {
     return t.sla().first_response().breached() || t.sla().resolution().breached();

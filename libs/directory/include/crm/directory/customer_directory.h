@@ -114,6 +114,23 @@ absl::StatusOr<CustomerRef> VisibleCustomer(eventstore::EventStore& store, Custo
                                             const auth::Principal& who,
                                             const std::string& customer_id, absl::Time now);
 
+// VisibleCustomer(...).ok() for list filtering, asked once per customer: a list
+// walk meets the same customer many times. One per call; not thread-safe.
+class VisibilityCache {
+ public:
+  VisibilityCache(eventstore::EventStore& store, CustomerLookup* lookup, const auth::Principal& who,
+                  absl::Time now)
+      : store_(store), lookup_(lookup), who_(who), now_(now) {}
+  bool Visible(const std::string& customer_id);
+
+ private:
+  eventstore::EventStore& store_;
+  CustomerLookup* lookup_;
+  const auth::Principal& who_;
+  const absl::Time now_;
+  std::map<std::string, bool> known_;
+};
+
 // The token a service shows crm-customer: read from a file (its first word), or
 // minted with the shared HS256 secret (development) for `subject` with role
 // "service", valid one hour and renewed five minutes before it expires.
