@@ -8,7 +8,9 @@
 #include <sstream>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base64url.h"
 #include "jws.h"
 #include "nlohmann/json.hpp"
@@ -157,8 +159,37 @@ absl::StatusOr<SignerConfig> LoadSignerConfig(std::string_view secret_file,
 
 // ---------------------------------------------------------------- TokenVerifier
 
+namespace internal {
+
+// Verified tokens by their exact text. Bounded: when full it starts over, which
+// costs one full verification per caller and keeps no stale entry forever.
+class VerifiedCache {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+
+  std::optional<Claims> Find(std::string_view token) const {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = claims_.find(absl::string_view(token.data(), token.size()));
+    if (it == claims_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void Insert(std::string_view token, const Claims& claims) {
+    absl::MutexLock lock(&mu_);
+    if (claims_.size() >= kMaxEntries) claims_.clear();
+    claims_.emplace(std::string(token), claims);
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Claims> claims_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+
 TokenVerifier::TokenVerifier(std::unique_ptr<SigningKey> key, const VerifierConfig& config)
     : key_(std::move(key)),
+      cache_(std::make_unique<internal::VerifiedCache>()),
       issuer_(config.issuer),
       audience_(config.audience),
       leeway_(config.leeway),
@@ -228,12 +259,7 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
   if (absl::Status s = ReadDate(*payload, "nbf", &claims.not_before); !s.ok()) return s;
   if (absl::Status s = ReadDate(*payload, "iat", &claims.issued_at); !s.ok()) return s;
 
-  absl::Time now = clock_->Now();
-  if (now >= claims.expires_at + leeway_) return Unauthenticated("token expired");
-  if (now + leeway_ < claims.not_before) return Unauthenticated("token not yet valid");
-  if (claims.issued_at != absl::InfinitePast() && claims.issued_at > now + leeway_) {
-    return Unauthenticated("token issued in the future");
-  }
+  if (absl::Status s = CheckTimes(claims); !s.ok()) return s;
 
   claims.issuer = StringOr(*payload, "iss");
   if (!issuer_.empty() && claims.issuer != issuer_) {
@@ -268,9 +294,26 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
   return claims;
 }
 
+absl::Status TokenVerifier::CheckTimes(const Claims& claims) const {
+  absl::Time now = clock_->Now();
+  if (now >= claims.expires_at + leeway_) return Unauthenticated("token expired");
+  if (now + leeway_ < claims.not_before) return Unauthenticated("token not yet valid");
+  if (claims.issued_at != absl::InfinitePast() && claims.issued_at > now + leeway_) {
+    return Unauthenticated("token issued in the future");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
-  absl::StatusOr<Claims> claims = VerifyClaims(token);
-  if (!claims.ok()) return claims.status();
+  absl::StatusOr<Claims> claims;
+  if (std::optional<Claims> cached = cache_->Find(token)) {
+    if (absl::Status s = CheckTimes(*cached); !s.ok()) return s;
+    claims = *std::move(cached);
+  } else {
+    claims = VerifyClaims(token);
+    if (!claims.ok()) return claims.status();
+    cache_->Insert(token, *claims);
+  }
   Principal principal;
   principal.subject = std::move(claims->sub);
   principal.roles = ParseRoles(claims->roles);

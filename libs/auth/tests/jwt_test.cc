@@ -320,6 +320,50 @@ TEST_F(AuthJwtTest, ExpLeewayBoundary) {
   ExpectRejected(*strict_verifier, token, "token expired");
 }
 
+// Verify remembers tokens that verified; a remembered token still meets the
+// clock on every call, and a token differing in any byte is verified afresh.
+TEST_F(AuthJwtTest, RememberedTokenIsStillCheckedAgainstTheClock) {
+  std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
+  json payload = BasicPayload();
+  payload["nbf"] = kNow;
+  const std::string token = HsToken(HsHeader(), payload);
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<Principal> p = verifier->Verify(token);
+    ASSERT_TRUE(p.ok()) << p.status();
+    EXPECT_EQ(p->subject, "u-1");
+    EXPECT_EQ(p->region, "east");
+  }
+  clock_.Set(absl::FromUnixSeconds(kNow - 31));
+  ExpectRejected(*verifier, token, "token not yet valid");
+  clock_.Set(absl::FromUnixSeconds(kNow + 3600 + 30));
+  ExpectRejected(*verifier, token, "token expired");
+  clock_.Set(kNowTime);
+  EXPECT_TRUE(verifier->Verify(token).ok());
+
+  std::string tampered = token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  ExpectRejected(*verifier, tampered, "token signature invalid");
+}
+
+// More distinct tokens than the cache holds: each still verifies, and the
+// first ones again after the cache started over.
+TEST_F(AuthJwtTest, ManyDistinctTokensAllVerify) {
+  std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 5000; ++i) {
+    json payload = BasicPayload();
+    payload["sub"] = "u-" + std::to_string(i);
+    tokens.push_back(HsToken(HsHeader(), payload));
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 5000; ++i) {
+      absl::StatusOr<Principal> p = verifier->Verify(tokens[i]);
+      ASSERT_TRUE(p.ok()) << p.status();
+      EXPECT_EQ(p->subject, "u-" + std::to_string(i));
+    }
+  }
+}
+
 TEST_F(AuthJwtTest, NotYetValidTokenIsRejected) {
   std::unique_ptr<TokenVerifier> verifier = MakeVerifier(HsConfig());
   json payload = BasicPayload();

@@ -2,7 +2,8 @@
 //
 //   streams      <stream_id> 0x00 <version: 8 bytes big-endian>  -> EventEnvelope
 //   log          <position: 8 bytes big-endian>                  -> EventEnvelope
-//   outbox       <position: 8 bytes big-endian>                  -> "" (unpublished)
+//   outbox       (empty: written before ADR 0005 only; the log after the
+//                 published cursor is the outbox)
 //   commands     <command_id>                                    -> AppendRecord
 //   projections  <projection> 0x00 <key>                         -> row value
 //   default      "outbox_published"                              -> position (8 bytes BE)

@@ -15,6 +15,7 @@
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
 
 namespace crm::eventstore {
 namespace {
@@ -395,6 +396,53 @@ TEST_F(EventStoreTest, OutboxHoldsUnpublishedEventsInOrder) {
   EXPECT_THAT(*store_->ReadOutbox(0, 10), SizeIs(0));
   // The log keeps everything the outbox let go of.
   EXPECT_THAT(*store_->ReadAll(1, 100), SizeIs(5));
+}
+
+// The keys in the legacy `outbox` column family of the store at `path`.
+std::vector<std::string> LegacyOutboxKeys(const std::string& path, bool add_positions_1_to_3) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name : {"default", "streams", "log", "outbox", "commands", "projections"}) {
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  if (!s.ok()) return {};
+  std::unique_ptr<rocksdb::DB> db(raw);
+  if (add_positions_1_to_3) {
+    for (uint64_t position = 1; position <= 3; ++position) {
+      std::string key(8, '\0');
+      for (int i = 0; i < 8; ++i) key[7 - i] = static_cast<char>((position >> (8 * i)) & 0xff);
+      EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[3], key, "").ok());
+    }
+  }
+  std::vector<std::string> keys;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[3]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+  it.reset();
+  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  EXPECT_TRUE(db->Close().ok());
+  return keys;
+}
+
+// Stores written before docs/adr/0005 kept one outbox key per unpublished event.
+// Opening such a store removes them, and the outbox (read from the log) is the same.
+TEST_F(EventStoreTest, LegacyOutboxKeysAreRemovedAtOpen) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(store_->Append(Request("s", ExpectedVersion::Any(), {Event("E")})).ok());
+  }
+  store_.reset();
+  EXPECT_THAT(LegacyOutboxKeys(dir_.path() + "/db", /*add_positions_1_to_3=*/true), SizeIs(3));
+  Reopen();
+  auto outbox = store_->ReadOutbox(0, 10);
+  ASSERT_TRUE(outbox.ok()) << outbox.status();
+  ASSERT_THAT(*outbox, SizeIs(3));
+  EXPECT_EQ((*outbox)[2].position, 3u);
+  store_.reset();
+  EXPECT_THAT(LegacyOutboxKeys(dir_.path() + "/db", /*add_positions_1_to_3=*/false), SizeIs(0));
+  Reopen();
+  EXPECT_EQ(store_->LastPosition(), 3u);
 }
 
 TEST_F(EventStoreTest, ProjectionWritesCommitWithTheEvents) {

@@ -38,7 +38,8 @@
 namespace crm::auth {
 
 namespace internal {
-class SigningKey;  // src/jws.h: the secret or OpenSSL key.
+class SigningKey;     // src/jws.h: the secret or OpenSSL key.
+class VerifiedCache;  // src/jwt.cc: tokens whose signature and claims verified.
 }  // namespace internal
 
 // The claims this suite reads and writes.
@@ -105,6 +106,11 @@ class TokenVerifier {
   // and `aud` (when configured), and the types of `roles` and `region`.
   // Every failure is UNAUTHENTICATED with a short reason such as
   // "token expired"; the token and its claim values are never echoed.
+  //
+  // A token that verified is remembered (up to 4096 distinct tokens, then the
+  // cache starts over), so that a caller sending the same token on every call
+  // pays the signature and JSON once; the time claims (`exp`, `nbf`, `iat`)
+  // are checked against the clock on every call all the same. Thread-safe.
   absl::StatusOr<Principal> Verify(std::string_view token) const;
 
   // As Verify, returning the raw claims (all role strings, known or not).
@@ -115,8 +121,10 @@ class TokenVerifier {
 
  private:
   TokenVerifier(std::unique_ptr<internal::SigningKey> key, const VerifierConfig& config);
+  absl::Status CheckTimes(const Claims& claims) const;
 
   std::unique_ptr<internal::SigningKey> key_;
+  std::unique_ptr<internal::VerifiedCache> cache_;
   std::string issuer_;
   std::string audience_;
   absl::Duration leeway_;

@@ -190,14 +190,17 @@ class EventStore {
   // The global position of the last committed event (0 when empty).
   virtual uint64_t LastPosition() const = 0;
 
-  // Up to `limit` unpublished outbox entries with position > `after_position` and
-  // <= LastPosition() (acknowledged appends only), oldest first. A relay passes the last position it handed to Kafka (0 = from
-  // the published cursor).
+  // Up to `limit` unpublished events (the log entries after the published cursor:
+  // the log is the outbox, docs/adr/0005) with position > `after_position` and
+  // <= LastPosition() (acknowledged appends only), oldest first. A relay passes
+  // the last position it handed to Kafka (0 = from the published cursor).
   virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(uint64_t after_position,
                                                               size_t limit) = 0;
-  // Marks every outbox entry with position <= `position` published (durably, synced).
-  // Positions beyond LastPosition() are INVALID_ARGUMENT. Marking an older position
-  // than the current cursor is a no-op.
+  // Marks every event with position <= `position` published. Survives a process
+  // crash at once and a machine crash from the next append's WAL sync on (at
+  // worst the relay then publishes those events again). Positions beyond
+  // LastPosition() are INVALID_ARGUMENT. Marking an older position than the
+  // current cursor is a no-op.
   virtual absl::Status MarkPublished(uint64_t position) = 0;
   // The highest published position (0 when nothing was published).
   virtual uint64_t PublishedPosition() const = 0;
