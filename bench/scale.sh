@@ -24,10 +24,11 @@
 #   restart    kill -9 crm-customer, start it again with the same flags, time until
 #              its ready line
 # and prints one `scale <what>: <value>` line each on stdout (progress on stderr).
-# Projection rebuild rate: no service or tool runs a rebuild yet (crm-customer
-# has no Projector to replay its log through), so it prints
-# `scale rebuild: not measured`. Exit code 1 when a step fails (its log's tail is
-# printed and the temp dir kept).
+#   rebuild    stop crm-customer (SIGTERM), start it with --rebuild_projections:
+#              it replays its whole log into the customer rows, list indexes and
+#              duplicate keys before serving, and logs the events replayed and
+#              the rate (`projections_rebuilt`)
+# Exit code 1 when a step fails (its log's tail is printed and the temp dir kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -271,6 +272,20 @@ launch_service customer ${flags[@]+"${flags[@]}"}
 wait_ready customer 2
 restart_s=$(elapsed "$t0")
 
+# --- projection rebuild ------------------------------------------------------------------
+say "stop crm-customer, start it with --rebuild_projections"
+kill -TERM "${svc_pid[customer]}"
+wait "${svc_pid[customer]}" 2> /dev/null || true
+echo "--- rebuild" >> "$work/customer.log"
+launch_service customer ${flags[@]+"${flags[@]}"} --rebuild_projections
+wait_ready customer 3
+rebuilt=$(grep '"event":"projections_rebuilt"' "$work/customer.log" | tail -n1)
+[ -n "$rebuilt" ] || die "no projections_rebuilt line in $work/customer.log"
+json_number() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p" <<< "$rebuilt"; }
+rebuild_events=$(json_number events)
+rebuild_s=$(json_number seconds)
+rebuild_rate=$(json_number events_per_s)
+
 # --- results ---------------------------------------------------------------------------
 echo "scale preset: $preset ($customers customers, $interactions interactions, $tickets tickets; $(nproc) hardware threads, $fstype)"
 echo "scale generate s: $generate_s"
@@ -290,4 +305,4 @@ for name in customer interaction ticket classification; do
   echo "scale disk MB crm-$name: ${disk[$name]}"
 done
 echo "scale restart-to-ready s crm-customer: $restart_s"
-echo "scale rebuild: not measured"
+echo "scale rebuild events per s crm-customer: $rebuild_rate ($rebuild_events events in $rebuild_s s)"

@@ -16,6 +16,7 @@
 // The global log is the outbox (docs/adr/0005-the-log-is-the-outbox.md): every
 // event is published, in position order, so the unpublished events are the log
 // entries after the durable published cursor, and no outbox key is written.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -194,22 +195,66 @@ class DbProjectionView final : public ProjectionView {
 };
 
 // Rows written earlier in the current rebuild chunk, over the committed rows.
-class OverlayProjectionView final : public ProjectionView {
+class RebuildReader final : public ProjectionReader {
  public:
-  explicit OverlayProjectionView(const ProjectionView& base) : base_(base) {}
+  RebuildReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 
-  absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
-    if (auto it = pending_.find(std::string(key)); it != pending_.end()) return it->second;
-    return base_.Get(key);
+  absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
+                                                 std::string_view key) const override {
+    const std::string full = keys::ProjectionKey(projection, key);
+    if (auto it = pending_.find(full); it != pending_.end()) return it->second;
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, full, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    RETURN_IF_ERROR(FromRocks(s, "projection read"));
+    return value;
   }
-  void Set(const std::string& key, std::optional<std::string> value) {
-    pending_[key] = std::move(value);
+  void Set(const ProjectionWrite& w) {
+    pending_[keys::ProjectionKey(w.projection, w.key)] =
+        w.kind == ProjectionWrite::Kind::kPut ? std::optional<std::string>(w.value) : std::nullopt;
   }
   void Clear() { pending_.clear(); }
 
  private:
-  const ProjectionView& base_;
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
   std::map<std::string, std::optional<std::string>> pending_;
+};
+
+// A one-projection Projector seen as a ProjectionSetProjector.
+class SingleProjectionAdapter final : public ProjectionSetProjector {
+ public:
+  SingleProjectionAdapter(const Projector& projector, std::string target)
+      : projector_(projector), target_(std::move(target)) {}
+
+  absl::Status Project(const EventEnvelope& event, const ProjectionReader& rows,
+                       std::vector<ProjectionWrite>& out) const override {
+    const View view(rows, target_);
+    std::vector<Projector::Row> changed;
+    RETURN_IF_ERROR(projector_.Project(event, view, changed));
+    for (Projector::Row& row : changed) {
+      out.push_back(row.value ? ProjectionWrite::Put(target_, std::move(row.key), *std::move(row.value))
+                              : ProjectionWrite::Delete(target_, std::move(row.key)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  class View final : public ProjectionView {
+   public:
+    View(const ProjectionReader& rows, const std::string& projection)
+        : rows_(rows), projection_(projection) {}
+    absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
+      return rows_.Get(projection_, key);
+    }
+
+   private:
+    const ProjectionReader& rows_;
+    const std::string& projection_;
+  };
+
+  const Projector& projector_;
+  const std::string target_;
 };
 
 class RocksEventStore final : public EventStore {
@@ -476,15 +521,30 @@ class RocksEventStore final : public EventStore {
     if (target.empty() || HasNul(target)) {
       return absl::InvalidArgumentError("target: required, no NUL bytes");
     }
-    const std::string prefix = keys::ProjectionPrefix(target);
-    rocksdb::WriteOptions no_sync;
-    RETURN_IF_ERROR(FromRocks(
-        db_->DeleteRange(no_sync, projections_cf(), prefix, keys::PrefixEnd(prefix)),
-        "clearing the projection"));
+    return RebuildProjections(SingleProjectionAdapter(projector, std::string(target)),
+                              {std::string(target)});
+  }
 
-    DbProjectionView committed(db_.get(), projections_cf(), std::string(target));
-    OverlayProjectionView view(committed);
-    std::vector<Projector::Row> rows;
+  absl::StatusOr<uint64_t> RebuildProjections(const ProjectionSetProjector& projector,
+                                              const std::vector<std::string>& targets) override {
+    if (targets.empty()) return absl::InvalidArgumentError("targets: at least one");
+    for (const std::string& target : targets) {
+      if (target.empty() || HasNul(target)) {
+        return absl::InvalidArgumentError("targets: each required, no NUL bytes");
+      }
+    }
+    // Without the WAL: a rebuild that dies half way is started again anyway (the
+    // caller keeps a marker for that), and the memtable is flushed at the end.
+    rocksdb::WriteOptions no_wal;
+    no_wal.disableWAL = true;
+    for (const std::string& target : targets) {
+      const std::string prefix = keys::ProjectionPrefix(target);
+      RETURN_IF_ERROR(FromRocks(
+          db_->DeleteRange(no_wal, projections_cf(), prefix, keys::PrefixEnd(prefix)),
+          "clearing the projection"));
+    }
+    RebuildReader rows(db_.get(), projections_cf());
+    std::vector<ProjectionWrite> writes;
     uint64_t replayed = 0;
     uint64_t next = 1;
     while (true) {
@@ -492,22 +552,25 @@ class RocksEventStore final : public EventStore {
       if (events.empty()) break;
       rocksdb::WriteBatch batch;
       for (const EventEnvelope& e : events) {
-        rows.clear();
-        RETURN_IF_ERROR(projector.Project(e, view, rows));
-        for (Projector::Row& row : rows) {
-          const std::string key = keys::ProjectionKey(target, row.key);
-          RETURN_IF_ERROR(FromRocks(row.value ? batch.Put(projections_cf(), key, *row.value)
-                                              : batch.Delete(projections_cf(), key),
-                                    "projection batch"));
-          view.Set(row.key, std::move(row.value));
+        writes.clear();
+        RETURN_IF_ERROR(projector.Project(e, rows, writes));
+        for (ProjectionWrite& w : writes) {
+          if (std::find(targets.begin(), targets.end(), w.projection) == targets.end()) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "projector wrote projection \"", w.projection, "\", which is not rebuilt"));
+          }
+          RETURN_IF_ERROR(AddProjectionWrite(batch, w));
+          rows.Set(w);
         }
       }
-      RETURN_IF_ERROR(FromRocks(db_->Write(no_sync, &batch), "writing projection rows"));
-      view.Clear();
+      RETURN_IF_ERROR(FromRocks(db_->Write(no_wal, &batch), "writing projection rows"));
+      rows.Clear();
       replayed += events.size();
       next = events.back().global_position() + 1;
     }
-    RETURN_IF_ERROR(FromRocks(db_->FlushWAL(/*sync=*/true), "syncing the rebuild"));
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    RETURN_IF_ERROR(FromRocks(db_->Flush(flush, projections_cf()), "flushing the rebuild"));
     return replayed;
   }
 

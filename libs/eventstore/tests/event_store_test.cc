@@ -554,6 +554,55 @@ TEST_F(EventStoreTest, RebuildStopsOnProjectorError) {
   EXPECT_EQ(store_->RebuildProjection(Failing(), "p").status().message(), "boom");
 }
 
+// Several projections in one pass: a count per key ("counts", which reads its
+// own earlier rows across chunks of the replay) and an index of the keys by
+// their last event type ("by_type", which deletes the entry it replaces).
+TEST_F(EventStoreTest, RebuildsSeveralProjectionsInOnePass) {
+  class TwoProjections final : public ProjectionSetProjector {
+    absl::Status Project(const EventEnvelope& e, const ProjectionReader& rows,
+                         std::vector<ProjectionWrite>& out) const override {
+      auto count = rows.Get("counts", e.partition_key());
+      if (!count.ok()) return count.status();
+      int n = 0;
+      if (count->has_value() && !absl::SimpleAtoi(**count, &n)) return absl::DataLossError("bad");
+      out.push_back(ProjectionWrite::Put("counts", e.partition_key(), absl::StrCat(n + 1)));
+      auto type = rows.Get("last_type", e.partition_key());
+      if (!type.ok()) return type.status();
+      if (type->has_value()) {
+        out.push_back(ProjectionWrite::Delete("by_type", absl::StrCat(**type, "/", e.partition_key())));
+      }
+      out.push_back(ProjectionWrite::Put("last_type", e.partition_key(), e.event_type()));
+      out.push_back(ProjectionWrite::Put("by_type", absl::StrCat(e.event_type(), "/", e.partition_key()), ""));
+      return absl::OkStatus();
+    }
+  };
+  // 2500 events over 3 keys: more than two replay chunks of 1000.
+  for (int i = 0; i < 2500; ++i) {
+    ASSERT_TRUE(store_->Append(Request(absl::StrCat("s", i % 3), ExpectedVersion::Any(),
+                                       {Event(absl::StrCat("T", i % 4), absl::StrCat("k", i % 3))}))
+                    .ok());
+  }
+  ASSERT_TRUE(store_->WriteProjections({ProjectionWrite::Put("by_type", "stale", "")}).ok());
+
+  auto replayed = store_->RebuildProjections(TwoProjections(), {"counts", "last_type", "by_type"});
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  EXPECT_EQ(*replayed, 2500u);
+  // k0 got events 0,3,..,2499 (834, the last i=2499 -> T3); k1 833 (last 2497 -> T1);
+  // k2 833 (last 2498 -> T2).
+  using Rows = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(*store_->ScanProjection("counts", "", "", 10),
+            (Rows{{"k0", "834"}, {"k1", "833"}, {"k2", "833"}}));
+  EXPECT_EQ(*store_->ScanProjection("by_type", "", "", 10),
+            (Rows{{"T1/k1", ""}, {"T2/k2", ""}, {"T3/k0", ""}}));
+
+  // A write outside the targets stops the rebuild.
+  auto wrong = store_->RebuildProjections(TwoProjections(), {"counts", "last_type"});
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(wrong.status().message()), ::testing::HasSubstr("by_type"));
+  EXPECT_EQ(store_->RebuildProjections(TwoProjections(), {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(EventStoreTest, CheckpointIsAConsistentRestorableCopy) {
   for (int i = 0; i < 10; ++i) {
     AppendRequest req = Request(absl::StrCat("s", i % 3), ExpectedVersion::Any(), {Event("E")});

@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/eventstore/index_walk.h"
@@ -90,6 +91,50 @@ std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Cus
   // Keys the customer no longer has are left to whichever customer wrote them last;
   // FindDuplicate re-checks the row, so a stale key never reports a false match.
   return writes;
+}
+
+absl::Status CustomerProjector::Project(const eventstore::EventEnvelope& e,
+                                        const eventstore::ProjectionReader& rows,
+                                        std::vector<ProjectionWrite>& out) const {
+  const std::string stream_prefix = StreamFor("");
+  if (!absl::StartsWith(e.stream_id(), stream_prefix)) return absl::OkStatus();
+  const std::string customer_id = e.stream_id().substr(stream_prefix.size());
+  v1::CustomerEvent event;
+  if (!event.ParseFromString(e.payload())) {
+    return absl::DataLossError(absl::StrCat("corrupt customer event at position ",
+                                            e.global_position()));
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> row, rows.Get(kCustomersProjection, customer_id));
+  v1::Customer before;
+  if (row && !before.ParseFromString(*row)) {
+    return absl::DataLossError(absl::StrCat("corrupt rebuilt row of customer ", customer_id));
+  }
+  v1::Customer after = before;
+  Apply(after, event, {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
+  for (ProjectionWrite& w : RowWrites(before, after)) out.push_back(std::move(w));
+  return absl::OkStatus();
+}
+
+eventstore::ProjectionWrite CustomerRebuildMarker() {
+  return ProjectionWrite::Put(std::string(kRebuildProjection), "customer", "in progress");
+}
+
+absl::StatusOr<uint64_t> RebuildCustomerProjections(eventstore::EventStore& store) {
+  RETURN_IF_ERROR(store.WriteProjections({CustomerRebuildMarker()}));
+  ASSIGN_OR_RETURN(uint64_t events,
+                   store.RebuildProjections(CustomerProjector(),
+                                            {std::string(kCustomersProjection),
+                                             std::string(kIndexProjection),
+                                             std::string(kDuplicateProjection)}));
+  RETURN_IF_ERROR(store.WriteProjections(
+      {ProjectionWrite::Delete(std::string(kRebuildProjection), "customer")}));
+  return events;
+}
+
+absl::StatusOr<bool> CustomerRebuildInterrupted(eventstore::EventStore& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> marker,
+                   store.GetProjection(kRebuildProjection, "customer"));
+  return marker.has_value();
 }
 
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,

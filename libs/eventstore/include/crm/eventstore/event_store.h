@@ -130,6 +130,26 @@ class Projector {
                                std::vector<Row>& out) const = 0;
 };
 
+// Reads rows of any projection, for a ProjectionSetProjector.
+class ProjectionReader {
+ public:
+  virtual ~ProjectionReader() = default;
+  // The row's current value, std::nullopt when absent; an error on I/O failure.
+  virtual absl::StatusOr<std::optional<std::string>> Get(std::string_view projection,
+                                                         std::string_view key) const = 0;
+};
+
+// Turns events into writes to several projections at once (a row and its index
+// entries, say), for RebuildProjections. Must be deterministic.
+class ProjectionSetProjector {
+ public:
+  virtual ~ProjectionSetProjector() = default;
+  // Appends to `out` the writes `event` makes; `rows` shows the rows rebuilt so
+  // far (every earlier event's writes). An error aborts the rebuild.
+  virtual absl::Status Project(const EventEnvelope& event, const ProjectionReader& rows,
+                               std::vector<ProjectionWrite>& out) const = 0;
+};
+
 struct OutboxEntry {
   uint64_t position = 0;  // global position
   EventEnvelope event;
@@ -224,6 +244,13 @@ class EventStore {
   // while no appends write `target` (e.g. into a fresh name, or before serving).
   virtual absl::StatusOr<uint64_t> RebuildProjection(const Projector& projector,
                                                      std::string_view target) = 0;
+  // The same for several projections in one pass over the log: clears every one
+  // of `targets`, then commits what `projector` writes into them, in batches (one
+  // WAL sync at the end). A write to a projection outside `targets` is
+  // INVALID_ARGUMENT and stops the rebuild (the targets are then incomplete: run
+  // it again). Returns the number of events replayed.
+  virtual absl::StatusOr<uint64_t> RebuildProjections(const ProjectionSetProjector& projector,
+                                                      const std::vector<std::string>& targets) = 0;
 
   // Writes a consistent snapshot of the whole store into `target_dir` (which must
   // not exist; its parent must), cheaply (hard links where the file system allows).
