@@ -2,6 +2,10 @@
 # The newcomer's run command: installs what is missing, builds, and starts the
 # local suite on the embedded broker (crm-devbroker) with data under .local/.
 # Prints each service's address and one ready line; Ctrl-C stops everything.
+# crm-devbroker keeps its topics in memory only, so every run starts with empty
+# service stores too: stores kept from an earlier run would hold consumer offsets
+# and published cursors of topics that no longer exist (their consumers would skip
+# the new records as already seen).
 #
 #   ./scripts/run.sh
 #   CRM_LOCAL_DIR=/tmp/crm ./scripts/run.sh      # data somewhere else
@@ -52,6 +56,7 @@ wait_for() {
 }
 
 rm -f "$data/bootstrap"
+rm -rf "$data/customer" "$data/interaction" "$data/ticket" "$data/classification"
 setsid "$build"/tools/devbroker/crm-devbroker --bootstrap_file="$data/bootstrap" > "$data/devbroker.log" 2>&1 &
 pids+=($!)
 wait_for "$data/bootstrap" .

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <mutex>
 #include <thread>
 
@@ -182,6 +183,16 @@ class RunnerImpl final : public ConsumerRunner {
           known != advanced.end() ? known->second : next_offsets_[partition];
       if (msg->offset < next) {  // redelivered: already committed
         ++skipped_by_topic[partition.first];
+        // After the seek to the stored offsets this should not happen; when it
+        // does, the topic was most likely recreated (or the broker lost it) and
+        // the stored offsets are beyond its end: say so once per partition.
+        if (warned_below_stored_.insert(partition).second) {
+          Log(LogLevel::kWarn, "consumer_record_below_stored_offset",
+              {{"topic", partition.first}, {"partition", partition.second},
+               {"offset", msg->offset}, {"stored_next_offset", next},
+               {"hint", "records below the stored offset are skipped as already "
+                        "applied; if the topic was recreated, the stored offsets are stale"}});
+        }
         continue;
       }
       advanced[partition] = msg->offset + 1;
@@ -288,6 +299,7 @@ class RunnerImpl final : public ConsumerRunner {
   runtime::Gauge& lag_;
   std::map<std::string, runtime::Counter*> processed_counters_;
   std::map<std::string, runtime::Counter*> skipped_counters_;
+  std::set<PartitionKey> warned_below_stored_;  // consumer thread only
 
   rd_kafka_t* consumer_ = nullptr;
   std::thread thread_;
