@@ -5,6 +5,9 @@
 #   bench/scale.sh --preset=small         50,000 customers, 250,000 interactions, 10,000 tickets
 #   bench/scale.sh --preset=full          1,000,000 / 5,000,000 / 200,000
 #   bench/scale.sh --preset=small --keep  keep the temp dir (logs, data dirs)
+#   bench/scale.sh --preset=full --reuse=DIR   measure again on the data dirs a
+#                                              --keep run of the same preset left
+#                                              in DIR (no generation)
 #   CRM_BUILD_DIR=build-x bench/scale.sh --preset=small
 #   TMPDIR=/data bench/scale.sh --preset=full     data dirs on another file system
 #
@@ -35,12 +38,13 @@ root=$PWD
 build=${CRM_BUILD_DIR:-build}
 preset=""
 keep=0
+reuse=""
 callers=64
 seconds=10
 
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-  echo "Flags: --preset=small|full (required) --keep --callers=N (64) --seconds=N (10)"
+  echo "Flags: --preset=small|full (required) --keep --reuse=DIR --callers=N (64) --seconds=N (10)"
 }
 
 while [ $# -gt 0 ]; do
@@ -49,6 +53,7 @@ while [ $# -gt 0 ]; do
     --callers=*) callers=${1#*=} ;;
     --seconds=*) seconds=${1#*=} ;;
     --keep) keep=1 ;;
+    --reuse=*) reuse=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
     *) echo "scale.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -78,7 +83,16 @@ crmctl_bin=$build/tools/crmctl/crmctl
 devbroker_bin=$build/tools/devbroker/crm-devbroker
 secret=${CRM_JWT_SECRET_FILE:-$root/libs/auth/dev/dev_hs256.secret}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/crm-scale-XXXXXX")
+if [ -n "$reuse" ]; then
+  [ -d "$reuse/customer" ] || { echo "scale.sh: no data dirs in $reuse" >&2; exit 2; }
+  work=$(cd "$reuse" && pwd)
+  keep=1  # never delete what the caller handed in
+  # The logs start afresh (ready lines are counted); the old ones stay as *.log.1.
+  for f in "$work"/*.log; do mv "$f" "$f.1"; done
+  mv "$work/generate.log.1" "$work/generate.log"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/crm-scale-XXXXXX")
+fi
 fstype=$(df --output=fstype "$work" | tail -n1)
 
 pids=()
@@ -179,26 +193,35 @@ start_service classification
 # Every consumer group must have its partitions before the load starts: a consumer
 # that joins later reads from the earliest offset the dev broker still has, and
 # (seen once) missed the first events of crm.customer.v1.events that way.
-for name in customer interaction ticket classification; do
-  wait_for "$work/$name.log" '"event":"consumer_assigned"'
-done
+if [ -z "$reuse" ]; then  # (reused stores hold offsets of the earlier broker's topics)
+  for name in customer interaction ticket classification; do
+    wait_for "$work/$name.log" '"event":"consumer_assigned"'
+  done
+fi
 addrs=(--customer_addr="${svc_addr[customer]}" --interaction_addr="${svc_addr[interaction]}"
   --ticket_addr="${svc_addr[ticket]}" --classification_addr="${svc_addr[classification]}")
 
 # --- generate --------------------------------------------------------------------------
 say "crm-bench grpc --scenario=generate --customers=$customers --interactions=$interactions" \
   "--tickets=$tickets --callers=$callers (progress in $work/generate.log)"
-t0=$(now)
-run_logged generate "$bench_bin" grpc --scenario=generate --customers="$customers" \
-  --interactions="$interactions" --tickets="$tickets" --callers="$callers" \
-  --jwt_secret_file="$secret" "${addrs[@]}"
-generate_s=$(elapsed "$t0")
+if [ -n "$reuse" ]; then
+  say "reusing the data generated earlier in $work (its generate.log has the rates)"
+  generate_s="(reused: $(sed -n 's/^generate s: //p' "$work/generate.s" 2> /dev/null || true))"
+else
+  t0=$(now)
+  run_logged generate "$bench_bin" grpc --scenario=generate --customers="$customers" \
+    --interactions="$interactions" --tickets="$tickets" --callers="$callers" \
+    --jwt_secret_file="$secret" "${addrs[@]}"
+  generate_s=$(elapsed "$t0")
+  echo "generate s: $generate_s" > "$work/generate.s"
+fi
 grep -q '^errors: 0$' "$work/generate.log" || die "generate counted errors ($work/generate.log)"
 
 # --- classification catch-up -----------------------------------------------------------
 token=$("$crmctl_bin" token --sub eve --roles executive --secret_file="$secret" 2> /dev/null)
 report() {
-  "$crmctl_bin" classification report --addr="${svc_addr[classification]}" --token="$token"
+  "$crmctl_bin" classification report --addr="${svc_addr[classification]}" --token="$token" \
+    --timeout=120s
 }
 say "waiting until crm-classification's report counts $customers customers"
 # (at most 10 min, and at most 60 s without progress).
@@ -207,7 +230,8 @@ classified=0
 stalled=0
 for _ in $(seq 300); do
   before=$classified
-  classified=$(report 2> /dev/null | sed -n 's/^customers: *\([0-9]*\)$/\1/p')
+  classified=$(report 2> "$work/report.err" | sed -n 's/^customers: *\([0-9]*\)$/\1/p' || true)
+  [ ! -s "$work/report.err" ] || say "report failed: $(tail -n1 "$work/report.err")"
   classified=${classified:-0}
   [ "$classified" -lt "$customers" ] || break
   if [ "$classified" -eq "$before" ]; then stalled=$((stalled + 1)); else stalled=0; fi
