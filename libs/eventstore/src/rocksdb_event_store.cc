@@ -173,6 +173,16 @@ class PrefixIterator {
 
 class RocksEventStore;
 
+// The committed value of a projection row (its full key), nullopt when absent.
+absl::StatusOr<std::optional<std::string>> ReadRow(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                                   const std::string& full_key) {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, full_key, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, "projection read"));
+  return value;
+}
+
 // Reads committed rows of one projection.
 class DbProjectionView final : public ProjectionView {
  public:
@@ -180,12 +190,7 @@ class DbProjectionView final : public ProjectionView {
       : db_(db), cf_(cf), projection_(std::move(projection)) {}
 
   absl::StatusOr<std::optional<std::string>> Get(std::string_view key) const override {
-    std::string value;
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf_, keys::ProjectionKey(projection_, key), &value);
-    if (s.IsNotFound()) return std::nullopt;
-    RETURN_IF_ERROR(FromRocks(s, "projection read"));
-    return value;
+    return ReadRow(db_, cf_, keys::ProjectionKey(projection_, key));
   }
 
  private:
@@ -203,11 +208,7 @@ class RebuildReader final : public ProjectionReader {
                                                  std::string_view key) const override {
     const std::string full = keys::ProjectionKey(projection, key);
     if (auto it = pending_.find(full); it != pending_.end()) return it->second;
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_, full, &value);
-    if (s.IsNotFound()) return std::nullopt;
-    RETURN_IF_ERROR(FromRocks(s, "projection read"));
-    return value;
+    return ReadRow(db_, cf_, full);
   }
   void Set(const ProjectionWrite& w) {
     pending_[keys::ProjectionKey(w.projection, w.key)] =

@@ -90,13 +90,13 @@ class RelayImpl final : public OutboxRelay {
                             // rather than fail, and the gapless guarantee holds.
                             {"message.timeout.ms", "0"},
                             {"enable.gapless.guarantee", "true"},
-                            // librdkafka 2.0's idempotent producer sends one
-                            // request per partition at a time; with a short linger
-                            // its broker thread spun while one was in flight (57% of
-                            // crm-classification's CPU at 200 registrations/s in
-                            // the propagation benchmark). 10 ms makes fewer, larger
-                            // requests: propagation p99 at 200/s went from 266-910
-                            // ms to 40 ms (docs/performance.md).
+                            // With 2 ms, librdkafka 2.0's broker thread spun
+                            // (57% of crm-classification's CPU at 200
+                            // registrations/s in the propagation benchmark; as we
+                            // read it, while a produce request was in flight). 10 ms
+                            // makes fewer, larger requests: propagation p99 at
+                            // 200/s went from 266-910 ms to 40 ms
+                            // (docs/performance.md, Propagation).
                             {"linger.ms", "10"},
                             {"queue.buffering.max.messages",
                              absl::StrCat(options_.max_in_flight + options_.read_batch)}},
