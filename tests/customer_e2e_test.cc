@@ -587,11 +587,10 @@ std::map<std::string, std::vector<std::pair<std::string, std::string>>> Customer
   auto store = eventstore::OpenEventStore({.path = data_dir});
   EXPECT_TRUE(store.ok()) << store.status();
   if (!store.ok()) return out;
-  for (std::string_view p : {customer::kCustomersProjection, customer::kIndexProjection,
-                             customer::kDuplicateProjection}) {
+  for (const std::string& p : customer::CustomerRebuildTargets()) {
     auto rows = (*store)->ScanProjection(p, "", "", SIZE_MAX);
     EXPECT_TRUE(rows.ok()) << rows.status();
-    if (rows.ok()) out[std::string(p)] = *rows;
+    if (rows.ok()) out[p] = *rows;
   }
   return out;
 }
@@ -656,17 +655,27 @@ TEST_F(CustomerE2eTest, RebuildProjectionsReproducesTheLiveRows) {
   EXPECT_EQ(service_->Stop(), 0);
   EXPECT_EQ(CustomerRows(data_dir), live);
 
-  // A rebuild that died half way (its marker left, rows missing) is done again at
-  // the next start, without the flag.
+  // A rebuild that stopped half way (here: its projector failed at the 10th
+  // event, leaving the rows cleared and partly rebuilt) is done again at the
+  // next start, without the flag.
   {
+    class StopsAtTenthEvent final : public eventstore::ProjectionSetProjector {
+     public:
+      absl::Status Project(const eventstore::EventEnvelope& e, const eventstore::ProjectionReader& rows,
+                           std::vector<eventstore::ProjectionWrite>& out) const override {
+        if (e.global_position() == 10) return absl::InternalError("stopped");
+        return customer::CustomerProjector().Project(e, rows, out);
+      }
+    };
     auto store = eventstore::OpenEventStore({.path = data_dir});
     ASSERT_TRUE(store.ok()) << store.status();
-    ASSERT_TRUE((*store)
-                    ->WriteProjections({customer::CustomerRebuildMarker(),
-                                        eventstore::ProjectionWrite::Delete(
-                                            std::string(customer::kCustomersProjection), ids[7])})
-                    .ok());
+    EXPECT_EQ((*store)->RebuildProjections(StopsAtTenthEvent(), customer::CustomerRebuildTargets())
+                  .status()
+                  .message(),
+              "stopped");
+    EXPECT_EQ(*customer::CustomerRebuildInterrupted(**store), true);
   }
+  ASSERT_NE(CustomerRows(data_dir), live);
   service_ = std::make_unique<ServiceProcess>(
       CUSTOMER_PATH, std::vector<std::string>{"--data_dir=" + data_dir,
                                               std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE});

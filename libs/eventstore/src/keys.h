@@ -7,6 +7,7 @@
 //   commands     <command_id>                                    -> AppendRecord
 //   projections  <projection> 0x00 <key>                         -> row value
 //   default      "outbox_published"                              -> position (8 bytes BE)
+//   default      "rebuild_in_progress"                           -> targets, NUL-separated
 //
 // Big-endian integers make byte order equal numeric order, so iterators walk
 // versions and positions in order.
@@ -70,5 +71,7 @@ inline std::string ProjectionKey(std::string_view projection, std::string_view k
 }
 
 inline constexpr std::string_view kOutboxPublished = "outbox_published";
+// In `default` while a projection rebuild runs: its targets, NUL-separated.
+inline constexpr std::string_view kRebuildInProgress = "rebuild_in_progress";
 
 }  // namespace crm::eventstore::keys

@@ -30,6 +30,8 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
@@ -534,8 +536,13 @@ class RocksEventStore final : public EventStore {
         return absl::InvalidArgumentError("targets: each required, no NUL bytes");
       }
     }
-    // Without the WAL: a rebuild that dies half way is started again anyway (the
-    // caller keeps a marker for that), and the memtable is flushed at the end.
+    // The marker goes first, synced, and is removed only after the flush: rows
+    // written without the WAL are lost by a crash, and the marker says so.
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    RETURN_IF_ERROR(FromRocks(db_->Put(synced, meta_cf(), std::string(keys::kRebuildInProgress),
+                                       absl::StrJoin(targets, std::string(1, '\0'))),
+                              "marking the rebuild"));
     rocksdb::WriteOptions no_wal;
     no_wal.disableWAL = true;
     for (const std::string& target : targets) {
@@ -572,7 +579,18 @@ class RocksEventStore final : public EventStore {
     rocksdb::FlushOptions flush;
     flush.wait = true;
     RETURN_IF_ERROR(FromRocks(db_->Flush(flush, projections_cf()), "flushing the rebuild"));
+    RETURN_IF_ERROR(FromRocks(db_->Delete(synced, meta_cf(), std::string(keys::kRebuildInProgress)),
+                              "unmarking the rebuild"));
     return replayed;
+  }
+
+  absl::StatusOr<std::vector<std::string>> InterruptedRebuild() override {
+    std::string targets;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(),
+                                 std::string(keys::kRebuildInProgress), &targets);
+    if (s.IsNotFound()) return std::vector<std::string>();
+    RETURN_IF_ERROR(FromRocks(s, "reading the rebuild marker"));
+    return absl::StrSplit(targets, '\0');
   }
 
   absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& target_dir) override {

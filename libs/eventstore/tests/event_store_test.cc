@@ -587,6 +587,7 @@ TEST_F(EventStoreTest, RebuildsSeveralProjectionsInOnePass) {
   auto replayed = store_->RebuildProjections(TwoProjections(), {"counts", "last_type", "by_type"});
   ASSERT_TRUE(replayed.ok()) << replayed.status();
   EXPECT_EQ(*replayed, 2500u);
+  EXPECT_THAT(*store_->InterruptedRebuild(), ElementsAre());
   // k0 got events 0,3,..,2499 (834, the last i=2499 -> T3); k1 833 (last 2497 -> T1);
   // k2 833 (last 2498 -> T2).
   using Rows = std::vector<std::pair<std::string, std::string>>;
@@ -599,6 +600,12 @@ TEST_F(EventStoreTest, RebuildsSeveralProjectionsInOnePass) {
   auto wrong = store_->RebuildProjections(TwoProjections(), {"counts", "last_type"});
   EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(wrong.status().message()), ::testing::HasSubstr("by_type"));
+  // The stopped rebuild is remembered, also across a reopen, until one finishes.
+  EXPECT_THAT(*store_->InterruptedRebuild(), ElementsAre("counts", "last_type"));
+  Reopen();
+  EXPECT_THAT(*store_->InterruptedRebuild(), ElementsAre("counts", "last_type"));
+  ASSERT_TRUE(store_->RebuildProjections(TwoProjections(), {"counts", "last_type", "by_type"}).ok());
+  EXPECT_THAT(*store_->InterruptedRebuild(), ElementsAre());
   EXPECT_EQ(store_->RebuildProjections(TwoProjections(), {}).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -115,26 +115,18 @@ absl::Status CustomerProjector::Project(const eventstore::EventEnvelope& e,
   return absl::OkStatus();
 }
 
-eventstore::ProjectionWrite CustomerRebuildMarker() {
-  return ProjectionWrite::Put(std::string(kRebuildProjection), "customer", "in progress");
+std::vector<std::string> CustomerRebuildTargets() {
+  return {std::string(kCustomersProjection), std::string(kIndexProjection),
+          std::string(kDuplicateProjection)};
 }
 
 absl::StatusOr<uint64_t> RebuildCustomerProjections(eventstore::EventStore& store) {
-  RETURN_IF_ERROR(store.WriteProjections({CustomerRebuildMarker()}));
-  ASSIGN_OR_RETURN(uint64_t events,
-                   store.RebuildProjections(CustomerProjector(),
-                                            {std::string(kCustomersProjection),
-                                             std::string(kIndexProjection),
-                                             std::string(kDuplicateProjection)}));
-  RETURN_IF_ERROR(store.WriteProjections(
-      {ProjectionWrite::Delete(std::string(kRebuildProjection), "customer")}));
-  return events;
+  return store.RebuildProjections(CustomerProjector(), CustomerRebuildTargets());
 }
 
 absl::StatusOr<bool> CustomerRebuildInterrupted(eventstore::EventStore& store) {
-  ASSIGN_OR_RETURN(std::optional<std::string> marker,
-                   store.GetProjection(kRebuildProjection, "customer"));
-  return marker.has_value();
+  ASSIGN_OR_RETURN(std::vector<std::string> targets, store.InterruptedRebuild());
+  return !targets.empty();
 }
 
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,

@@ -245,12 +245,18 @@ class EventStore {
   virtual absl::StatusOr<uint64_t> RebuildProjection(const Projector& projector,
                                                      std::string_view target) = 0;
   // The same for several projections in one pass over the log: clears every one
-  // of `targets`, then commits what `projector` writes into them, in batches (one
-  // WAL sync at the end). A write to a projection outside `targets` is
-  // INVALID_ARGUMENT and stops the rebuild (the targets are then incomplete: run
-  // it again). Returns the number of events replayed.
+  // of `targets`, then commits what `projector` writes into them, in batches
+  // (without the WAL; flushed at the end). A write to a projection outside
+  // `targets` is INVALID_ARGUMENT and stops the rebuild. Returns the number of
+  // events replayed. Both rebuilds keep a durable marker naming their targets
+  // from before the clearing until the rebuilt rows are flushed, so a rebuild
+  // that stopped (an error, a crash) is seen by InterruptedRebuild.
   virtual absl::StatusOr<uint64_t> RebuildProjections(const ProjectionSetProjector& projector,
                                                       const std::vector<std::string>& targets) = 0;
+  // The targets of a rebuild that started and did not finish (their rows are
+  // incomplete: rebuild them again before serving reads from them); empty when
+  // none.
+  virtual absl::StatusOr<std::vector<std::string>> InterruptedRebuild() = 0;
 
   // Writes a consistent snapshot of the whole store into `target_dir` (which must
   // not exist; its parent must), cheaply (hard links where the file system allows).

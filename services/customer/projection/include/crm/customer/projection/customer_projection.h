@@ -25,8 +25,6 @@ inline constexpr std::string_view kDuplicateProjection = "customer_duplicates";
 // The customer's A/B/C/D class from crm.classification.v1 events, kept apart from
 // the row that commands rewrite, and merged into it when read.
 inline constexpr std::string_view kClassProjection = "customer_class";
-// Holds a marker while a rebuild runs (RebuildCustomerProjections).
-inline constexpr std::string_view kRebuildProjection = "customer_rebuild";
 
 // The stream holding one customer's events.
 std::string StreamFor(std::string_view customer_id);
@@ -47,18 +45,19 @@ class CustomerProjector final : public eventstore::ProjectionSetProjector {
                        std::vector<eventstore::ProjectionWrite>& out) const override;
 };
 
-// Clears and rebuilds the customers, customer_index and customer_duplicates
-// projections from the log (crm-customer --rebuild_projections); returns the
-// number of events replayed. Run it while the service does not serve. A durable
-// marker is set for the duration, so that a process that dies during the
-// rebuild is seen at the next start (CustomerRebuildInterrupted).
+// The projections CustomerProjector rebuilds: customers, customer_index and
+// customer_duplicates.
+std::vector<std::string> CustomerRebuildTargets();
+
+// Clears and rebuilds those projections from the log (crm-customer
+// --rebuild_projections); returns the number of events replayed. Run it while
+// the service does not serve. A rebuild that stops half way (an error, a crash)
+// is reported by the store's InterruptedRebuild (CustomerRebuildInterrupted).
 absl::StatusOr<uint64_t> RebuildCustomerProjections(eventstore::EventStore& store);
 
 // True when a rebuild started and never finished: the read model is then
 // incomplete, and crm-customer rebuilds it before serving.
 absl::StatusOr<bool> CustomerRebuildInterrupted(eventstore::EventStore& store);
-// The marker row RebuildCustomerProjections keeps while it runs (for tests).
-eventstore::ProjectionWrite CustomerRebuildMarker();
 
 // The current row (with its class merged in), std::nullopt when no such customer.
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,
