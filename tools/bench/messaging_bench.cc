@@ -497,7 +497,6 @@ PacedRun RunPaced(const MessagingBenchOptions& options, EventStore& store, Outbo
         const bool in_window = now >= window_start && now < window_end;
         acks.Acked(id, now, in_window);
         positions.Acked(result->first_position, now, in_window);
-        relay.Notify();
         appended.fetch_add(1);
         if (in_window) measured.fetch_add(1);
       }
@@ -596,7 +595,6 @@ bool RunLatency(const MessagingBenchOptions& options, const std::string& brokers
         return false;
       }
       acks.Acked(id, SteadyClock::now(), /*measured=*/false);
-      (*relay)->Notify();
     }
   }
   if (!WaitFor([&] { return watcher.OursCommitted() >= kPrimeEvents; }, kPrimeTimeout)) {
@@ -878,8 +876,8 @@ void PrintHeader(const MessagingBenchOptions& options, const std::string& broker
       "    passed the event (Kafka acknowledged it, cursor synced; runs beside the consumer's "
       "path);\n"
       "    \"Handle\" = EventHandler::Handle called, before the consumer's commit.\n"
-      "    Relay: library defaults (linger.ms=2, idle_interval 50 ms), Notify() after each "
-      "append. Consumer:\n"
+      "    Relay: library defaults (linger.ms=10, idle_interval 50 ms), woken by the store's "
+      "commit listener. Consumer:\n"
       "    session.timeout.ms=6000, %s, defaults otherwise (poll_timeout 100 ms).\n"
       "    Open loop: appends due at absolute times at --rate, taken by %d threads; %.0f s warm-up "
       "not counted;\n"

@@ -1,15 +1,20 @@
 // RocksDB implementation of EventStore.
 //
 // Write path (see README.md and docs/adr/0002-event-store-write-path.md):
-//   1. The appending thread validates the request, reserves its command id, takes
-//      the stripe lock of its stream, reads the stream's version and checks the
-//      expected version, then serializes its events (without global positions).
-//      All of this runs in parallel across streams.
-//   2. It queues the prepared append for the committer thread and waits.
-//   3. The committer takes every queued append, gives their events consecutive
-//      global positions, puts events, log entries, projection rows and command
-//      records into ONE WriteBatch, writes it with sync=true (one WAL fsync for
-//      the whole group) and wakes the waiters.
+//   1. The appending thread validates the request, reserves its idempotency key
+//      (a concurrent append with the same key is parked until the first settles,
+//      then finds its record), reads the stream's version and checks the expected
+//      version, then serializes its events without version and position. All of
+//      this runs in parallel across streams, with no lock held afterwards.
+//   2. It queues the prepared append for the committer thread and returns
+//      (AppendAsync; Append waits on the callback).
+//   3. The committer takes every queued append, checks each one's version again
+//      where another append of the same lock stripe committed since it was read
+//      (an optimistic check, so no lock spans the wait for the disk), gives the
+//      events their versions and consecutive global positions, puts events, log
+//      entries, projection rows and command records into ONE WriteBatch, writes it
+//      with sync=true (one WAL fsync for the whole group), then tells the commit
+//      listeners and runs every append's callback.
 // A single committer assigns positions in commit order, so the global log has no
 // gaps and a reader never sees position N+1 before N.
 //
@@ -25,7 +30,7 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
@@ -53,9 +58,14 @@ using ::crm::events::v1::AppendRecord;
 constexpr char kCurrentVersionPayload[] = "crm.eventstore/current_version";
 constexpr size_t kMaxStreamIdBytes = 256;
 constexpr size_t kMaxCommandIdBytes = 256;
-constexpr size_t kLockStripes = 4096;
+constexpr size_t kMaxCommandKeyBytes = 1024;
+// Version-check stripes: a stream's stripe counts the groups that appended to one
+// of its streams, so the committer re-reads a version only when it may have moved.
+constexpr size_t kVersionStripes = 16384;
 constexpr size_t kRebuildChunk = 1000;
-// Tag of EventEnvelope.global_position (field 5, varint wire type).
+// Tags of EventEnvelope.stream_version (field 4) and global_position (field 5),
+// varint wire type.
+constexpr char kStreamVersionTag = (4 << 3) | 0;
 constexpr char kGlobalPositionTag = (5 << 3) | 0;
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -103,7 +113,13 @@ absl::Status Validate(const AppendRequest& req) {
   if (req.command_id.size() > kMaxCommandIdBytes) {
     return absl::InvalidArgumentError("command_id: longer than 256 bytes");
   }
-  if (req.events.empty()) return absl::InvalidArgumentError("events: at least one required");
+  if (req.command_key.size() > kMaxCommandKeyBytes) {
+    return absl::InvalidArgumentError("command_key: longer than 1024 bytes");
+  }
+  if (req.events.empty() && req.command_id.empty() && req.command_key.empty() &&
+      req.projection_writes.empty()) {
+    return absl::InvalidArgumentError("events: at least one required");
+  }
   for (size_t i = 0; i < req.events.size(); ++i) {
     const NewEvent& e = req.events[i];
     if (e.event_type.empty()) {
@@ -117,6 +133,11 @@ absl::Status Validate(const AppendRequest& req) {
     RETURN_IF_ERROR(ValidateProjectionWrite(req.projection_writes[i], i));
   }
   return absl::OkStatus();
+}
+
+// The idempotency key of an append ("" = none).
+const std::string& CommandKey(const AppendRequest& req) {
+  return req.command_key.empty() ? req.command_id : req.command_key;
 }
 
 absl::Status VersionConflict(absl::string_view stream, ExpectedVersion expected, uint64_t current) {
@@ -135,24 +156,26 @@ AppendResult ResultFromRecord(const AppendRecord& record, bool duplicate) {
   r.last_position = record.last_position();
   r.event_ids.assign(record.event_ids().begin(), record.event_ids().end());
   r.duplicate = duplicate;
+  r.request_fingerprint = record.request_fingerprint();
+  r.response = record.response();
   return r;
 }
 
 // An append prepared by its caller's thread, waiting for the committer.
 struct PendingAppend {
-  const AppendRequest* request = nullptr;
-  uint64_t first_version = 0;
-  // Each event's envelope serialized without its global position; the committer
-  // appends the position field (protobuf lets a field follow the others).
+  AppendRequest request;
+  AppendCallback done;
+  // The version stripe of the stream, the stripe's commit count when the version
+  // was read, and the version read: the committer re-reads it only if the count
+  // moved since.
+  size_t stripe = 0;
+  uint64_t stripe_seen = 0;
+  uint64_t read_version = 0;
+  // Each event's envelope serialized without stream version and global position;
+  // the committer appends both fields (protobuf lets a field follow the others).
   std::vector<std::string> envelopes;
   std::vector<std::string> event_ids;
   absl::StatusOr<AppendResult> result;
-  // Set under the store's done_mu_ by the committer; the caller sleeps on
-  // `committed` (a condition variable, not a semaphore: libstdc++'s semaphore
-  // spins with sched_yield first, which with 64 waiters on 2 cores cost 7% of the
-  // service's CPU in the register benchmark).
-  bool done = false;
-  std::condition_variable committed;
 };
 
 // An iterator over the keys of a column family that start with `prefix` (a
@@ -312,62 +335,73 @@ class RocksEventStore final : public EventStore {
   }
 
   absl::StatusOr<AppendResult> Append(const AppendRequest& req) override {
-    RETURN_IF_ERROR(Validate(req));
-    CommandReservation reservation(*this, req.command_id);
-    if (!req.command_id.empty()) {
-      ASSIGN_OR_RETURN(std::optional<AppendResult> first, LookupCommand(req.command_id));
-      if (first) return *std::move(first);
-    }
-
-    std::lock_guard<std::mutex> stream_lock(StripeFor(req.stream_id));
-    ASSIGN_OR_RETURN(uint64_t current, StreamVersion(req.stream_id));
-    if (!req.expected_version.is_any() && req.expected_version.value() != current) {
-      return VersionConflict(req.stream_id, req.expected_version, current);
-    }
-
-    PendingAppend pending;
-    pending.request = &req;
-    pending.first_version = current + 1;
-    pending.envelopes.reserve(req.events.size());
-    pending.event_ids.reserve(req.events.size());
-    const absl::Time now = clock_.Now();
-    EventEnvelope envelope;
-    for (size_t i = 0; i < req.events.size(); ++i) {
-      const NewEvent& e = req.events[i];
-      envelope.Clear();
-      envelope.set_event_id(e.event_id.empty() ? NewIdAt(now) : e.event_id);
-      envelope.set_event_type(e.event_type);
-      envelope.set_stream_id(req.stream_id);
-      envelope.set_stream_version(current + 1 + i);
-      envelope.set_partition_key(e.partition_key);
-      *envelope.mutable_occurred_at() = ToProtoTimestamp(e.occurred_at.value_or(now));
-      envelope.set_actor(e.actor);
-      envelope.set_correlation_id(e.correlation_id);
-      envelope.set_causation_id(e.causation_id);
-      envelope.set_schema_version(e.schema_version);
-      envelope.set_payload(e.payload);
-      envelope.set_command_id(req.command_id);
-      pending.event_ids.push_back(envelope.event_id());
-      pending.envelopes.push_back(envelope.SerializeAsString());
-    }
-
-    {
-      std::lock_guard<std::mutex> lock(queue_mu_);
-      if (stopping_) return absl::UnavailableError("event store is closing");
-      queue_.push_back(&pending);
-    }
-    queue_cv_.notify_one();
-    {
-      std::unique_lock<std::mutex> lock(done_mu_);
-      pending.committed.wait(lock, [&] { return pending.done; });
-    }
-    return std::move(pending.result);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool settled = false;
+    absl::StatusOr<AppendResult> result;
+    AppendAsync(req, [&](absl::StatusOr<AppendResult> r) {
+      // Notified under the lock: the waiter may return (and destroy `cv`) as soon
+      // as it sees `settled`.
+      std::lock_guard<std::mutex> lock(mu);
+      result = std::move(r);
+      settled = true;
+      cv.notify_one();
+    });
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return settled; });
+    return result;
   }
 
-  absl::StatusOr<std::optional<AppendResult>> LookupCommand(std::string_view command_id) override {
+  void AppendAsync(AppendRequest req, AppendCallback done) override {
+    if (absl::Status s = Validate(req); !s.ok()) return done(std::move(s));
+    auto p = std::make_unique<PendingAppend>();
+    p->request = std::move(req);
+    p->done = std::move(done);
+    const std::string& key = CommandKey(p->request);
+    if (!key.empty()) {
+      std::lock_guard<std::mutex> lock(commands_mu_);
+      auto [it, reserved] = inflight_commands_.try_emplace(key);
+      // Another append holds the key: this one goes again once that one settled
+      // (and then finds its record).
+      if (!reserved) return it->second.push_back(std::move(p));
+    }
+    absl::Status prepared = Prepare(*p);
+    if (!prepared.ok() || p->result.ok()) {  // refused, or answered by the record
+      if (!prepared.ok()) p->result = std::move(prepared);
+      std::vector<std::unique_ptr<PendingAppend>> settled;
+      settled.push_back(std::move(p));
+      return Settle(settled);
+    }
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(p));
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    p->result = absl::UnavailableError("event store is closing");
+    std::vector<std::unique_ptr<PendingAppend>> settled;
+    settled.push_back(std::move(p));
+    Settle(settled);
+  }
+
+  uint64_t AddCommitListener(std::function<void(uint64_t)> listener) override {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    const uint64_t id = ++last_listener_id_;
+    listeners_.emplace(id, std::move(listener));
+    return id;
+  }
+
+  void RemoveCommitListener(uint64_t id) override {
+    std::lock_guard<std::mutex> lock(listeners_mu_);
+    listeners_.erase(id);
+  }
+
+  absl::StatusOr<std::optional<AppendResult>> LookupCommand(std::string_view command_key) override {
     std::string record_bytes;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), commands_cf(),
-                                 rocksdb::Slice(command_id.data(), command_id.size()),
+                                 rocksdb::Slice(command_key.data(), command_key.size()),
                                  &record_bytes);
     if (s.IsNotFound()) return std::nullopt;
     RETURN_IF_ERROR(FromRocks(s, "reading the command record"));
@@ -616,31 +650,6 @@ class RocksEventStore final : public EventStore {
   }
 
  private:
-  // Holds a command id for the duration of one append, so that two concurrent
-  // appends with the same id cannot both write: the second waits, then finds the
-  // first one's record.
-  class CommandReservation {
-   public:
-    CommandReservation(RocksEventStore& store, const std::string& id) : store_(store), id_(id) {
-      if (id_.empty()) return;
-      std::unique_lock<std::mutex> lock(store_.commands_mu_);
-      store_.commands_cv_.wait(lock, [&] { return !store_.inflight_commands_.contains(id_); });
-      store_.inflight_commands_.insert(id_);
-    }
-    ~CommandReservation() {
-      if (id_.empty()) return;
-      {
-        std::lock_guard<std::mutex> lock(store_.commands_mu_);
-        store_.inflight_commands_.erase(id_);
-      }
-      store_.commands_cv_.notify_all();
-    }
-
-   private:
-    RocksEventStore& store_;
-    const std::string& id_;
-  };
-
   rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
   rocksdb::ColumnFamilyHandle* streams_cf() const { return handles_[1]; }
   rocksdb::ColumnFamilyHandle* log_cf() const { return handles_[2]; }
@@ -657,8 +666,73 @@ class RocksEventStore final : public EventStore {
                      "projection batch");
   }
 
-  std::mutex& StripeFor(std::string_view stream) {
-    return stripes_[absl::Hash<std::string_view>{}(stream) % kLockStripes];
+  static size_t StripeOf(std::string_view stream) {
+    return absl::Hash<std::string_view>{}(stream) % kVersionStripes;
+  }
+
+  // The caller's part of an append (its key already reserved): the command record
+  // (then `p.result` is set and nothing is to be written), the stream's version
+  // and the expected-version check, the envelopes. An error settles the append.
+  absl::Status Prepare(PendingAppend& p) {
+    const AppendRequest& req = p.request;
+    if (const std::string& key = CommandKey(req); !key.empty()) {
+      ASSIGN_OR_RETURN(std::optional<AppendResult> first, LookupCommand(key));
+      if (first) {
+        p.result = *std::move(first);
+        return absl::OkStatus();
+      }
+    }
+    p.result = absl::UnknownError("not committed");
+    p.stripe = StripeOf(req.stream_id);
+    // The count first, then the version: a group that commits to the stripe after
+    // the count was read moves it, and the committer then reads the version again.
+    p.stripe_seen = stripe_commits_[p.stripe].load(std::memory_order_acquire);
+    ASSIGN_OR_RETURN(p.read_version, StreamVersion(req.stream_id));
+    if (!req.expected_version.is_any() && req.expected_version.value() != p.read_version) {
+      return VersionConflict(req.stream_id, req.expected_version, p.read_version);
+    }
+    const absl::Time now = clock_.Now();
+    p.envelopes.reserve(req.events.size());
+    p.event_ids.reserve(req.events.size());
+    EventEnvelope envelope;
+    for (const NewEvent& e : req.events) {
+      envelope.Clear();
+      envelope.set_event_id(e.event_id.empty() ? NewIdAt(now) : e.event_id);
+      envelope.set_event_type(e.event_type);
+      envelope.set_stream_id(req.stream_id);
+      envelope.set_partition_key(e.partition_key);
+      *envelope.mutable_occurred_at() = ToProtoTimestamp(e.occurred_at.value_or(now));
+      envelope.set_actor(e.actor);
+      envelope.set_correlation_id(e.correlation_id);
+      envelope.set_causation_id(e.causation_id);
+      envelope.set_schema_version(e.schema_version);
+      envelope.set_payload(e.payload);
+      envelope.set_command_id(req.command_id);
+      p.event_ids.push_back(envelope.event_id());
+      p.envelopes.push_back(envelope.SerializeAsString());
+    }
+    return absl::OkStatus();
+  }
+
+  // Runs the callbacks of settled appends, then releases their keys: an append
+  // parked on a key goes again (and finds the record when the first one wrote).
+  void Settle(std::vector<std::unique_ptr<PendingAppend>>& settled) {
+    std::vector<std::unique_ptr<PendingAppend>> parked;
+    {
+      std::lock_guard<std::mutex> lock(commands_mu_);
+      for (const std::unique_ptr<PendingAppend>& p : settled) {
+        const std::string& key = CommandKey(p->request);
+        if (key.empty()) continue;
+        auto it = inflight_commands_.find(key);
+        if (it == inflight_commands_.end()) continue;
+        for (std::unique_ptr<PendingAppend>& waiter : it->second) parked.push_back(std::move(waiter));
+        inflight_commands_.erase(it);
+      }
+    }
+    for (std::unique_ptr<PendingAppend>& p : settled) p->done(std::move(p->result));
+    for (std::unique_ptr<PendingAppend>& p : parked) {
+      AppendAsync(std::move(p->request), std::move(p->done));
+    }
   }
 
   // Calls fn(event) for the stream's events from `from_version` while fn returns true.
@@ -673,77 +747,120 @@ class RocksEventStore final : public EventStore {
   }
 
   void CommitLoop() {
-    std::vector<PendingAppend*> group;
+    std::vector<std::unique_ptr<PendingAppend>> group;
     while (true) {
+      group.clear();
       {
         std::unique_lock<std::mutex> lock(queue_mu_);
         queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, and nothing left to commit
         const size_t n = std::min(queue_.size(), max_group_size_);
-        group.assign(queue_.begin(), queue_.begin() + n);
+        for (size_t i = 0; i < n; ++i) group.push_back(std::move(queue_[i]));
         queue_.erase(queue_.begin(), queue_.begin() + n);
       }
-      std::lock_guard<std::mutex> commit_lock(commit_mu_);
-      CommitGroup(group);
+      uint64_t last = 0;
+      {
+        std::lock_guard<std::mutex> commit_lock(commit_mu_);
+        last = CommitGroup(group);
+      }
+      if (last != 0) {
+        std::lock_guard<std::mutex> lock(listeners_mu_);
+        for (const auto& [id, listener] : listeners_) listener(last);
+      }
+      Settle(group);
     }
   }
 
-  void CommitGroup(const std::vector<PendingAppend*>& group) {
+  // The stream's version as the committer sees it: after this group's earlier
+  // appends, else as read by the appender unless its stripe moved since.
+  absl::StatusOr<uint64_t> CommitVersion(const PendingAppend& p,
+                                         const absl::flat_hash_map<std::string_view, uint64_t>& in_group) {
+    if (auto it = in_group.find(p.request.stream_id); it != in_group.end()) return it->second;
+    if (stripe_commits_[p.stripe].load(std::memory_order_acquire) == p.stripe_seen) {
+      return p.read_version;
+    }
+    return StreamVersion(p.request.stream_id);
+  }
+
+  // Writes the group in one synced batch and sets each append's result. Returns
+  // the last global position when events were appended, else 0.
+  uint64_t CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
     rocksdb::WriteBatch batch;
     uint64_t position = last_position_.load();
     std::string value;
     absl::Status status;
-    for (PendingAppend* p : group) {
-      const AppendRequest& req = *p->request;
+    absl::flat_hash_map<std::string_view, uint64_t> in_group;  // stream -> version
+    size_t appended = 0;
+    for (const std::unique_ptr<PendingAppend>& p : group) {
+      const AppendRequest& req = p->request;
+      absl::StatusOr<uint64_t> current = CommitVersion(*p, in_group);
+      if (!current.ok()) {
+        p->result = current.status();
+        continue;
+      }
+      if (!req.expected_version.is_any() && req.expected_version.value() != *current) {
+        p->result = VersionConflict(req.stream_id, req.expected_version, *current);
+        continue;
+      }
       AppendRecord record;
       record.set_stream_id(req.stream_id);
-      record.set_first_version(p->first_version);
-      record.set_last_version(p->first_version + p->envelopes.size() - 1);
-      record.set_first_position(position + 1);
+      record.set_first_version(p->envelopes.empty() ? *current : *current + 1);
+      record.set_last_version(*current + p->envelopes.size());
+      if (!p->envelopes.empty()) record.set_first_position(position + 1);
       for (size_t i = 0; i < p->envelopes.size(); ++i) {
         ++position;
+        const uint64_t version = *current + 1 + i;
         value = std::move(p->envelopes[i]);
+        value.push_back(kStreamVersionTag);
+        AppendVarint(value, version);
         value.push_back(kGlobalPositionTag);
         AppendVarint(value, position);
-        const std::string position_key = keys::BigEndian64(position);
         status.Update(FromRocks(
-            batch.Put(streams_cf(), keys::StreamKey(req.stream_id, p->first_version + i), value),
-            "batch"));
-        status.Update(FromRocks(batch.Put(log_cf(), position_key, value), "batch"));
+            batch.Put(streams_cf(), keys::StreamKey(req.stream_id, version), value), "batch"));
+        status.Update(FromRocks(batch.Put(log_cf(), keys::BigEndian64(position), value), "batch"));
       }
-      record.set_last_position(position);
+      if (!p->envelopes.empty()) {
+        record.set_last_position(position);
+        in_group[req.stream_id] = record.last_version();
+      }
       for (const std::string& id : p->event_ids) record.add_event_ids(id);
-      if (!req.command_id.empty()) {
+      record.set_request_fingerprint(req.request_fingerprint);
+      record.set_response(req.response);
+      if (const std::string& key = CommandKey(req); !key.empty()) {
         status.Update(
-            FromRocks(batch.Put(commands_cf(), req.command_id, record.SerializeAsString()),
-                      "batch"));
+            FromRocks(batch.Put(commands_cf(), key, record.SerializeAsString()), "batch"));
       }
       for (const ProjectionWrite& w : req.projection_writes) {
         status.Update(AddProjectionWrite(batch, w));
       }
       p->result = ResultFromRecord(record, /*duplicate=*/false);
+      ++appended;
     }
+    if (appended == 0) return 0;
     if (status.ok()) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
       status = FromRocks(db_->Write(wo, &batch), "committing appends");
     }
-    if (status.ok()) {
-      last_position_.store(position);
-      stats_appends_.fetch_add(group.size(), std::memory_order_relaxed);
-      stats_groups_.fetch_add(1, std::memory_order_relaxed);
-      stats_batch_bytes_.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
+    if (!status.ok()) {
+      // Nothing is acknowledged and no position is used up, so the log stays
+      // gap-free (RocksDB refuses further writes until reopened).
+      for (const std::unique_ptr<PendingAppend>& p : group) {
+        if (p->result.ok()) p->result = status;
+      }
+      return 0;
     }
-    // After a failed write nothing is acknowledged and no position is used up, so
-    // the log stays gap-free (RocksDB refuses further writes until reopened).
-    // Notified under the lock: a waiter may return (and destroy its PendingAppend)
-    // as soon as it sees `done`.
-    std::lock_guard<std::mutex> lock(done_mu_);
-    for (PendingAppend* p : group) {
-      if (!status.ok()) p->result = status;
-      p->done = true;
-      p->committed.notify_one();
+    // The versions are visible now: appenders that read them before see the
+    // stripe move and the committer reads them again.
+    for (const auto& [stream, version] : in_group) {
+      stripe_commits_[StripeOf(stream)].fetch_add(1, std::memory_order_release);
     }
+    stats_appends_.fetch_add(appended, std::memory_order_relaxed);
+    stats_groups_.fetch_add(1, std::memory_order_relaxed);
+    stats_batch_bytes_.fetch_add(batch.GetDataSize(), std::memory_order_relaxed);
+    if (position == last_position_.load()) return 0;  // command records or rows only
+    last_position_.store(position);
+    return position;
   }
 
   const Clock& clock_;
@@ -751,18 +868,21 @@ class RocksEventStore final : public EventStore {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 
-  std::array<std::mutex, kLockStripes> stripes_;
+  std::array<std::atomic<uint64_t>, kVersionStripes> stripe_commits_{};
 
+  // Idempotency keys of appends not settled yet, with the appends parked on them.
   std::mutex commands_mu_;
-  std::condition_variable commands_cv_;
-  absl::flat_hash_set<std::string> inflight_commands_;
+  absl::flat_hash_map<std::string, std::vector<std::unique_ptr<PendingAppend>>> inflight_commands_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::mutex done_mu_;  // guards PendingAppend::done
-  std::deque<PendingAppend*> queue_;
+  std::deque<std::unique_ptr<PendingAppend>> queue_;
   bool stopping_ = false;
   std::thread committer_;
+
+  std::mutex listeners_mu_;
+  std::map<uint64_t, std::function<void(uint64_t)>> listeners_;
+  uint64_t last_listener_id_ = 0;
 
   std::mutex publish_mu_;
   std::mutex commit_mu_;  // held by the committer per group, and by Checkpoint

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <set>
 #include <string>
@@ -161,6 +164,9 @@ TEST_F(EventStoreTest, RejectsInvalidRequestsAndWritesNothing) {
       {Request("s", ExpectedVersion::Any(), {Event("X"), Event("Y", "")}), "events[1].partition_key"});
   cases.push_back(
       {Request("s", ExpectedVersion::Any(), {Event("X")}, std::string(300, 'c')), "command_id"});
+  AppendRequest long_key = Request("s", ExpectedVersion::Any(), {Event("X")});
+  long_key.command_key = std::string(1025, 'k');
+  cases.push_back({long_key, "command_key"});
   AppendRequest bad_projection = Request("s", ExpectedVersion::Any(), {Event("X")});
   bad_projection.projection_writes.push_back(ProjectionWrite::Put("", "k", "v"));
   cases.push_back({bad_projection, "projection_writes[0].projection"});
@@ -280,6 +286,136 @@ TEST_F(EventStoreTest, ConcurrentRetriesOfOneCommandAppendOnce) {
   }
   EXPECT_EQ(originals, 1);
   EXPECT_EQ(store_->LastPosition(), 1u);
+}
+
+// The asynchronous form: every callback runs once, after the synced group that
+// holds its append, and the commit listeners hear of each group with events.
+TEST_F(EventStoreTest, AsyncAppendsSettleOnceAndListenersHearOfTheirGroups) {
+  std::atomic<uint64_t> heard{0};
+  std::atomic<int> calls{0};
+  const uint64_t listener = store_->AddCommitListener([&](uint64_t last) {
+    ++calls;
+    uint64_t seen = heard.load();
+    while (last > seen && !heard.compare_exchange_weak(seen, last)) {
+    }
+  });
+  constexpr int kAppends = 200;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<absl::StatusOr<AppendResult>> results;
+  for (int i = 0; i < kAppends; ++i) {
+    store_->AppendAsync(Request(absl::StrCat("s-", i % 7), ExpectedVersion::Any(), {Event("A")}),
+                        [&](absl::StatusOr<AppendResult> r) {
+                          // Durable before acknowledged: the log already holds it.
+                          if (r.ok()) {
+                            EXPECT_GE(store_->LastPosition(), r->last_position);
+                          }
+                          std::lock_guard<std::mutex> lock(mu);
+                          results.push_back(std::move(r));
+                          cv.notify_all();
+                        });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return results.size() == kAppends; }));
+  }
+  std::set<uint64_t> positions;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status();
+    positions.insert(r->first_position);
+  }
+  EXPECT_EQ(positions.size(), static_cast<size_t>(kAppends));
+  EXPECT_EQ(*positions.rbegin(), static_cast<uint64_t>(kAppends));
+  EXPECT_EQ(heard.load(), static_cast<uint64_t>(kAppends));
+  EXPECT_GE(calls.load(), 1);
+  EXPECT_EQ(*store_->StreamVersion("s-0"), 29u);  // 0, 7, ..., 196
+
+  // A refused append settles at once, on the calling thread; a removed listener
+  // hears of nothing more.
+  store_->RemoveCommitListener(listener);
+  bool refused = false;
+  store_->AppendAsync(Request("", ExpectedVersion::Any(), {Event("A")}),
+                      [&](absl::StatusOr<AppendResult> r) {
+                        refused = r.status().code() == absl::StatusCode::kInvalidArgument;
+                      });
+  EXPECT_TRUE(refused);
+  const int before = calls.load();
+  ASSERT_TRUE(store_->Append(Request("s-0", ExpectedVersion::Any(), {Event("A")})).ok());
+  EXPECT_EQ(calls.load(), before);
+}
+
+// Appends queued together with the same expected version: the committer finds
+// the conflict (the version it re-reads, or the one an earlier append of the same
+// group left), so exactly one wins, and versions stay consecutive.
+TEST_F(EventStoreTest, QueuedAppendsWithOneExpectedVersionExactlyOneWins) {
+  ASSERT_TRUE(store_->Append(Request("contested", ExpectedVersion::NoStream(), {Event("A")})).ok());
+  constexpr int kAppends = 50;
+  std::mutex mu;
+  std::condition_variable cv;
+  int wins = 0, conflicts = 0, settled = 0;
+  for (int i = 0; i < kAppends; ++i) {
+    store_->AppendAsync(Request("contested", ExpectedVersion::Exactly(1), {Event("B"), Event("C")}),
+                        [&](absl::StatusOr<AppendResult> r) {
+                          std::lock_guard<std::mutex> lock(mu);
+                          if (r.ok()) {
+                            ++wins;
+                            EXPECT_EQ(r->first_version, 2u);
+                            EXPECT_EQ(r->last_version, 3u);
+                          } else if (CurrentVersionOf(r.status()) == 3u) {
+                            ++conflicts;
+                          }
+                          ++settled;
+                          cv.notify_all();
+                        });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return settled == kAppends; }));
+  EXPECT_EQ(wins, 1);
+  EXPECT_EQ(conflicts, kAppends - 1);
+  auto events = store_->ReadStream("contested");
+  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(*events, SizeIs(3));
+  for (size_t i = 0; i < events->size(); ++i) EXPECT_EQ((*events)[i].stream_version(), i + 1);
+}
+
+// A command record keeps what the pipeline gives it (a request digest and the
+// response) and may stand alone, without events: a decision that changed nothing
+// is answered the same way when it is retried.
+TEST_F(EventStoreTest, CommandRecordKeepsFingerprintAndResponseWithOrWithoutEvents) {
+  AppendRequest req = Request("s", ExpectedVersion::NoStream(), {Event("A")}, "client-id");
+  req.command_key = "alice|Rpc|client-id";
+  req.request_fingerprint = "digest-1";
+  req.response = "response-bytes";
+  auto first = store_->Append(req);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->duplicate);
+  // The key, not the client id, identifies the command; the events carry the id.
+  EXPECT_EQ(*store_->LookupCommand("client-id"), std::nullopt);
+  EXPECT_EQ((*store_->ReadAll(1, 1))[0].command_id(), "client-id");
+  auto again = store_->Append(req);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->request_fingerprint, "digest-1");
+  EXPECT_EQ(again->response, "response-bytes");
+  EXPECT_EQ(again->event_ids, first->event_ids);
+
+  AppendRequest no_events = Request("s", ExpectedVersion::Exactly(1), {}, "other-id");
+  no_events.command_key = "alice|Rpc|other-id";
+  no_events.response = "unchanged";
+  auto recorded = store_->Append(no_events);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(recorded->last_version, 1u);
+  EXPECT_EQ(recorded->first_position, 0u);
+  EXPECT_THAT(recorded->event_ids, SizeIs(0));
+  EXPECT_EQ(store_->LastPosition(), 1u);
+  Reopen();
+  auto looked_up = store_->LookupCommand("alice|Rpc|other-id");
+  ASSERT_TRUE(looked_up.ok() && looked_up->has_value());
+  EXPECT_EQ((*looked_up)->response, "unchanged");
+  EXPECT_EQ((*looked_up)->last_version, 1u);
+  // Its expected version is checked like any append's.
+  AppendRequest stale = Request("s", ExpectedVersion::Exactly(7), {}, "third-id");
+  EXPECT_EQ(store_->Append(stale).status().code(), absl::StatusCode::kAborted);
 }
 
 TEST_F(EventStoreTest, GlobalPositionsAreGapFreeUnderConcurrentAppendsToManyStreams) {

@@ -38,6 +38,8 @@ class RelayImpl final : public OutboxRelay {
         "crm_outbox_backlog", "Outbox entries not yet published.", {{"topic", options_.topic}},
         [this] { return static_cast<double>(Backlog()); });
     thread_ = std::thread([this] { Loop(); });
+    // Every commit wakes the relay: no writer has to remember to.
+    listener_ = store_.AddCommitListener([this](uint64_t) { Notify(); });
     return absl::OkStatus();
   }
 
@@ -72,6 +74,7 @@ class RelayImpl final : public OutboxRelay {
       if (stopping_) return;
       stopping_ = true;
     }
+    if (listener_ != 0) store_.RemoveCommitListener(listener_);
     wake_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
     DestroyProducer();
@@ -278,6 +281,7 @@ class RelayImpl final : public OutboxRelay {
   bool rewind_ = false;
   bool rewinding_ = false;
   std::thread thread_;
+  uint64_t listener_ = 0;  // the store's commit listener (0: none)
 };
 
 }  // namespace

@@ -65,7 +65,6 @@ int main(int argc, char** argv) {
                             .payload = absl::StrCat("payload-", i)});
       auto r = (*store)->Append(req);
       if (!r.ok()) return Die(r.status());
-      (*relay)->Notify();
       Line(absl::StrCat("ack ", r->event_ids[0], " ", key));
     }
   }

@@ -13,10 +13,14 @@
 //   req.projection_writes.push_back(ProjectionWrite::Put("customers", "42", row));
 //   ASSIGN_OR_RETURN(AppendResult result, store->Append(req));
 //
+//   // Or without waiting: `done` runs once the group holding the append is synced.
+//   store->AppendAsync(std::move(req), [](absl::StatusOr<AppendResult> r) { ... });
+//
 // The public surface carries no RocksDB types; the implementation lives in src/.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,9 +92,22 @@ struct ProjectionWrite {
 struct AppendRequest {
   std::string stream_id;  // required; 1..256 bytes, no NUL bytes
   ExpectedVersion expected_version = ExpectedVersion::Any();
-  std::vector<NewEvent> events;  // at least one
-  // Client command id for idempotent retries ("" = none). Global across streams.
+  // The events; may be empty when the append only records a command (below) or
+  // only writes projection rows: then no position or version is used up.
+  std::vector<NewEvent> events;
+  // The client's command id ("" = none), copied into every event's envelope.
+  // When command_key is empty it is also the idempotency key (global across
+  // streams), as a plain store user expects.
   std::string command_id;
+  // The idempotency key (up to 1024 bytes; "" = command_id). An append whose key
+  // was recorded, or is being committed by a concurrent append, appends nothing:
+  // its result is the first append's record (duplicate = true). The command
+  // pipeline (libs/command) scopes keys to the caller and the RPC.
+  std::string command_key;
+  // Kept in the command's record and handed back with it, opaque to the store:
+  // what the first request was (a digest) and what it was answered.
+  std::string request_fingerprint;
+  std::string response;
   std::vector<ProjectionWrite> projection_writes;
 };
 
@@ -98,13 +115,19 @@ struct AppendResult {
   std::string stream_id;
   uint64_t first_version = 0;   // version of the first appended event
   uint64_t last_version = 0;    // the stream's version after the append
-  uint64_t first_position = 0;  // global position of the first appended event
-  uint64_t last_position = 0;   // global position of the last appended event
+  uint64_t first_position = 0;  // global position of the first appended event (0: none)
+  uint64_t last_position = 0;   // global position of the last appended event (0: none)
   std::vector<std::string> event_ids;
-  // True when the command id had been seen: nothing was appended and this is the
-  // first append's result.
+  // True when the command key had been recorded: nothing was appended and this is
+  // the first append's result.
   bool duplicate = false;
+  // The first request's fingerprint and response (AppendRequest), when recorded.
+  std::string request_fingerprint;
+  std::string response;
 };
+
+// Receives the outcome of an AppendAsync, exactly once.
+using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
 
 // Reads and writes rows of one projection, for a Projector.
 class ProjectionView {
@@ -179,16 +202,35 @@ class EventStore {
   virtual ~EventStore() = default;
 
   // Appends events to a stream atomically, together with the projection writes and
-  // the command id, and syncs the write-ahead log before returning.
+  // the command record, and syncs the write-ahead log before returning.
   // Errors: INVALID_ARGUMENT (bad request; nothing written), ABORTED when the
   // stream is not at the expected version (see CurrentVersionOf), UNAVAILABLE or
   // INTERNAL when the disk write failed (nothing acknowledged).
+  // The same as AppendAsync followed by a wait.
   virtual absl::StatusOr<AppendResult> Append(const AppendRequest& request) = 0;
 
-  // The result of the append that used `command_id`, std::nullopt when none did.
-  // Lets a service answer a retried command before re-running its checks.
+  // Queues the append for the committer and returns at once. `done` gets what
+  // Append would return, exactly once: on the committer thread after the synced
+  // write of the group holding the append (or its failure), or on the calling
+  // thread, before AppendAsync returns, when the append is settled without a
+  // write (a bad request, a version known to conflict, a recorded command key).
+  // On the committer thread `done` delays the groups behind it: it must be
+  // quick and must not wait for another append (AppendAsync is fine, Append is
+  // not).
+  virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
+
+  // The record of the append that used idempotency key `command_key` (see
+  // AppendRequest), std::nullopt when none did. Lets a service answer a retried
+  // command before re-running its checks.
   virtual absl::StatusOr<std::optional<AppendResult>> LookupCommand(
-      std::string_view command_id) = 0;
+      std::string_view command_key) = 0;
+
+  // Calls `listener(last_position)` on the committer thread after each synced
+  // group that appended events (e.g. to wake the outbox relay). Must be quick.
+  // Returns an id for RemoveCommitListener.
+  virtual uint64_t AddCommitListener(std::function<void(uint64_t last_position)> listener) = 0;
+  // After it returns the listener is not running and is never called again.
+  virtual void RemoveCommitListener(uint64_t id) = 0;
 
   // The stream's current version (0 when it has no events).
   virtual absl::StatusOr<uint64_t> StreamVersion(std::string_view stream_id) = 0;

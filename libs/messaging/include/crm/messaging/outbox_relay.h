@@ -5,7 +5,7 @@
 //   ASSIGN_OR_RETURN(auto relay, OutboxRelay::Start(*store, {
 //       .brokers = flags.kafka_brokers, .topic = std::string(kCustomerTopic),
 //       .source = "crm-customer"}));
-//   ... after each successful append: relay->Notify();
+//   // Every synced group commit wakes the relay (it listens to the store).
 //   ... on shutdown: relay->Flush(absl::Seconds(10)); relay.reset();
 //
 // Records: key = the event's partition key (the customer id), value = the payload,
@@ -59,7 +59,9 @@ class OutboxRelay {
                                                             OutboxRelayOptions options);
   virtual ~OutboxRelay() = default;
 
-  // Tells the relay new entries may be in the outbox (lowers latency; optional).
+  // Tells the relay new entries may be in the outbox. The relay registers itself
+  // as the store's commit listener and calls this on every commit, so writers
+  // never need to.
   virtual void Notify() = 0;
   // Waits until everything committed before the call is published.
   // DEADLINE_EXCEEDED when `timeout` passes first.
