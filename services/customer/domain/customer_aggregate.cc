@@ -12,11 +12,29 @@
 #include "absl/status/status.h"
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
-#include "crm/customer/domain/validation.h"
+#include "crm/domain/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace crm::customer {
+
+using ::crm::domain::Presence;
+using ::crm::domain::ShortName;
+using ::crm::domain::ValidateBirthday;
+using ::crm::domain::ValidateDate;
+using ::crm::domain::ValidateEmail;
+using ::crm::domain::ValidateEnum;
+using ::crm::domain::ValidateMoney;
+using ::crm::domain::ValidateNonNegative;
+using ::crm::domain::ValidatePastDate;
+using ::crm::domain::ValidatePhone;
+using ::crm::domain::ValidateRequiredText;
+using ::crm::domain::ValidateText;
+using ::crm::domain::ValidateTimestamp;
+using ::crm::domain::ValidateUrl;
+using ::crm::domain::kMaxIdLength;
+using ::crm::domain::kMaxNameLength;
+
 namespace {
 
 using ::google::protobuf::Descriptor;
@@ -49,13 +67,6 @@ absl::StatusOr<std::string> NewPartId(const DecideContext& ctx) {
   return id;
 }
 
-// "LIFECYCLE_CHURNED" -> "CHURNED"; the number for values without a name.
-std::string ShortName(const std::string& full_name, std::string_view prefix, int value) {
-  if (full_name.empty()) return std::to_string(value);
-  std::string_view name(full_name);
-  if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
-  return std::string(name);
-}
 std::string Name(v1::Lifecycle v) { return ShortName(v1::Lifecycle_Name(v), "LIFECYCLE_", v); }
 std::string Name(v1::AgreementStatus v) {
   return ShortName(v1::AgreementStatus_Name(v), "AGREEMENT_STATUS_", v);

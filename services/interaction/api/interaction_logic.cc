@@ -43,17 +43,17 @@ class InteractionLogic::Impl {
  public:
   explicit Impl(InteractionLogicOptions o) : o_(std::move(o)) {}
 
-  using CreateFn = std::function<absl::StatusOr<Events>(const CustomerInfo&, const std::string& id,
+  using CreateFn = std::function<absl::StatusOr<Events>(const CustomerRef&, const std::string& id,
                                                         const DecideContext&)>;
   using MutateFn =
       std::function<absl::StatusOr<Events>(const v1::Interaction&, const DecideContext&)>;
 
   // The customer, if it exists (directory, else the lookup) and the caller may see it.
-  absl::StatusOr<CustomerInfo> VisibleCustomer(const Principal& who, const std::string& customer_id) {
+  absl::StatusOr<CustomerRef> VisibleCustomer(const Principal& who, const std::string& customer_id) {
     ASSIGN_OR_RETURN(directory::CustomerRef c,
                      directory::VisibleCustomer(*o_.store, o_.customers, who, customer_id,
                                                 o_.clock->Now()));
-    return CustomerInfo{std::move(c.customer_id), std::move(c.owner), std::move(c.region)};
+    return CustomerRef{std::move(c.customer_id), std::move(c.owner), std::move(c.region)};
   }
 
   absl::StatusOr<v1::Interaction> LoadVisible(const Principal& who, const std::string& id) {
@@ -76,7 +76,7 @@ class InteractionLogic::Impl {
         return resp;
       }
     }
-    ASSIGN_OR_RETURN(CustomerInfo info, VisibleCustomer(who, customer_id));
+    ASSIGN_OR_RETURN(CustomerRef info, VisibleCustomer(who, customer_id));
     const std::string id = NewId();
     const DecideContext ctx{who.subject, o_.clock->Now()};
     ASSIGN_OR_RETURN(Events events, decide(info, id, ctx));
@@ -184,7 +184,7 @@ class InteractionLogic::Impl {
     }
     const Cadence cadence = CadenceFor(classes, o_.cadence);
     const DecideContext ctx{kPlannerActor, o_.clock->Now()};
-    const CustomerInfo info{customer_id, entry->owner(), entry->region()};
+    const CustomerRef info{customer_id, entry->owner(), entry->region()};
     ASSIGN_OR_RETURN(std::vector<v1::Interaction> open, LoadOpenRevisits(*o_.store, customer_id));
     std::string keep;
     for (const v1::Interaction& r : open) {
@@ -241,7 +241,7 @@ InteractionLogic::InteractionLogic(InteractionLogicOptions options)
 absl::StatusOr<v1::CreateResponse> InteractionLogic::PlanVisit(const Principal& who,
                                                                const v1::PlanVisitRequest& req) {
   return impl_->Create(who, req.customer_id(), req.options(),
-                       [&](const CustomerInfo& c, const std::string& id, const DecideContext& ctx) {
+                       [&](const CustomerRef& c, const std::string& id, const DecideContext& ctx) {
                          return DecidePlanVisit(req, id, c, ctx);
                        });
 }
@@ -249,7 +249,7 @@ absl::StatusOr<v1::CreateResponse> InteractionLogic::PlanVisit(const Principal& 
 absl::StatusOr<v1::CreateResponse> InteractionLogic::LogFollowUp(const Principal& who,
                                                                  const v1::LogFollowUpRequest& req) {
   return impl_->Create(who, req.customer_id(), req.options(),
-                       [&](const CustomerInfo& c, const std::string& id, const DecideContext& ctx) {
+                       [&](const CustomerRef& c, const std::string& id, const DecideContext& ctx) {
                          return DecideLogFollowUp(req, id, c, ctx);
                        });
 }
@@ -257,7 +257,7 @@ absl::StatusOr<v1::CreateResponse> InteractionLogic::LogFollowUp(const Principal
 absl::StatusOr<v1::CreateResponse> InteractionLogic::PlanCare(const Principal& who,
                                                               const v1::PlanCareRequest& req) {
   return impl_->Create(who, req.customer_id(), req.options(),
-                       [&](const CustomerInfo& c, const std::string& id, const DecideContext& ctx) {
+                       [&](const CustomerRef& c, const std::string& id, const DecideContext& ctx) {
                          return DecidePlanCare(req, id, c, ctx);
                        });
 }
@@ -265,7 +265,7 @@ absl::StatusOr<v1::CreateResponse> InteractionLogic::PlanCare(const Principal& w
 absl::StatusOr<v1::CreateResponse> InteractionLogic::RecordSatisfaction(
     const Principal& who, const v1::RecordSatisfactionRequest& req) {
   return impl_->Create(who, req.customer_id(), req.options(),
-                       [&](const CustomerInfo& c, const std::string& id, const DecideContext& ctx) {
+                       [&](const CustomerRef& c, const std::string& id, const DecideContext& ctx) {
                          return DecideRecordSatisfaction(req, id, c, ctx);
                        });
 }

@@ -9,7 +9,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
-#include "crm/customer/domain/validation.h"
+#include "crm/domain/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -17,27 +17,21 @@
 namespace crm::interaction {
 namespace {
 
-using ::crm::customer::kMaxIdLength;
-using ::crm::customer::kMaxNameLength;
-using ::crm::customer::kMaxTextLength;
-using ::crm::customer::Presence;
-using ::crm::customer::ValidateEnum;
-using ::crm::customer::ValidateRequiredText;
-using ::crm::customer::ValidateText;
-using ::crm::customer::ValidateTimestamp;
+using ::crm::domain::kMaxIdLength;
+using ::crm::domain::kMaxNameLength;
+using ::crm::domain::kMaxTextLength;
+using ::crm::domain::Presence;
+using ::crm::domain::ShortName;
+using ::crm::domain::ValidateEnum;
+using ::crm::domain::ValidateRequiredText;
+using ::crm::domain::ValidateText;
+using ::crm::domain::ValidateTimestamp;
 using ::google::protobuf::RepeatedPtrField;
 using ::google::protobuf::Timestamp;
 
 // ---------------------------------------------------------------------------
 // Small helpers
 
-// "CARE_STATUS_DONE" -> "DONE"; the number for values without a name.
-std::string ShortName(const std::string& full_name, std::string_view prefix, int value) {
-  if (full_name.empty()) return std::to_string(value);
-  std::string_view name(full_name);
-  if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
-  return std::string(name);
-}
 std::string Name(v1::VisitStatus v) {
   return ShortName(v1::VisitStatus_Name(v), "VISIT_STATUS_", v);
 }
@@ -50,7 +44,7 @@ std::string FormatUtc(absl::Time time) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", time, absl::UTCTimeZone());
 }
 
-// --- Validators missing from crm/customer/domain/validation.h ---------------
+// --- Validators of this aggregate (the shared ones: crm/domain/validation.h) --
 
 // A score on the 1..5 scale (0, "not given", is refused too).
 absl::Status ValidateScore(std::string_view field, int32_t score) {
@@ -155,7 +149,7 @@ absl::Status RequireCareIn(const v1::Interaction& state, v1::CareStatus wanted) 
 
 // --- Events ---------------------------------------------------------------------
 
-absl::Status CheckNewStream(std::string_view interaction_id, const CustomerInfo& customer) {
+absl::Status CheckNewStream(std::string_view interaction_id, const CustomerRef& customer) {
   if (interaction_id.empty()) return InvalidField("interaction_id", "required");
   if (customer.customer_id.empty()) return InvalidField("customer_id", "required");
   return absl::OkStatus();
@@ -173,7 +167,7 @@ v1::InteractionEvent NewEvent(const v1::Interaction& state) {
 }
 
 template <typename Created>
-void SetScope(Created& created, const CustomerInfo& customer) {
+void SetScope(Created& created, const CustomerRef& customer) {
   created.set_owner(customer.owner);
   created.set_region(customer.region);
 }
@@ -185,7 +179,7 @@ void SetScope(Created& created, const CustomerInfo& customer) {
 
 absl::StatusOr<Events> DecidePlanVisit(const v1::PlanVisitRequest& request,
                                        std::string_view interaction_id,
-                                       const CustomerInfo& customer, const DecideContext& ctx) {
+                                       const CustomerRef& customer, const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   const v1::VisitPlan& plan = request.plan();
   RETURN_IF_ERROR(ValidateRequiredText("plan.purpose", plan.purpose()));
@@ -210,7 +204,7 @@ absl::StatusOr<Events> DecidePlanVisit(const v1::PlanVisitRequest& request,
 
 absl::StatusOr<Events> DecideLogFollowUp(const v1::LogFollowUpRequest& request,
                                          std::string_view interaction_id,
-                                         const CustomerInfo& customer, const DecideContext& ctx) {
+                                         const CustomerRef& customer, const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   const v1::FollowUp& f = request.follow_up();
   RETURN_IF_ERROR(
@@ -236,7 +230,7 @@ absl::StatusOr<Events> DecideLogFollowUp(const v1::LogFollowUpRequest& request,
 }
 
 absl::StatusOr<Events> DecidePlanCare(const v1::PlanCareRequest& request,
-                                      std::string_view interaction_id, const CustomerInfo& customer,
+                                      std::string_view interaction_id, const CustomerRef& customer,
                                       const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   const v1::Care& c = request.care();
@@ -264,7 +258,7 @@ absl::StatusOr<Events> DecidePlanCare(const v1::PlanCareRequest& request,
 
 absl::StatusOr<Events> DecideRecordSatisfaction(const v1::RecordSatisfactionRequest& request,
                                                 std::string_view interaction_id,
-                                                const CustomerInfo& customer,
+                                                const CustomerRef& customer,
                                                 const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   const v1::Survey& s = request.survey();
@@ -401,7 +395,7 @@ absl::StatusOr<Events> DecideEvaluateCare(const v1::Interaction& state,
 // Revisits
 
 absl::StatusOr<Events> DecideScheduleRevisit(std::string_view interaction_id,
-                                             const CustomerInfo& customer, absl::Time due_at,
+                                             const CustomerRef& customer, absl::Time due_at,
                                              const Cadence& cadence, const DecideContext& ctx) {
   RETURN_IF_ERROR(CheckNewStream(interaction_id, customer));
   if (cadence.days < kMinCadenceDays || cadence.days > kMaxCadenceDays) {

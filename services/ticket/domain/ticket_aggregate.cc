@@ -12,6 +12,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
+#include "crm/domain/validation.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -19,6 +20,11 @@
 namespace crm::ticket {
 namespace {
 
+using ::crm::domain::Presence;
+using ::crm::domain::ShortName;
+using ::crm::domain::ValidateEnum;
+using ::crm::domain::ValidateRequiredText;
+using ::crm::domain::ValidateText;
 using ::google::protobuf::Timestamp;
 
 // Longest team name (DecideAssign) and evidence reference (DecideRecordFindings).
@@ -26,44 +32,8 @@ constexpr size_t kMaxTeam = 128;
 constexpr size_t kMaxEvidenceRef = 512;
 
 // ---------------------------------------------------------------------------
-// Text (Utf8Length, TrimSpace, Trimmed, IsBlank: crm/common/text.h)
-
-// Optional text: valid UTF-8, at most `max_chars` code points.
-// "<field>: not valid UTF-8", "<field>: longer than N".
-absl::Status ValidateText(std::string_view field, std::string_view value, size_t max_chars) {
-  const std::optional<size_t> length = Utf8Length(value);
-  if (!length) return InvalidField(field, "not valid UTF-8");
-  if (*length > max_chars) return InvalidField(field, "longer than " + std::to_string(max_chars));
-  return absl::OkStatus();
-}
-
-// As ValidateText, and not blank ("<field>: required"); the limit applies to
-// the trimmed value.
-absl::Status ValidateRequiredText(std::string_view field, std::string_view value,
-                                  size_t max_chars) {
-  if (!Utf8Length(value)) return InvalidField(field, "not valid UTF-8");
-  if (IsBlank(value)) return InvalidField(field, "required");
-  return ValidateText(field, TrimSpace(value), max_chars);
-}
-
-// A known enum value; 0 ("unspecified") refused when `required`.
-absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(int),
-                          bool required) {
-  if (!is_valid(value)) return InvalidField(field, "unknown value " + std::to_string(value));
-  if (value == 0 && required) return InvalidField(field, "required");
-  return absl::OkStatus();
-}
-
-// ---------------------------------------------------------------------------
 // Names
 
-// "TICKET_STATUS_RESOLVED" -> "RESOLVED"; the number for values without a name.
-std::string ShortName(const std::string& full_name, std::string_view prefix, int value) {
-  if (full_name.empty()) return std::to_string(value);
-  std::string_view name(full_name);
-  if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
-  return std::string(name);
-}
 
 std::string TargetName(v1::SlaTarget target) {
   return ShortName(v1::SlaTarget_Name(target), "SLA_TARGET_", target);
@@ -199,13 +169,13 @@ void MarkFirstResponse(v1::Ticket& state, bool has, const Timestamp& at) {
 // Commands
 
 absl::StatusOr<Events> DecideOpen(const v1::OpenTicketRequest& request,
-                                  std::string_view ticket_id, const CustomerInfo& customer,
+                                  std::string_view ticket_id, const CustomerRef& customer,
                                   const DecideContext& ctx) {
   if (ticket_id.empty()) return InvalidField("ticket_id", "required");
   if (customer.customer_id.empty()) return InvalidField("customer_id", "required");
-  RETURN_IF_ERROR(ValidateEnum("type", request.type(), v1::TicketType_IsValid, true));
-  RETURN_IF_ERROR(ValidateEnum("channel", request.channel(), v1::TicketChannel_IsValid, true));
-  RETURN_IF_ERROR(ValidateEnum("priority", request.priority(), v1::Priority_IsValid, false));
+  RETURN_IF_ERROR(ValidateEnum("type", request.type(), v1::TicketType_IsValid, Presence::kRequired));
+  RETURN_IF_ERROR(ValidateEnum("channel", request.channel(), v1::TicketChannel_IsValid, Presence::kRequired));
+  RETURN_IF_ERROR(ValidateEnum("priority", request.priority(), v1::Priority_IsValid, Presence::kOptional));
   RETURN_IF_ERROR(ValidateRequiredText("subject", request.subject(), kMaxSubject));
   RETURN_IF_ERROR(ValidateText("description", request.description(), kMaxText));
 

@@ -14,6 +14,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "common/testing/proto_testing.h"
+#include "domain/testing/aggregate_test.h"
 
 namespace crm::customer {
 namespace {
@@ -130,69 +131,37 @@ v1::CustomerEvent Granted(const std::string& subject, int64_t expires_at_seconds
 
 // --- The fixture --------------------------------------------------------------
 
-class CustomerTest : public ::testing::Test {
+struct CustomerTraits {
+  using State = v1::Customer;
+  using Event = v1::CustomerEvent;
+  using Context = DecideContext;
+  static void Apply(State& s, const Event& e, const EventMeta& m) { customer::Apply(s, e, m); }
+  static void CheckIds(const Event& e) { EXPECT_EQ(e.customer_id(), kCustomerId); }
+};
+
+// The shared given/when/then fixture (libs/domain/testing), with this
+// aggregate's commands: given events are folded a day ago by "bob"; commands run
+// at kNow as "alice" with ids from a counter.
+class CustomerTest : public domain::testing::AggregateTest<CustomerTraits> {
  protected:
   CustomerTest() {
+    given_at_ = kEarlier;
     ctx_.actor = "alice";
     ctx_.now = kNow;
     ctx_.new_id = [this] { return "id-" + std::to_string(++ids_issued_); };
   }
 
-  // Folds `events` into the state as if "bob" had appended them a day ago.
-  void Given(const std::vector<v1::CustomerEvent>& events) {
-    for (const auto& e : events) Fold(e, kEarlier, "bob");
-  }
   void GivenRegistered() { Given({Registered()}); }
 
+  using AggregateTest::When;
   template <typename Request>
   void When(const Request& request) {
-    result_ = Decide(state_, request, ctx_);
+    When(Decide(state_, request, ctx_));
   }
 
-  // The command succeeded with exactly `expected`, all of customer kCustomerId.
-  // The events are then folded (at kNow, by "alice") so tests can inspect the
-  // state the command produced.
-  void Then(const std::vector<v1::CustomerEvent>& expected) {
-    ASSERT_TRUE(result_.ok()) << result_.status();
-    const Events& actual = *result_;
-    ASSERT_EQ(actual.size(), expected.size()) << DumpMessages(actual);
-    for (size_t i = 0; i < actual.size(); ++i) {
-      EXPECT_THAT(actual[i], EqualsProto(expected[i])) << "event " << i;
-      EXPECT_EQ(actual[i].customer_id(), kCustomerId) << "event " << i;
-    }
-    for (const auto& e : actual) Fold(e, kNow, "alice");
-  }
-  void ThenNoEvents() { Then({}); }
+  void ThenCustomerNotFound() { ThenFailed(Code::kNotFound, "customer not found"); }
 
-  // The command failed with `code`, its message starting with "<field>: " (and
-  // equal to `message` when given).
-  void ThenError(Code code, const std::string& field, const std::string& message = "") {
-    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), code) << result_.status();
-    const std::string actual(result_.status().message());
-    EXPECT_EQ(actual.rfind(field + ": ", 0), 0u) << "message: " << actual;
-    if (!message.empty()) {
-      EXPECT_EQ(actual, message);
-    }
-  }
-
-  void ThenCustomerNotFound() {
-    ASSERT_FALSE(result_.ok()) << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), Code::kNotFound);
-    EXPECT_EQ(result_.status().message(), "customer not found");
-  }
-
-  void Fold(const v1::CustomerEvent& event, absl::Time at, const std::string& actor) {
-    const EventMeta meta{.version = state_.version() + 1, .occurred_at = at, .actor = actor};
-    Apply(state_, event, meta);
-    log_.push_back({event, meta});
-  }
-
-  DecideContext ctx_;
-  v1::Customer state_;
-  absl::StatusOr<Events> result_ = absl::UnknownError("no command yet");
   int ids_issued_ = 0;
-  std::vector<std::pair<v1::CustomerEvent, EventMeta>> log_;
 };
 
 // A request that must be refused: the command's valid base request with

@@ -16,6 +16,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "common/testing/proto_testing.h"
+#include "domain/testing/aggregate_test.h"
 
 namespace crm::interaction {
 namespace {
@@ -36,7 +37,7 @@ const absl::Time kEarlier = absl::FromUnixSeconds(1710403200);   // one day befo
 const absl::Time kTomorrow = absl::FromUnixSeconds(1710576000);  // one day after
 // kNow + 5 min (the allowed clock skew) is 1710489900; one second more is refused.
 
-CustomerInfo Customer() {
+CustomerRef Customer() {
   return {.customer_id = kCustomerId, .owner = "rep-1", .region = "north"};
 }
 
@@ -194,67 +195,34 @@ v1::InteractionEvent SatisfactionRecorded() {
 
 // --- The fixture --------------------------------------------------------------
 
-class InteractionTest : public ::testing::Test {
+struct InteractionTraits {
+  using State = v1::Interaction;
+  using Event = v1::InteractionEvent;
+  using Context = DecideContext;
+  static void Apply(State& s, const Event& e, const EventMeta& m) { interaction::Apply(s, e, m); }
+  static void CheckIds(const Event& e) {
+    EXPECT_EQ(e.interaction_id(), kInteractionId);
+    EXPECT_EQ(e.customer_id(), kCustomerId);
+  }
+};
+
+// The shared given/when/then fixture (libs/domain/testing): given events are
+// folded a day ago by "bob"; commands run at kNow as "alice".
+class InteractionTest : public domain::testing::AggregateTest<InteractionTraits> {
  protected:
   InteractionTest() {
+    given_at_ = kEarlier;
     ctx_.actor = "alice";
     ctx_.now = kNow;
   }
 
-  // Folds `events` into the state as if "bob" had appended them a day ago.
-  void Given(const std::vector<v1::InteractionEvent>& events) {
-    for (const auto& e : events) Fold(e, kEarlier, "bob");
-  }
-
+  using AggregateTest::When;
   template <typename Request>
   void When(const Request& request) {
-    result_ = Decide(state_, request, ctx_);
+    When(Decide(state_, request, ctx_));
   }
 
-  // The command succeeded with exactly `expected`, all of kInteractionId and
-  // kCustomerId. The events are then folded (at kNow, by "alice") so tests can
-  // inspect the state the command produced.
-  void Then(const std::vector<v1::InteractionEvent>& expected) {
-    ASSERT_TRUE(result_.ok()) << result_.status();
-    const Events& actual = *result_;
-    ASSERT_EQ(actual.size(), expected.size()) << DumpMessages(actual);
-    for (size_t i = 0; i < actual.size(); ++i) {
-      EXPECT_THAT(actual[i], EqualsProto(expected[i])) << "event " << i;
-      EXPECT_EQ(actual[i].interaction_id(), kInteractionId) << "event " << i;
-      EXPECT_EQ(actual[i].customer_id(), kCustomerId) << "event " << i;
-    }
-    for (const auto& e : actual) Fold(e, kNow, "alice");
-  }
-  void ThenNoEvents() { Then({}); }
-
-  // The command failed with `code`, its message starting with "<field>: " (and
-  // equal to `message` when given).
-  void ThenError(Code code, const std::string& field, const std::string& message = "") {
-    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), code) << result_.status();
-    const std::string actual(result_.status().message());
-    EXPECT_EQ(actual.rfind(field + ": ", 0), 0u) << "message: " << actual;
-    if (!message.empty()) {
-      EXPECT_EQ(actual, message);
-    }
-  }
-
-  void ThenInteractionNotFound() {
-    ASSERT_FALSE(result_.ok()) << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), Code::kNotFound);
-    EXPECT_EQ(result_.status().message(), "interaction not found");
-  }
-
-  void Fold(const v1::InteractionEvent& event, absl::Time at, const std::string& actor) {
-    const EventMeta meta{.version = state_.version() + 1, .occurred_at = at, .actor = actor};
-    Apply(state_, event, meta);
-    log_.push_back({event, meta});
-  }
-
-  DecideContext ctx_;
-  v1::Interaction state_;
-  absl::StatusOr<Events> result_ = absl::UnknownError("no command yet");
-  std::vector<std::pair<v1::InteractionEvent, EventMeta>> log_;
+  void ThenInteractionNotFound() { ThenFailed(Code::kNotFound, "interaction not found"); }
 };
 
 // A request that must be refused: the command's valid base request with
@@ -319,7 +287,7 @@ TEST_F(InteractionTest, CreatingCommandsNeedTheIdsTheServiceChose) {
                                                       })pb");
   result_ = DecidePlanVisit(visit, "", Customer(), ctx_);
   ThenError(Code::kInvalidArgument, "interaction_id", "interaction_id: required");
-  CustomerInfo no_customer = Customer();
+  CustomerRef no_customer = Customer();
   no_customer.customer_id = "";
   result_ = DecidePlanVisit(visit, kInteractionId, no_customer, ctx_);
   ThenError(Code::kInvalidArgument, "customer_id", "customer_id: required");

@@ -26,6 +26,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "common/testing/proto_testing.h"
+#include "domain/testing/aggregate_test.h"
 
 namespace crm::ticket {
 namespace {
@@ -51,7 +52,7 @@ const absl::Time kStart = At(7, 10);  // Monday 10:00
 Timestamp Ts(absl::Time t) { return ToProtoTimestamp(t); }
 absl::Time T(const Timestamp& ts) { return FromProtoTimestamp(ts); }
 
-CustomerInfo Customer() { return {.customer_id = kCustomerId, .owner = "rep-1", .region = "north"}; }
+CustomerRef Customer() { return {.customer_id = kCustomerId, .owner = "rep-1", .region = "north"}; }
 
 std::string Long(size_t n) { return std::string(n, 'x'); }
 
@@ -200,7 +201,20 @@ const std::set<v1::TicketStatus> kOpen = {
 
 // --- The fixture --------------------------------------------------------------
 
-class TicketTest : public ::testing::Test {
+struct TicketTraits {
+  using State = v1::Ticket;
+  using Event = v1::TicketEvent;
+  using Context = DecideContext;
+  static void Apply(State& s, const Event& e, const EventMeta& m) { ticket::Apply(s, e, m); }
+  static void CheckIds(const Event& e) {
+    EXPECT_EQ(e.ticket_id(), kTicketId);
+    EXPECT_EQ(e.customer_id(), kCustomerId);
+  }
+};
+
+// The shared given/when/then fixture (libs/domain/testing) on a fake clock:
+// given events are folded now by "bob", commands run now as "alice".
+class TicketTest : public domain::testing::AggregateTest<TicketTraits> {
  protected:
   TicketTest() : engine_(sla::SlaEngine::Default()), clock_(kStart) {
     ctx_.actor = "alice";
@@ -210,21 +224,23 @@ class TicketTest : public ::testing::Test {
 
   // Folds `events` into the state as if "bob" had appended them now.
   void Given(const std::vector<v1::TicketEvent>& events) {
-    for (const auto& e : events) Fold(e, clock_.Now(), "bob");
+    given_at_ = clock_.Now();
+    AggregateTest::Given(events);
   }
 
+  using AggregateTest::When;
   template <typename Request>
   void When(const Request& request) {
     ctx_.now = clock_.Now();
-    result_ = Decide(state_, request, ctx_);
+    When(Decide(state_, request, ctx_));
   }
   void WhenSlaCheck() {
     ctx_.now = clock_.Now();
-    result_ = DecideSlaCheck(state_, ctx_);
+    When(DecideSlaCheck(state_, ctx_));
   }
   void WhenRecomputeSla(const std::string& reason) {
     ctx_.now = clock_.Now();
-    result_ = DecideRecomputeSla(state_, reason, ctx_);
+    When(DecideRecomputeSla(state_, reason, ctx_));
   }
 
   // Runs a command that must succeed and folds its events (by "bob").
@@ -261,42 +277,8 @@ class TicketTest : public ::testing::Test {
     if (waiting) Do(Waiting(true));
   }
 
-  // The command succeeded with exactly `expected`, all of kTicketId and
-  // kCustomerId. The events are then folded (now, by "alice").
-  void Then(const std::vector<v1::TicketEvent>& expected) {
-    ASSERT_TRUE(result_.ok()) << result_.status();
-    const Events& actual = *result_;
-    ASSERT_EQ(actual.size(), expected.size()) << DumpMessages(actual);
-    for (size_t i = 0; i < actual.size(); ++i) {
-      EXPECT_THAT(actual[i], EqualsProto(expected[i])) << "event " << i;
-      EXPECT_EQ(actual[i].ticket_id(), kTicketId) << "event " << i;
-      EXPECT_EQ(actual[i].customer_id(), kCustomerId) << "event " << i;
-    }
-    for (const auto& e : actual) Fold(e, ctx_.now, "alice");
-  }
-  void ThenNoEvents() { Then({}); }
+  void ThenTicketNotFound() { ThenFailed(Code::kNotFound, "ticket not found"); }
 
-  // The command failed with `code`, its message starting with "<field>: " (and
-  // equal to `message` when given).
-  void ThenError(Code code, const std::string& field, const std::string& message = "") {
-    ASSERT_FALSE(result_.ok()) << "expected an error at " << field << ", got" << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), code) << result_.status();
-    const std::string actual(result_.status().message());
-    EXPECT_EQ(actual.rfind(field + ": ", 0), 0u) << "message: " << actual;
-    if (!message.empty()) {
-      EXPECT_EQ(actual, message);
-    }
-  }
-
-  void ThenTicketNotFound() {
-    ASSERT_FALSE(result_.ok()) << DumpMessages(*result_);
-    EXPECT_EQ(result_.status().code(), Code::kNotFound);
-    EXPECT_EQ(result_.status().message(), "ticket not found");
-  }
-
-  void Fold(const v1::TicketEvent& event, absl::Time at, const std::string& actor) {
-    Apply(state_, event, {.version = state_.version() + 1, .occurred_at = at, .actor = actor});
-  }
 
   // The SLA the default engine computes for a NORMAL complaint.
   v1::Sla ComputeSla(absl::Time start, const std::string& tier = "",
@@ -327,9 +309,6 @@ class TicketTest : public ::testing::Test {
 
   const sla::SlaEngine engine_;
   crm::testing::FakeClock clock_;
-  DecideContext ctx_;
-  v1::Ticket state_;
-  absl::StatusOr<Events> result_ = absl::UnknownError("no command yet");
 };
 
 // A request that must be refused: the command's valid base request with
@@ -401,7 +380,7 @@ TEST_F(TicketTest, EveryCommandOnAnExistingTicketNeedsOne) {
 TEST_F(TicketTest, OpenNeedsTheIdsTheServiceChose) {
   result_ = DecideOpen(OpenRequest(), "", Customer(), ctx_);
   ThenError(Code::kInvalidArgument, "ticket_id", "ticket_id: required");
-  CustomerInfo no_customer = Customer();
+  CustomerRef no_customer = Customer();
   no_customer.customer_id = "";
   result_ = DecideOpen(OpenRequest(), kTicketId, no_customer, ctx_);
   ThenError(Code::kInvalidArgument, "customer_id", "customer_id: required");
@@ -713,9 +692,9 @@ INSTANTIATE_TEST_SUITE_P(
         {"SubjectEmpty", "subject: ''", "subject", "subject: required"},
         {"SubjectBlank", "subject: '   '", "subject", "subject: required"},
         {"SubjectTooLong", "subject: '" + Long(kMaxSubject + 1) + "'", "subject",
-         "subject: longer than 200"},
+         "subject: at most 200 characters"},
         {"DescriptionTooLong", "description: '" + Long(kMaxText + 1) + "'", "description",
-         "description: longer than 10000"},
+         "description: at most 10000 characters"},
     }),
     CaseName);
 
@@ -776,9 +755,9 @@ INSTANTIATE_TEST_SUITE_P(
         {"AssigneeMissing", "assignee: ''", "assignee", "assignee: required"},
         {"AssigneeBlank", "assignee: ' '", "assignee", "assignee: required"},
         {"AssigneeTooLong", "assignee: '" + Long(kMaxName + 1) + "'", "assignee",
-         "assignee: longer than 256"},
-        {"TeamTooLong", "team: '" + Long(129) + "'", "team", "team: longer than 128"},
-        {"NoteTooLong", "note: '" + Long(kMaxText + 1) + "'", "note", "note: longer than 10000"},
+         "assignee: at most 256 characters"},
+        {"TeamTooLong", "team: '" + Long(129) + "'", "team", "team: at most 128 characters"},
+        {"NoteTooLong", "note: '" + Long(kMaxText + 1) + "'", "note", "note: at most 10000 characters"},
     }),
     CaseName);
 
@@ -918,17 +897,17 @@ INSTANTIATE_TEST_SUITE_P(
         {"DetailsBlank", "findings { details: ' \\t' }", "findings.details",
          "findings.details: required"},
         {"DetailsTooLong", "findings { details: '" + Long(kMaxText + 1) + "' }",
-         "findings.details", "findings.details: longer than 10000"},
+         "findings.details", "findings.details: at most 10000 characters"},
         {"TooManyRefs", "findings { " + Refs(kMaxEvidenceRefs + 1) + "}",
          "findings.evidence_refs", "findings.evidence_refs: more than 50 items"},
         {"RefBlank", "findings { evidence_refs: 'a' evidence_refs: ' ' }",
          "findings.evidence_refs[1]", "findings.evidence_refs[1]: required"},
         {"RefTooLong", "findings { evidence_refs: 'a' evidence_refs: '" + Long(513) + "' }",
-         "findings.evidence_refs[1]", "findings.evidence_refs[1]: longer than 512"},
+         "findings.evidence_refs[1]", "findings.evidence_refs[1]: at most 512 characters"},
         {"CauseTooLong", "findings { cause: '" + Long(kMaxText + 1) + "' }", "findings.cause",
-         "findings.cause: longer than 10000"},
+         "findings.cause: at most 10000 characters"},
         {"ResponsibilityTooLong", "findings { responsibility: '" + Long(kMaxText + 1) + "' }",
-         "findings.responsibility", "findings.responsibility: longer than 10000"},
+         "findings.responsibility", "findings.responsibility: at most 10000 characters"},
     }),
     CaseName);
 
@@ -956,7 +935,7 @@ INSTANTIATE_TEST_SUITE_P(
     ValuesIn(std::vector<BadCase>{
         {"ResolutionMissing", "resolution: ''", "resolution", "resolution: required"},
         {"ResolutionTooLong", "resolution: '" + Long(kMaxText + 1) + "'", "resolution",
-         "resolution: longer than 10000"},
+         "resolution: at most 10000 characters"},
     }),
     CaseName);
 
@@ -981,9 +960,9 @@ INSTANTIATE_TEST_SUITE_P(
     ValuesIn(std::vector<BadCase>{
         {"NotAgreedWithoutComment", "comment: ''", "comment", "comment: required"},
         {"CommentTooLong", "comment: '" + Long(kMaxText + 1) + "'", "comment",
-         "comment: longer than 10000"},
+         "comment: at most 10000 characters"},
         {"AgreedCommentTooLong", "agreed: true comment: '" + Long(kMaxText + 1) + "'", "comment",
-         "comment: longer than 10000"},
+         "comment: at most 10000 characters"},
     }),
     CaseName);
 
@@ -1032,7 +1011,7 @@ TEST_P(ResolveBadInput, IsRefused) { Run(ResolveRequest(), v1::TICKET_STATUS_RES
 INSTANTIATE_TEST_SUITE_P(Cases, ResolveBadInput,
                          ValuesIn(std::vector<BadCase>{
                              {"SummaryTooLong", "summary: '" + Long(kMaxText + 1) + "'",
-                              "summary", "summary: longer than 10000"},
+                              "summary", "summary: at most 10000 characters"},
                          }),
                          CaseName);
 
@@ -1104,9 +1083,9 @@ INSTANTIATE_TEST_SUITE_P(
         {"NotSatisfiedWithoutComment", "comment: ''", "comment", "comment: required"},
         {"NotSatisfiedBlankComment", "comment: '  '", "comment", "comment: required"},
         {"CommentTooLong", "comment: '" + Long(kMaxText + 1) + "'", "comment",
-         "comment: longer than 10000"},
+         "comment: at most 10000 characters"},
         {"SatisfiedCommentTooLong", "satisfied: true comment: '" + Long(kMaxText + 1) + "'",
-         "comment", "comment: longer than 10000"},
+         "comment", "comment: at most 10000 characters"},
     }),
     CaseName);
 
@@ -1143,7 +1122,7 @@ TEST_P(CloseBadInput, IsRefused) { Run(CloseRequest(), v1::TICKET_STATUS_RESOLVE
 INSTANTIATE_TEST_SUITE_P(Cases, CloseBadInput,
                          ValuesIn(std::vector<BadCase>{
                              {"ReasonTooLong", "reason: '" + Long(kMaxName + 1) + "'", "reason",
-                              "reason: longer than 256"},
+                              "reason: at most 256 characters"},
                          }),
                          CaseName);
 
@@ -1155,7 +1134,7 @@ INSTANTIATE_TEST_SUITE_P(
         {"ReasonMissing", "reason: ''", "reason", "reason: required"},
         {"ReasonBlank", "reason: '  '", "reason", "reason: required"},
         {"ReasonTooLong", "reason: '" + Long(kMaxName + 1) + "'", "reason",
-         "reason: longer than 256"},
+         "reason: at most 256 characters"},
     }),
     CaseName);
 
@@ -1273,7 +1252,7 @@ INSTANTIATE_TEST_SUITE_P(
     ValuesIn(std::vector<BadCase>{
         {"TextMissing", "text: ''", "text", "text: required"},
         {"TextBlank", "text: '\\n'", "text", "text: required"},
-        {"TextTooLong", "text: '" + Long(kMaxText + 1) + "'", "text", "text: longer than 10000"},
+        {"TextTooLong", "text: '" + Long(kMaxText + 1) + "'", "text", "text: at most 10000 characters"},
     }),
     CaseName);
 
@@ -1365,10 +1344,10 @@ TEST_P(WaitingBadInput, IsRefused) { Run(Waiting(true), v1::TICKET_STATUS_OPENED
 INSTANTIATE_TEST_SUITE_P(Cases, WaitingBadInput,
                          ValuesIn(std::vector<BadCase>{
                              {"ReasonTooLong", "reason: '" + Long(kMaxName + 1) + "'", "reason",
-                              "reason: longer than 256"},
+                              "reason: at most 256 characters"},
                              {"ResumeNoteTooLong",
                               "waiting: false reason: '" + Long(kMaxName + 1) + "'", "reason",
-                              "reason: longer than 256"},
+                              "reason: at most 256 characters"},
                          }),
                          CaseName);
 
@@ -1543,7 +1522,7 @@ TEST_F(TicketTest, RecomputeSlaNeedsAReason) {
   WhenRecomputeSla(" ");
   ThenError(Code::kInvalidArgument, "reason", "reason: required");
   WhenRecomputeSla(Long(kMaxName + 1));
-  ThenError(Code::kInvalidArgument, "reason", "reason: longer than 256");
+  ThenError(Code::kInvalidArgument, "reason", "reason: at most 256 characters");
 }
 
 // =============================================================================

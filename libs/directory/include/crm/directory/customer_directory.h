@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "crm/auth/principal.h"
 #include "crm/customer/v1/customer.pb.h"
+#include "crm/domain/aggregate.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/messaging/consumer_runner.h"
 
@@ -84,11 +85,7 @@ absl::StatusOr<std::map<int, std::string>> LoadClasses(eventstore::EventStore& s
                                                        std::string_view customer_id);
 
 // A customer as far as access and scoping go.
-struct CustomerRef {
-  std::string customer_id;
-  std::string owner;
-  std::string region;
-};
+using ::crm::domain::CustomerRef;
 
 // Where a customer's owner and region come from when this service has not yet
 // consumed the customer's events (registered a moment ago): the customer service.

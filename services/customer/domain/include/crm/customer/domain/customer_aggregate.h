@@ -43,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crm/domain/aggregate.h"
 #include "crm/customer/v1/customer.pb.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/customer/v1/customer_service.pb.h"
@@ -62,11 +63,7 @@ struct DecideContext {
 };
 
 // Who appended an event, when, and the stream version it got.
-struct EventMeta {
-  uint64_t version = 0;
-  absl::Time occurred_at;
-  std::string actor;
-};
+using ::crm::domain::EventMeta;
 
 using Events = std::vector<v1::CustomerEvent>;
 

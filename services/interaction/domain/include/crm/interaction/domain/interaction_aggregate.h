@@ -4,10 +4,10 @@
 // `Decide*` turns a command (the service's request message, or for revisits the
 // service's own decision) and the current state into the events to append. No
 // I/O, no clock reads, no randomness: actor and time come in DecideContext, the
-// customer's owner and region in CustomerInfo, new ids as arguments.
+// customer's owner and region in CustomerRef, new ids as arguments.
 //
 //   DecideContext ctx{.actor = caller.subject, .now = clock.Now()};
-//   CustomerInfo customer{.customer_id = c.customer_id(), .owner = c.owner(),
+//   CustomerRef customer{.customer_id = c.customer_id(), .owner = c.owner(),
 //                         .region = c.region()};
 //   ASSIGN_OR_RETURN(Events events, DecidePlanVisit(request, NewId(), customer, ctx));
 //   // append `events` to the new stream; then, to answer with the new state:
@@ -54,6 +54,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crm/domain/aggregate.h"
 #include "crm/interaction/domain/cadence.h"
 #include "crm/interaction/v1/interaction.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
@@ -76,21 +77,11 @@ struct DecideContext {
   absl::Time now;
 };
 
-// The customer an interaction is created for, as the service resolved it (the
-// customer exists and the caller may see it). Owner and region are copied into
-// the creating event and kept on the interaction for scoping.
-struct CustomerInfo {
-  std::string customer_id;
-  std::string owner;
-  std::string region;
-};
+// The customer an aggregate is created for, as the service resolved it.
+using ::crm::domain::CustomerRef;
 
 // Who appended an event, when, and the stream version it got.
-struct EventMeta {
-  uint64_t version = 0;
-  absl::Time occurred_at;
-  std::string actor;
-};
+using ::crm::domain::EventMeta;
 
 using Events = std::vector<v1::InteractionEvent>;
 
@@ -105,23 +96,23 @@ using Events = std::vector<v1::InteractionEvent>;
 // materials 1..2000 each, at most kMaxListItems visitors and materials.
 absl::StatusOr<Events> DecidePlanVisit(const v1::PlanVisitRequest& request,
                                        std::string_view interaction_id,
-                                       const CustomerInfo& customer, const DecideContext& ctx);
+                                       const CustomerRef& customer, const DecideContext& ctx);
 // FollowUpLogged. follow_up.channel and follow_up.content are required;
 // performed_by defaults to ctx.actor, performed_at to ctx.now (not in the future).
 absl::StatusOr<Events> DecideLogFollowUp(const v1::LogFollowUpRequest& request,
                                          std::string_view interaction_id,
-                                         const CustomerInfo& customer, const DecideContext& ctx);
+                                         const CustomerRef& customer, const DecideContext& ctx);
 // CarePlanned (status PLANNED). care.kind, care.title (1..200) and
 // care.planned_for (not more than kPlanGrace in the past) are required;
 // care.contact_id is required for a birthday wish.
 absl::StatusOr<Events> DecidePlanCare(const v1::PlanCareRequest& request,
-                                      std::string_view interaction_id, const CustomerInfo& customer,
+                                      std::string_view interaction_id, const CustomerRef& customer,
                                       const DecideContext& ctx);
 // SatisfactionRecorded. survey.score 1..5, comment ≤ 2000, surveyed_at defaults
 // to ctx.now (not in the future).
 absl::StatusOr<Events> DecideRecordSatisfaction(const v1::RecordSatisfactionRequest& request,
                                                 std::string_view interaction_id,
-                                                const CustomerInfo& customer,
+                                                const CustomerRef& customer,
                                                 const DecideContext& ctx);
 
 // --- Commands on an existing interaction ---------------------------------------
@@ -170,7 +161,7 @@ absl::StatusOr<Events> DecideEvaluateCare(const v1::Interaction& state,
 // interaction or customer id, cadence.days outside kMinCadenceDays..
 // kMaxCadenceDays, or a due_at a Timestamp cannot hold.
 absl::StatusOr<Events> DecideScheduleRevisit(std::string_view interaction_id,
-                                             const CustomerInfo& customer, absl::Time due_at,
+                                             const CustomerRef& customer, absl::Time due_at,
                                              const Cadence& cadence, const DecideContext& ctx);
 // RevisitReplanned: the customer's class changed, and `replaced_by` (a revisit
 // the service schedules on the new cadence) replaces `open_revisit`.

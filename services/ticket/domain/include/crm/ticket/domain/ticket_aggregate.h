@@ -3,7 +3,7 @@
 // folded by Apply. `Decide*` turns a command and the current state into the
 // events to append. No I/O, no clock reads, no randomness: actor, time and the
 // SLA engine come in DecideContext, the customer's owner and region in
-// CustomerInfo, the new ticket id as an argument.
+// CustomerRef, the new ticket id as an argument.
 //
 //   DecideContext ctx{.actor = who.subject, .now = clock.Now(), .sla = engine.get(),
 //                     .tier = engine->TierFor(classes)};
@@ -69,6 +69,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "crm/domain/aggregate.h"
 #include "crm/ticket/sla/sla_engine.h"
 #include "crm/ticket/v1/ticket.pb.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
@@ -94,17 +95,11 @@ struct DecideContext {
   std::string tier;
 };
 
-struct CustomerInfo {
-  std::string customer_id;
-  std::string owner;
-  std::string region;
-};
+// The customer an aggregate is created for, as the service resolved it.
+using ::crm::domain::CustomerRef;
 
-struct EventMeta {
-  uint64_t version = 0;
-  absl::Time occurred_at;
-  std::string actor;
-};
+// Who appended an event, when, and the stream version it got.
+using ::crm::domain::EventMeta;
 
 using Events = std::vector<v1::TicketEvent>;
 
@@ -112,7 +107,7 @@ using Events = std::vector<v1::TicketEvent>;
 // NORMAL; subject 1..kMaxSubject after trimming; description ≤ kMaxText.
 // INVALID_ARGUMENT "ticket_id: required" / "customer_id: required" for empty ids.
 absl::StatusOr<Events> DecideOpen(const v1::OpenTicketRequest& request,
-                                  std::string_view ticket_id, const CustomerInfo& customer,
+                                  std::string_view ticket_id, const CustomerRef& customer,
                                   const DecideContext& ctx);
 // TicketAssigned{from, to, team, note}. assignee 1..kMaxName, team ≤ 128, note ≤ kMaxText.
 absl::StatusOr<Events> DecideAssign(const v1::Ticket& state, const v1::AssignTicketRequest& request,

@@ -1,13 +1,24 @@
-// Unit tests of the field validators (crm/customer/domain/validation.h).
-#include "crm/customer/domain/validation.h"
+// Unit tests of the field validators (crm/domain/validation.h).
+#include "crm/domain/validation.h"
 
 #include <string>
 
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 
-namespace crm::customer {
+namespace crm::domain {
 namespace {
+
+// A money message as the services' protos have it.
+struct Money {
+  std::string currency_code_;
+  int64_t amount_minor_ = 0;
+  const std::string& currency_code() const { return currency_code_; }
+  int64_t amount_minor() const { return amount_minor_; }
+};
+
+// An enum with the values 0..4, as a generated <Enum>_IsValid sees it.
+bool IsValidLifecycle(int value) { return value >= 0 && value <= 4; }
 
 // 2024-03-15T08:00:00Z: at UTC+14 it is 22:00 on 2024-03-15.
 const absl::Time kNow =
@@ -126,20 +137,18 @@ TEST(MoneyTest, CurrencyAndSign) {
   }
   ExpectInvalid(ValidateMoney("m", "CNY", -1, optional), "m.amount_minor: must not be negative");
   EXPECT_TRUE(ValidateMoney("m", "CNY", -1, {.required = false, .non_negative = false}).ok());
-  v1::Money money;
-  money.set_currency_code("EUR");
-  money.set_amount_minor(-5);
+  const Money money{.currency_code_ = "EUR", .amount_minor_ = -5};
   ExpectInvalid(ValidateMoney("x.amount", money, optional),
                 "x.amount.amount_minor: must not be negative");
 }
 
 TEST(EnumTest, UnknownAndRequired) {
-  EXPECT_TRUE(ValidateEnum("l", 0, v1::Lifecycle_IsValid, Presence::kOptional).ok());
-  EXPECT_TRUE(ValidateEnum("l", 4, v1::Lifecycle_IsValid, Presence::kRequired).ok());
-  ExpectInvalid(ValidateEnum("l", 0, v1::Lifecycle_IsValid, Presence::kRequired), "l: required");
-  ExpectInvalid(ValidateEnum("l", 5, v1::Lifecycle_IsValid, Presence::kOptional),
+  EXPECT_TRUE(ValidateEnum("l", 0, IsValidLifecycle, Presence::kOptional).ok());
+  EXPECT_TRUE(ValidateEnum("l", 4, IsValidLifecycle, Presence::kRequired).ok());
+  ExpectInvalid(ValidateEnum("l", 0, IsValidLifecycle, Presence::kRequired), "l: required");
+  ExpectInvalid(ValidateEnum("l", 5, IsValidLifecycle, Presence::kOptional),
                 "l: unknown value 5");
-  ExpectInvalid(ValidateEnum("l", -1, v1::Lifecycle_IsValid, Presence::kRequired),
+  ExpectInvalid(ValidateEnum("l", -1, IsValidLifecycle, Presence::kRequired),
                 "l: unknown value -1");
 }
 
@@ -171,4 +180,4 @@ TEST(TimestampTest, RangeAndRoundTrip) {
 }
 
 }  // namespace
-}  // namespace crm::customer
+}  // namespace crm::domain

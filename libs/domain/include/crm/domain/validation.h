@@ -1,5 +1,5 @@
-// Field validators shared by the customer aggregate (and, later, other services):
-// text length and UTF-8, e-mail, phone, dates, URLs, money, enums, timestamps.
+// Field validators shared by every service's domain: text length and UTF-8,
+// e-mail, phone, dates, URLs, money, enums, timestamps.
 //
 //   RETURN_IF_ERROR(ValidateEmail("contact.personal.email", c.personal().email()));
 //   RETURN_IF_ERROR(ValidateMoney("transaction.amount", t.amount(),
@@ -26,10 +26,9 @@
 #include "absl/status/status.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
-#include "crm/customer/v1/customer.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 
-namespace crm::customer {
+namespace crm::domain {
 
 // Company and person names, titles: 1..200 characters after trimming.
 inline constexpr size_t kMaxNameLength = 200;
@@ -104,14 +103,18 @@ absl::Status ValidateCurrencyCode(std::string_view field, std::string_view code)
 // currency must be valid ("<field>.currency_code: ...").
 absl::Status ValidateMoney(std::string_view field, std::string_view currency_code,
                            int64_t amount_minor, MoneyRule rule);
-absl::Status ValidateMoney(std::string_view field, const v1::Money& money, MoneyRule rule);
+// The same for a money message of any service (currency_code, amount_minor).
+template <typename Money>
+absl::Status ValidateMoney(std::string_view field, const Money& money, MoneyRule rule) {
+  return ValidateMoney(field, money.currency_code(), money.amount_minor(), rule);
+}
 
 // --- Enums and numbers -------------------------------------------------------
 
 enum class Presence { kOptional, kRequired };
 
 // `value` of a proto enum whose generated validity check is `is_valid` (e.g.
-// v1::Lifecycle_IsValid). Errors: "<field>: unknown value N" for an undefined
+// customer::v1::Lifecycle_IsValid). Errors: "<field>: unknown value N" for an undefined
 // number, "<field>: required" for 0 (UNSPECIFIED) when required.
 absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(int),
                           Presence presence);
@@ -124,4 +127,10 @@ absl::Status ValidateNonNegative(std::string_view field, int64_t value);
 // 0..999999999. Error: "<field>: not a valid timestamp".
 absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::Timestamp& ts);
 
-}  // namespace crm::customer
+// --- Messages ---------------------------------------------------------------
+
+// An enum value's name without its prefix, for messages: ("LIFECYCLE_CHURNED",
+// "LIFECYCLE_", 4) -> "CHURNED"; the number when the value has no name ("").
+std::string ShortName(const std::string& full_name, std::string_view prefix, int value);
+
+}  // namespace crm::domain

@@ -1,11 +1,11 @@
-#include "crm/customer/domain/validation.h"
+#include "crm/domain/validation.h"
 
 #include <string>
 
 #include "crm/common/field_errors.h"
 #include "crm/common/text.h"
 
-namespace crm::customer {
+namespace crm::domain {
 namespace {
 
 bool IsAsciiSpace(char c) {
@@ -193,10 +193,6 @@ absl::Status ValidateMoney(std::string_view field, std::string_view currency_cod
   return absl::OkStatus();
 }
 
-absl::Status ValidateMoney(std::string_view field, const v1::Money& money, MoneyRule rule) {
-  return ValidateMoney(field, money.currency_code(), money.amount_minor(), rule);
-}
-
 absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(int),
                           Presence presence) {
   if (!is_valid(value)) return InvalidField(field, "unknown value " + std::to_string(value));
@@ -217,4 +213,11 @@ absl::Status ValidateTimestamp(std::string_view field, const google::protobuf::T
   return absl::OkStatus();
 }
 
-}  // namespace crm::customer
+std::string ShortName(const std::string& full_name, std::string_view prefix, int value) {
+  if (full_name.empty()) return std::to_string(value);
+  std::string_view name(full_name);
+  if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
+  return std::string(name);
+}
+
+}  // namespace crm::domain

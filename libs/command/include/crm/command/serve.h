@@ -1,0 +1,104 @@
+// The gRPC side of a service's app: one unary RPC served by one app method, on
+// gRPC's own thread, with no pool in between. The caller is authenticated (a
+// cached token check), then the method runs; it finishes the call through
+// `done`, at once (reads, refused writes) or later from the event store's group
+// committer (a durable write). Every service's api/ adapter is a list of these.
+//
+//   // services/<svc>/app: the two shapes of an app method
+//   void AddContact(const auth::Principal& who, const v1::AddContactRequest& req,
+//                   v1::AddContactResponse* resp, command::Done done);      // writes
+//   absl::Status GetCustomer(const auth::Principal& who, const v1::GetCustomerRequest& req,
+//                            v1::GetCustomerResponse* resp);                // reads
+//
+//   // services/<svc>/api
+//   grpc::ServerUnaryReactor* CustomerServiceImpl::AddContact(
+//       grpc::CallbackServerContext* ctx, const v1::AddContactRequest* req,
+//       v1::AddContactResponse* resp) {
+//     return command::Serve(ctx, *verifier_, *app_, &CustomerApp::AddContact, req, resp);
+//   }
+//
+//   // tests, tools: the same methods, waited for
+//   absl::StatusOr<v1::AddContactResponse> r = command::Await(app, &CustomerApp::AddContact, who, req);
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "crm/auth/grpc_auth.h"
+#include "crm/auth/jwt.h"
+#include "crm/auth/principal.h"
+#include "crm/command/pipeline.h"
+#include "crm/runtime/status.h"
+#include "grpcpp/server_context.h"
+#include "grpcpp/support/server_callback.h"
+
+namespace crm::command {
+
+// An app method that finishes through `done` (writes, and reads that hand
+// their work to a pool of their own).
+template <typename App, typename Req, typename Resp>
+using AsyncMethod = void (App::*)(const auth::Principal&, const Req&, Resp*, Done);
+// An app method that answers before it returns (reads).
+template <typename App, typename Req, typename Resp>
+using SyncMethod = absl::Status (App::*)(const auth::Principal&, const Req&, Resp*);
+
+// `verifier` and `app` must outlive the call.
+template <typename App, typename Req, typename Resp>
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
+                                const auth::TokenVerifier& verifier, App& app,
+                                AsyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
+  if (!who.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(who.status()));
+    return reactor;
+  }
+  (app.*method)(*who, *req, resp,
+                [reactor](absl::Status s) { reactor->Finish(runtime::ToGrpcStatus(s)); });
+  return reactor;
+}
+
+template <typename App, typename Req, typename Resp>
+grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
+                                const auth::TokenVerifier& verifier, App& app,
+                                SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
+  reactor->Finish(
+      runtime::ToGrpcStatus(who.ok() ? (app.*method)(*who, *req, resp) : who.status()));
+  return reactor;
+}
+
+// Calls an app method and waits for its outcome.
+template <typename App, typename Req, typename Resp>
+absl::StatusOr<Resp> Await(App& app, AsyncMethod<App, Req, Resp> method,
+                           const auth::Principal& who, const Req& req) {
+  Resp resp;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<absl::Status> status;
+  (app.*method)(who, req, &resp, [&](absl::Status s) {
+    std::lock_guard<std::mutex> lock(mu);
+    status = std::move(s);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return status.has_value(); });
+  if (!status->ok()) return *status;
+  return resp;
+}
+
+template <typename App, typename Req, typename Resp>
+absl::StatusOr<Resp> Await(App& app, SyncMethod<App, Req, Resp> method,
+                           const auth::Principal& who, const Req& req) {
+  Resp resp;
+  absl::Status status = (app.*method)(who, req, &resp);
+  if (!status.ok()) return status;
+  return resp;
+}
+
+}  // namespace crm::command
