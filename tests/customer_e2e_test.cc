@@ -12,6 +12,7 @@
 #include "crm/auth/grpc_auth.h"
 #include "crm/common/proto_time.h"
 #include "crm/classification/v1/classification_events.pb.h"
+#include "crm/customer/app/customer_app.h"
 #include "crm/customer/projection/customer_projection.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/eventstore/event_store.h"
@@ -664,8 +665,12 @@ TEST_F(CustomerE2eTest, RebuildProjectionsReproducesTheLiveRows) {
       absl::Status Project(const eventstore::EventEnvelope& e, const eventstore::ProjectionReader& rows,
                            std::vector<eventstore::ProjectionWrite>& out) const override {
         if (e.global_position() == 10) return absl::InternalError("stopped");
-        return customer::CustomerProjector().Project(e, rows, out);
+        return projector_->Project(e, rows, out);
       }
+
+     private:
+      std::unique_ptr<eventstore::ProjectionSetProjector> projector_ =
+          customer::NewRebuildProjector();
     };
     auto store = eventstore::OpenEventStore({.path = data_dir});
     ASSERT_TRUE(store.ok()) << store.status();
@@ -673,7 +678,7 @@ TEST_F(CustomerE2eTest, RebuildProjectionsReproducesTheLiveRows) {
                   .status()
                   .message(),
               "stopped");
-    EXPECT_EQ(*customer::CustomerRebuildInterrupted(**store), true);
+    EXPECT_FALSE((*store)->InterruptedRebuild()->empty());
   }
   ASSERT_NE(CustomerRows(data_dir), live);
   service_ = std::make_unique<ServiceProcess>(
@@ -683,7 +688,7 @@ TEST_F(CustomerE2eTest, RebuildProjectionsReproducesTheLiveRows) {
   EXPECT_EQ(CustomerRows(data_dir), live);
   auto store = eventstore::OpenEventStore({.path = data_dir});
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(*customer::CustomerRebuildInterrupted(**store), false);
+  EXPECT_TRUE((*store)->InterruptedRebuild()->empty());
 }
 
 }  // namespace crm

@@ -350,6 +350,11 @@ class GrpcBench {
   void DriveClosed(int caller);
   void DriveOpen();
   void OpFinished(bool ok);
+  // Until every call's state is destroyed.
+  void WaitForCalls() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return live_calls_.load() == 0; });
+  }
   int Report();
 
   // One unary call through the callback API. `invoke(ctx, req, resp, callback)`
@@ -357,12 +362,24 @@ class GrpcBench {
   // returns, after the call was recorded under `row` with latency from `t0`.
   template <typename Resp, typename Req, typename Invoke, typename Then>
   void Call(Row row, TimePoint t0, Req req, Invoke invoke, Then then) {
+    // Counted until destroyed: the last reference may go on a gRPC thread after
+    // the operation reported done, and the process must not exit under it (a
+    // ClientContext destroyed during gRPC's shutdown aborted crm-bench now and
+    // then: "ref_counted.h: assertion failed: prior > 0").
     struct State {
+      explicit State(GrpcBench& bench) : bench(bench) { bench.live_calls_.fetch_add(1); }
+      ~State() {
+        if (bench.live_calls_.fetch_sub(1) == 1) {
+          std::lock_guard<std::mutex> lock(bench.mu_);
+          bench.cv_.notify_all();
+        }
+      }
+      GrpcBench& bench;
       grpc::ClientContext ctx;
       Req req;
       Resp resp;
     };
-    auto state = std::make_shared<State>();
+    auto state = std::make_shared<State>(*this);
     state->req = std::move(req);
     state->ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     if (!bearer_.empty()) state->ctx.AddMetadata(std::string(auth::kAuthorizationKey), bearer_);
@@ -439,6 +456,7 @@ class GrpcBench {
   Clock::duration max_late_{0};          // open loop: latest start behind schedule
   std::mutex mu_;
   std::condition_variable cv_;
+  std::atomic<int64_t> live_calls_{0};  // calls whose state is not destroyed yet
   int active_ = 0;     // closed loop: callers still going; open loop: operations in flight
   bool stopping_ = false;
 
@@ -1252,7 +1270,9 @@ int GrpcBench::Run() {
       PrintError("generate: --interactions and --tickets need --customers > 0");
       return 1;
     }
-    return Generate();
+    const int rc = Generate();
+    WaitForCalls();
+    return rc;
   }
   if (absl::Status s = Preload(); !s.ok()) {
     PrintError(s.ToString());
@@ -1261,6 +1281,7 @@ int GrpcBench::Run() {
   PrintHeader();
   std::fflush(stdout);
   Drive();
+  WaitForCalls();
   const int rc = Report();
   if (noop_server_) noop_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   return rc;

@@ -32,7 +32,8 @@ constexpr char kNotes[] = "notes";
 
 const Aggregate<tv1::Note, tv1::NoteEvent> kNote{
     .name = "note",
-    .stream = [](std::string_view id) { return "note-" + std::string(id); },
+    .stream_prefix = "note-",
+    .state_projection = kNotes,
     .apply =
         [](tv1::Note& s, const tv1::NoteEvent& e, const domain::EventMeta& m) {
           s.set_note_id(e.note_id());

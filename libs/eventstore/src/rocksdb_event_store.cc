@@ -13,8 +13,9 @@
 //      (an optimistic check, so no lock spans the wait for the disk), gives the
 //      events their versions and consecutive global positions, puts events, log
 //      entries, projection rows and command records into ONE WriteBatch, writes it
-//      with sync=true (one WAL fsync for the whole group), then tells the commit
-//      listeners and runs every append's callback.
+//      with sync=true (one WAL fsync for the whole group) and tells the commit
+//      listeners. A completion thread then runs the appends' callbacks (a gRPC
+//      call's Finish each) while the committer writes the next group.
 // A single committer assigns positions in commit order, so the global log has no
 // gaps and a reader never sees position N+1 before N.
 //
@@ -320,6 +321,7 @@ class RocksEventStore final : public EventStore {
                                 "emptying the legacy outbox"));
     }
     committer_ = std::thread([this] { CommitLoop(); });
+    settler_ = std::thread([this] { SettleLoop(); });
     return absl::OkStatus();
   }
 
@@ -330,6 +332,12 @@ class RocksEventStore final : public EventStore {
     }
     queue_cv_.notify_one();
     if (committer_.joinable()) committer_.join();
+    {
+      std::lock_guard<std::mutex> lock(settle_mu_);
+      settle_stopping_ = true;
+    }
+    settle_cv_.notify_one();
+    if (settler_.joinable()) settler_.join();
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
   }
@@ -687,7 +695,7 @@ class RocksEventStore final : public EventStore {
     // The count first, then the version: a group that commits to the stripe after
     // the count was read moves it, and the committer then reads the version again.
     p.stripe_seen = stripe_commits_[p.stripe].load(std::memory_order_acquire);
-    ASSIGN_OR_RETURN(p.read_version, StreamVersion(req.stream_id));
+    ASSIGN_OR_RETURN(p.read_version, CurrentVersion(req.stream_id, req.expected_version));
     if (!req.expected_version.is_any() && req.expected_version.value() != p.read_version) {
       return VersionConflict(req.stream_id, req.expected_version, p.read_version);
     }
@@ -712,6 +720,34 @@ class RocksEventStore final : public EventStore {
       p.envelopes.push_back(envelope.SerializeAsString());
     }
     return absl::OkStatus();
+  }
+
+  // Whether event `version` of the stream exists (a point lookup, which the
+  // bloom filters make cheap, unlike an iterator).
+  absl::StatusOr<bool> HasEvent(std::string_view stream, uint64_t version) {
+    std::string ignored;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), streams_cf(), keys::StreamKey(stream, version), &ignored);
+    if (s.IsNotFound()) return false;
+    RETURN_IF_ERROR(FromRocks(s, "reading the stream version"));
+    return true;
+  }
+
+  // The stream's version, confirmed with point lookups when it is the one the
+  // append expects (the common case), else read with an iterator.
+  absl::StatusOr<uint64_t> CurrentVersion(std::string_view stream, ExpectedVersion expected) {
+    if (!expected.is_any()) {
+      const uint64_t v = expected.value();
+      bool at_v = true;
+      if (v > 0) {
+        ASSIGN_OR_RETURN(at_v, HasEvent(stream, v));
+      }
+      if (at_v) {
+        ASSIGN_OR_RETURN(bool beyond, HasEvent(stream, v + 1));
+        if (!beyond) return v;
+      }
+    }
+    return StreamVersion(stream);
   }
 
   // Runs the callbacks of settled appends, then releases their keys: an append
@@ -767,7 +803,27 @@ class RocksEventStore final : public EventStore {
         std::lock_guard<std::mutex> lock(listeners_mu_);
         for (const auto& [id, listener] : listeners_) listener(last);
       }
-      Settle(group);
+      // The callbacks (a gRPC call's Finish each) run on the settler thread while
+      // this one writes the next group.
+      {
+        std::lock_guard<std::mutex> lock(settle_mu_);
+        settle_queue_.push_back(std::move(group));
+      }
+      settle_cv_.notify_one();
+    }
+  }
+
+  void SettleLoop() {
+    std::deque<std::vector<std::unique_ptr<PendingAppend>>> groups;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(settle_mu_);
+        settle_cv_.wait(lock, [&] { return settle_stopping_ || !settle_queue_.empty(); });
+        if (settle_queue_.empty()) return;  // stopping, and nothing left to settle
+        groups.swap(settle_queue_);
+      }
+      for (auto& group : groups) Settle(group);
+      groups.clear();
     }
   }
 
@@ -785,7 +841,18 @@ class RocksEventStore final : public EventStore {
   // Writes the group in one synced batch and sets each append's result. Returns
   // the last global position when events were appended, else 0.
   uint64_t CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
-    rocksdb::WriteBatch batch;
+    // Sized up front: growing a batch of a large group by doubling cost a
+    // malloc_consolidate per group (3% of crm-customer's CPU in the register
+    // benchmark).
+    size_t bytes = 0;
+    for (const std::unique_ptr<PendingAppend>& p : group) {
+      bytes += 512 + p->request.command_key.size() + p->request.response.size();
+      for (const std::string& e : p->envelopes) bytes += 2 * (e.size() + 64);
+      for (const ProjectionWrite& w : p->request.projection_writes) {
+        bytes += 32 + w.projection.size() + w.key.size() + w.value.size();
+      }
+    }
+    rocksdb::WriteBatch batch(bytes);
     uint64_t position = last_position_.load();
     std::string value;
     absl::Status status;
@@ -879,6 +946,13 @@ class RocksEventStore final : public EventStore {
   std::deque<std::unique_ptr<PendingAppend>> queue_;
   bool stopping_ = false;
   std::thread committer_;
+
+  // Committed groups whose callbacks are still to run.
+  std::mutex settle_mu_;
+  std::condition_variable settle_cv_;
+  std::deque<std::vector<std::unique_ptr<PendingAppend>>> settle_queue_;
+  bool settle_stopping_ = false;
+  std::thread settler_;
 
   std::mutex listeners_mu_;
   std::map<uint64_t, std::function<void(uint64_t)>> listeners_;

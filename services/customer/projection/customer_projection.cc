@@ -93,40 +93,9 @@ std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Cus
   return writes;
 }
 
-absl::Status CustomerProjector::Project(const eventstore::EventEnvelope& e,
-                                        const eventstore::ProjectionReader& rows,
-                                        std::vector<ProjectionWrite>& out) const {
-  const std::string stream_prefix = StreamFor("");
-  if (!absl::StartsWith(e.stream_id(), stream_prefix)) return absl::OkStatus();
-  const std::string customer_id = e.stream_id().substr(stream_prefix.size());
-  v1::CustomerEvent event;
-  if (!event.ParseFromString(e.payload())) {
-    return absl::DataLossError(absl::StrCat("corrupt customer event at position ",
-                                            e.global_position()));
-  }
-  ASSIGN_OR_RETURN(std::optional<std::string> row, rows.Get(kCustomersProjection, customer_id));
-  v1::Customer before;
-  if (row && !before.ParseFromString(*row)) {
-    return absl::DataLossError(absl::StrCat("corrupt rebuilt row of customer ", customer_id));
-  }
-  v1::Customer after = before;
-  Apply(after, event, {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
-  for (ProjectionWrite& w : RowWrites(before, after)) out.push_back(std::move(w));
-  return absl::OkStatus();
-}
-
 std::vector<std::string> CustomerRebuildTargets() {
   return {std::string(kCustomersProjection), std::string(kIndexProjection),
           std::string(kDuplicateProjection)};
-}
-
-absl::StatusOr<uint64_t> RebuildCustomerProjections(eventstore::EventStore& store) {
-  return store.RebuildProjections(CustomerProjector(), CustomerRebuildTargets());
-}
-
-absl::StatusOr<bool> CustomerRebuildInterrupted(eventstore::EventStore& store) {
-  ASSIGN_OR_RETURN(std::vector<std::string> targets, store.InterruptedRebuild());
-  return !targets.empty();
 }
 
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,

@@ -69,8 +69,12 @@ struct Aggregate {
   using Event = E;
   // For messages: "customer" in "customer c-1 is at version 3, expected 2".
   std::string name;
-  // The stream of the aggregate with this id.
-  std::function<std::string(std::string_view id)> stream;
+  // The aggregate with id X is the stream stream_prefix + X ("customer-" + id;
+  // a singleton, like a configuration, is the stream of id "").
+  std::string stream_prefix;
+  // The projection whose row, keyed by id, holds the folded state (what a
+  // rebuild reads the state before each event from); "" when none does.
+  std::string state_projection;
   // Folds one event (never fails).
   std::function<void(S&, const E&, const domain::EventMeta&)> apply;
   // "crm.<domain>.v1.<Message>".
@@ -310,7 +314,7 @@ class Pipeline::Execution {
     absl::StatusOr<typename C::TargetType> loaded = command_.load(who_, request_);
     if (!loaded.ok()) return loaded.status();
     target_ = *std::move(loaded);
-    stream_ = aggregate.stream(target_.id);
+    stream_ = aggregate.stream_prefix + target_.id;
     // Others are taking turns on this stream after a race: wait for ours.
     if (!holds_turn_ && pipeline_.WaitIfContended(stream_, Resume())) return std::nullopt;
     if (!key_.empty()) {

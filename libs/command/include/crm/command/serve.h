@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -102,3 +103,24 @@ absl::StatusOr<Resp> Await(App& app, SyncMethod<App, Req, Resp> method,
 }
 
 }  // namespace crm::command
+
+// A service adapter's RPC list: each unary RPC served by the app method of its
+// name. The adapter class has members `app_` (a reference to its app) and
+// `verifier_` (a const auth::TokenVerifier&).
+//
+//   #define CRM_TICKET_RPCS(X) X(OpenTicket, v1::OpenTicketRequest, v1::OpenTicketResponse) ...
+//   class TicketServiceImpl : public v1::TicketService::CallbackService {
+//     CRM_TICKET_RPCS(CRM_DECLARE_RPC)
+//   };
+//   #define CRM_DEFINE_TICKET_RPC(M, Req, Resp) CRM_DEFINE_RPC(TicketServiceImpl, M, Req, Resp)
+//   CRM_TICKET_RPCS(CRM_DEFINE_TICKET_RPC)
+#define CRM_DECLARE_RPC(Method, Request, Response)                                    \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx, const Request* req, \
+                                   Response* resp) override;
+#define CRM_DEFINE_RPC(Service, Method, Request, Response)                             \
+  grpc::ServerUnaryReactor* Service::Method(grpc::CallbackServerContext* ctx,          \
+                                            const Request* req, Response* resp) {      \
+    return ::crm::command::Serve(ctx, verifier_, app_,                                 \
+                                 &std::remove_reference_t<decltype(app_)>::Method, req, \
+                                 resp);                                                \
+  }

@@ -210,13 +210,13 @@ class EventStore {
   virtual absl::StatusOr<AppendResult> Append(const AppendRequest& request) = 0;
 
   // Queues the append for the committer and returns at once. `done` gets what
-  // Append would return, exactly once: on the committer thread after the synced
-  // write of the group holding the append (or its failure), or on the calling
-  // thread, before AppendAsync returns, when the append is settled without a
-  // write (a bad request, a version known to conflict, a recorded command key).
-  // On the committer thread `done` delays the groups behind it: it must be
-  // quick and must not wait for another append (AppendAsync is fine, Append is
-  // not).
+  // Append would return, exactly once: on the store's completion thread after
+  // the synced write of the group holding the append (or its failure), or on the
+  // calling thread, before AppendAsync returns, when the append is settled
+  // without a write (a bad request, a version known to conflict, a recorded
+  // command key). On the completion thread `done` delays the callbacks behind
+  // it: it must be quick and must not wait for another append (AppendAsync is
+  // fine, Append is not).
   virtual void AppendAsync(AppendRequest request, AppendCallback done) = 0;
 
   // The record of the append that used idempotency key `command_key` (see

@@ -1,94 +1,57 @@
-// The gRPC adapter of crm.customer.v1.CustomerService: authenticates the caller,
-// checks access, runs the pure domain decision, appends the events with the
-// projection rows, and maps errors to gRPC codes. Blocking work (RocksDB, fsync)
-// runs on a worker pool, never on gRPC's threads.
+// The gRPC adapter of crm.customer.v1.CustomerService: each unary RPC is served
+// by the CustomerApp method of its name on gRPC's own thread (libs/command
+// Serve: authentication, then the app; a write finishes when the group commit
+// that holds it is durable). StreamEvents streams the event log to services and
+// admins.
 //
-//   CustomerServiceImpl service({.store = store.get(), .verifier = verifier.get()});
+//   CustomerApp app(pipeline);
+//   CustomerServiceImpl service(app, *verifier, store);
 //   runtime.AddService(&service);
 #pragma once
 
-#include <memory>
-
 #include "crm/auth/jwt.h"
-#include "crm/common/clock.h"
-#include "crm/common/thread_pool.h"
+#include "crm/command/serve.h"
+#include "crm/customer/app/customer_app.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/eventstore/event_store.h"
-#include "crm/messaging/outbox_relay.h"
 
 namespace crm::customer {
 
-struct CustomerServiceOptions {
-  eventstore::EventStore* store = nullptr;        // required
-  const auth::TokenVerifier* verifier = nullptr;  // required
-  const Clock* clock = &SystemClock();
-  messaging::OutboxRelay* relay = nullptr;  // told about new events; may be null
-  size_t worker_threads = 64;
-};
+// The unary RPCs of CustomerService, each with its request and response.
+#define CRM_CUSTOMER_RPCS(X)                                                   \
+  X(RegisterCustomer, v1::RegisterCustomerRequest, v1::RegisterCustomerResponse) \
+  X(UpdateCustomer, v1::UpdateCustomerRequest, v1::WriteResponse)              \
+  X(AddContact, v1::AddContactRequest, v1::AddContactResponse)                 \
+  X(UpdateContact, v1::UpdateContactRequest, v1::WriteResponse)                \
+  X(RemoveContact, v1::RemoveContactRequest, v1::WriteResponse)                \
+  X(RecordTransaction, v1::RecordTransactionRequest, v1::RecordTransactionResponse) \
+  X(RecordAgreement, v1::RecordAgreementRequest, v1::RecordAgreementResponse)  \
+  X(ChangeAgreementStatus, v1::ChangeAgreementStatusRequest, v1::WriteResponse) \
+  X(ChangeLifecycle, v1::ChangeLifecycleRequest, v1::WriteResponse)            \
+  X(AssignOwner, v1::AssignOwnerRequest, v1::WriteResponse)                    \
+  X(SetVerification, v1::SetVerificationRequest, v1::WriteResponse)            \
+  X(GrantAccess, v1::GrantAccessRequest, v1::WriteResponse)                    \
+  X(RevokeAccess, v1::RevokeAccessRequest, v1::WriteResponse)                  \
+  X(GetCustomer, v1::GetCustomerRequest, v1::GetCustomerResponse)              \
+  X(ListCustomers, v1::ListCustomersRequest, v1::ListCustomersResponse)        \
+  X(GetCustomerHistory, v1::GetCustomerHistoryRequest, v1::GetCustomerHistoryResponse)
 
-// Thread safety: gRPC calls it concurrently. The store, verifier, clock and relay
-// must outlive it. Destroying it waits for calls already handed to the pool.
+// Thread safety: gRPC calls it concurrently. The app, verifier and store must
+// outlive it.
 class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
  public:
-  explicit CustomerServiceImpl(CustomerServiceOptions options);
-  ~CustomerServiceImpl() override;
+  CustomerServiceImpl(CustomerApp& app, const auth::TokenVerifier& verifier,
+                      eventstore::EventStore& store)
+      : app_(app), verifier_(verifier), store_(store) {}
 
-  grpc::ServerUnaryReactor* RegisterCustomer(grpc::CallbackServerContext* ctx,
-                                             const v1::RegisterCustomerRequest* req,
-                                             v1::RegisterCustomerResponse* resp) override;
-  grpc::ServerUnaryReactor* UpdateCustomer(grpc::CallbackServerContext* ctx,
-                                           const v1::UpdateCustomerRequest* req,
-                                           v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* AddContact(grpc::CallbackServerContext* ctx,
-                                       const v1::AddContactRequest* req,
-                                       v1::AddContactResponse* resp) override;
-  grpc::ServerUnaryReactor* UpdateContact(grpc::CallbackServerContext* ctx,
-                                          const v1::UpdateContactRequest* req,
-                                          v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* RemoveContact(grpc::CallbackServerContext* ctx,
-                                          const v1::RemoveContactRequest* req,
-                                          v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* RecordTransaction(grpc::CallbackServerContext* ctx,
-                                              const v1::RecordTransactionRequest* req,
-                                              v1::RecordTransactionResponse* resp) override;
-  grpc::ServerUnaryReactor* RecordAgreement(grpc::CallbackServerContext* ctx,
-                                            const v1::RecordAgreementRequest* req,
-                                            v1::RecordAgreementResponse* resp) override;
-  grpc::ServerUnaryReactor* ChangeAgreementStatus(grpc::CallbackServerContext* ctx,
-                                                  const v1::ChangeAgreementStatusRequest* req,
-                                                  v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* ChangeLifecycle(grpc::CallbackServerContext* ctx,
-                                            const v1::ChangeLifecycleRequest* req,
-                                            v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* AssignOwner(grpc::CallbackServerContext* ctx,
-                                        const v1::AssignOwnerRequest* req,
-                                        v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* SetVerification(grpc::CallbackServerContext* ctx,
-                                            const v1::SetVerificationRequest* req,
-                                            v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* GrantAccess(grpc::CallbackServerContext* ctx,
-                                        const v1::GrantAccessRequest* req,
-                                        v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* RevokeAccess(grpc::CallbackServerContext* ctx,
-                                         const v1::RevokeAccessRequest* req,
-                                         v1::WriteResponse* resp) override;
-  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* ctx,
-                                        const v1::GetCustomerRequest* req,
-                                        v1::GetCustomerResponse* resp) override;
-  grpc::ServerUnaryReactor* ListCustomers(grpc::CallbackServerContext* ctx,
-                                          const v1::ListCustomersRequest* req,
-                                          v1::ListCustomersResponse* resp) override;
-  grpc::ServerUnaryReactor* GetCustomerHistory(grpc::CallbackServerContext* ctx,
-                                               const v1::GetCustomerHistoryRequest* req,
-                                               v1::GetCustomerHistoryResponse* resp) override;
+  CRM_CUSTOMER_RPCS(CRM_DECLARE_RPC)
   grpc::ServerWriteReactor<v1::StreamedEvent>* StreamEvents(
       grpc::CallbackServerContext* ctx, const v1::StreamEventsRequest* req) override;
 
  private:
-  class Handler;
-  CustomerServiceOptions options_;
-  std::unique_ptr<Handler> handler_;
-  ThreadPool pool_;
+  CustomerApp& app_;
+  const auth::TokenVerifier& verifier_;
+  eventstore::EventStore& store_;
 };
 
 }  // namespace crm::customer

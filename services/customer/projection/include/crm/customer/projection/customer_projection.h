@@ -34,30 +34,11 @@ std::string StreamFor(std::string_view customer_id);
 std::vector<eventstore::ProjectionWrite> RowWrites(const v1::Customer& before,
                                                    const v1::Customer& after);
 
-// The rows, index entries and duplicate keys of the customers in the store's
-// log, event by event, as the live path writes them (RowWrites of each event's
-// state change). The class projection comes from consumed events, so it is not
-// rebuilt.
-class CustomerProjector final : public eventstore::ProjectionSetProjector {
- public:
-  absl::Status Project(const eventstore::EventEnvelope& event,
-                       const eventstore::ProjectionReader& rows,
-                       std::vector<eventstore::ProjectionWrite>& out) const override;
-};
-
-// The projections CustomerProjector rebuilds: customers, customer_index and
-// customer_duplicates.
+// The projections the customer aggregate's own events write, which
+// --rebuild_projections rebuilds from the log (customer::NewRebuildProjector):
+// customers, customer_index and customer_duplicates. The class projection comes
+// from consumed events, so it is not rebuilt.
 std::vector<std::string> CustomerRebuildTargets();
-
-// Clears and rebuilds those projections from the log (crm-customer
-// --rebuild_projections); returns the number of events replayed. Run it while
-// the service does not serve. A rebuild that stops half way (an error, a crash)
-// is reported by the store's InterruptedRebuild (CustomerRebuildInterrupted).
-absl::StatusOr<uint64_t> RebuildCustomerProjections(eventstore::EventStore& store);
-
-// True when a rebuild started and never finished: the read model is then
-// incomplete, and crm-customer rebuilds it before serving.
-absl::StatusOr<bool> CustomerRebuildInterrupted(eventstore::EventStore& store);
 
 // The current row (with its class merged in), std::nullopt when no such customer.
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,

@@ -1,0 +1,173 @@
+#include "crm/service/service_main.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "crm/admin/admin_service.h"
+#include "crm/auth/flags.h"
+#include "crm/common/offset_clock.h"
+#include "crm/common/status_macros.h"
+#include "crm/messaging/outbox_relay.h"
+#include "crm/runtime/log.h"
+#include "crm/runtime/metrics.h"
+#include "crm/runtime/periodic_worker.h"
+#include "crm/runtime/server.h"
+
+namespace crm::service {
+
+class Runner {
+ public:
+  explicit Runner(const Service& service) : service_(service) {}
+
+  absl::Status Run(int argc, char** argv) {
+    runtime::SetLogService(service_.name);  // also for lines logged before Start
+    auth::AuthFlags auth_flags;
+    std::string test_clock_offset_file, customer_addr, customer_tls_ca_file, service_token_file;
+    int worker_threads = 4;
+    int64_t max_event_bytes = command::Limits().max_event_bytes;
+    bool rebuild_projections = false;
+    ASSIGN_OR_RETURN(
+        runtime::ServiceFlags flags,
+        runtime::ParseServiceFlags(argc, argv, service_.name, [&](CLI::App& app) {
+          auth::AddAuthFlags(app, &auth_flags);
+          runtime::AddFlag(app, "worker_threads", &worker_threads,
+                           "Threads of the calls that read much (reports, simulations, scans); "
+                           "every other call runs on gRPC's threads");
+          runtime::AddFlag(app, "max_event_bytes", &max_event_bytes,
+                           "Largest event a command may append, in bytes (Kafka's default "
+                           "message limit is 1 MB); a larger one is INVALID_ARGUMENT");
+          runtime::AddFlag(app, "test_clock_offset_file", &test_clock_offset_file,
+                           "TESTS ONLY: shift the clock by the seconds in this file");
+          if (service_.rebuild.projector) {
+            runtime::AddFlag(app, "rebuild_projections", &rebuild_projections,
+                             "Before serving, rebuild the read models of this service's own "
+                             "events from its log (after a projection fix)");
+          }
+          if (service_.customer_lookup) {
+            runtime::AddFlag(app, "customer_addr", &customer_addr,
+                             "crm-customer address, asked about customers not consumed yet");
+            runtime::AddFlag(app, "customer_tls_ca_file", &customer_tls_ca_file,
+                             "PEM roots to call crm-customer over TLS (plaintext when unset)");
+            runtime::AddFlag(app, "service_token_file", &service_token_file,
+                             "Token (role service) for calls to crm-customer; default: minted "
+                             "with --jwt_secret_file");
+          }
+          if (service_.flags) service_.flags(app);
+        }));
+    if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data_dir: required");
+    if (worker_threads < 1) return absl::InvalidArgumentError("--worker_threads: must be >= 1");
+    if (max_event_bytes < 1024 || max_event_bytes > (16 << 20)) {
+      return absl::InvalidArgumentError("--max_event_bytes: must be 1024..16777216");
+    }
+
+    std::unique_ptr<OffsetClock> test_clock;
+    const Clock* clock = &SystemClock();
+    if (!test_clock_offset_file.empty()) {
+      test_clock = std::make_unique<OffsetClock>(test_clock_offset_file);
+      clock = test_clock.get();
+      runtime::Log(runtime::LogLevel::kWarn, "test_clock", {{"file", test_clock_offset_file}});
+    }
+
+    ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
+                     auth::MakeVerifier(auth_flags));
+    ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
+                     eventstore::OpenEventStore({.path = flags.data_dir, .clock = clock}));
+    RETURN_IF_ERROR(RebuildIfAsked(*store, rebuild_projections));
+    std::unique_ptr<directory::CustomerLookup> customers;
+    if (service_.customer_lookup) {
+      // Null without --customer_addr: then customers not consumed yet are NOT_FOUND.
+      ASSIGN_OR_RETURN(customers, directory::MakeCustomerLookup(
+                                      service_.name, customer_addr, customer_tls_ca_file,
+                                      service_token_file, auth_flags.jwt_secret_file));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<messaging::OutboxRelay> relay,
+                     messaging::StartRelayIfConfigured(*store, flags.kafka_brokers,
+                                                       service_.topic, service_.name));
+    auto pipeline = std::make_unique<command::Pipeline>(command::PipelineOptions{
+        .store = store.get(),
+        .clock = clock,
+        .limits = {.max_event_bytes = static_cast<size_t>(max_event_bytes)}});
+    auto slow_queries = std::make_unique<ThreadPool>(static_cast<size_t>(worker_threads));
+
+    // Declared after what they use, so they go first.
+    Parts parts(flags, *store, *clock, *pipeline, *verifier, customers.get(), *slow_queries);
+    RETURN_IF_ERROR(service_.build(parts));
+    admin::AdminServiceImpl admin_service(store.get(), verifier.get());
+    // The group commit at work: appends per synced write is appends / groups.
+    runtime::MetricsRegistry& metrics = runtime::MetricsRegistry::Default();
+    runtime::CallbackGauge appends = metrics.AddCallbackGauge(
+        "crm_eventstore_appends", "Appends committed since start.", {},
+        [&store] { return static_cast<double>(store->GetWriteStats().appends); });
+    runtime::CallbackGauge groups = metrics.AddCallbackGauge(
+        "crm_eventstore_groups", "Synced writes (group commits) since start.", {},
+        [&store] { return static_cast<double>(store->GetWriteStats().groups); });
+
+    std::vector<std::unique_ptr<runtime::PeriodicWorker>> workers;
+    for (Parts::WorkerSpec& w : parts.workers_) {
+      workers.push_back(
+          std::make_unique<runtime::PeriodicWorker>(w.name, w.interval, std::move(w.tick)));
+    }
+    std::unique_ptr<messaging::ConsumerRunner> consumer;
+    if (!service_.consumes.empty()) {
+      if (parts.handler_ == nullptr) {
+        return absl::InternalError("the service consumes topics but built no handler");
+      }
+      // Consumed changes wake the workers at once rather than at their next tick.
+      ASSIGN_OR_RETURN(consumer, messaging::StartConsumerIfConfigured(
+                                     *store, *parts.handler_, flags.kafka_brokers, service_.name,
+                                     service_.consumes, flags.kafka_session_timeout_ms,
+                                     [&workers] {
+                                       for (auto& w : workers) w->Wake();
+                                     }));
+    }
+
+    runtime::ServiceRuntime rt(service_.name, flags);
+    for (grpc::Service* s : parts.services_) rt.AddService(s);
+    rt.AddService(&admin_service);
+    // After the calls drained: the workers, the consumer, then publish what is
+    // left. Parts, pipeline, relay and store then close in reverse order of
+    // declaration.
+    rt.OnShutdown([&] {
+      for (auto& w : workers) w->Stop();
+      if (consumer) consumer->Stop();
+      messaging::FlushAndStop(relay, absl::Seconds(10));
+    });
+    RETURN_IF_ERROR(rt.Start());
+    for (auto& w : workers) w->Start();
+    rt.WaitForTermination();
+    rt.Shutdown(absl::Seconds(20));
+    slow_queries.reset();  // idle by now: the calls that used it have drained
+    return absl::OkStatus();
+  }
+
+ private:
+  // Rebuilds the projections when asked, or when a rebuild was interrupted.
+  absl::Status RebuildIfAsked(eventstore::EventStore& store, bool asked) {
+    if (!service_.rebuild.projector) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::vector<std::string> interrupted, store.InterruptedRebuild());
+    if (!interrupted.empty()) {
+      runtime::Log(runtime::LogLevel::kWarn, "rebuild_interrupted",
+                   {{"action", "rebuilding the projections again before serving"}});
+    }
+    if (!asked && interrupted.empty()) return absl::OkStatus();
+    const absl::Time start = absl::Now();
+    ASSIGN_OR_RETURN(uint64_t events, store.RebuildProjections(*service_.rebuild.projector(),
+                                                               service_.rebuild.targets));
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    runtime::Log(runtime::LogLevel::kInfo, "projections_rebuilt",
+                 {{"events", events},
+                  {"seconds", seconds},
+                  {"events_per_s", seconds > 0 ? static_cast<uint64_t>(events / seconds) : 0}});
+    return absl::OkStatus();
+  }
+
+  const Service& service_;
+};
+
+int Main(const Service& service, int argc, char** argv) {
+  return runtime::ExitCodeFor(Runner(service).Run(argc, argv));
+}
+
+}  // namespace crm::service

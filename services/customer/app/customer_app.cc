@@ -1,0 +1,416 @@
+#include "crm/customer/app/customer_app.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "crm/auth/access.h"
+#include "crm/command/rebuild.h"
+#include "crm/common/ids.h"
+#include "crm/common/proto_time.h"
+#include "crm/common/status_macros.h"
+#include "crm/customer/domain/customer_aggregate.h"
+#include "crm/customer/projection/customer_projection.h"
+
+namespace crm::customer {
+namespace {
+
+using auth::Principal;
+using auth::Role;
+
+constexpr int kMaxPageSize = 500;
+
+absl::StatusOr<int> PageSize(int requested, int default_size) {
+  if (requested == 0) return default_size;
+  if (requested < 0 || requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: must be 1..", kMaxPageSize));
+  }
+  return requested;
+}
+
+std::vector<auth::AccessGrant> GrantsOf(const v1::Customer& c) {
+  std::vector<auth::AccessGrant> out;
+  for (const v1::AccessGrant& g : c.access_grants()) {
+    out.push_back({g.subject(), c.customer_id(), FromProtoTimestamp(g.expires_at())});
+  }
+  return out;
+}
+
+bool IsManagerOrAbove(const Principal& p) {
+  return p.Has(Role::kRegionalManager) || p.Has(Role::kExecutive) || p.Has(Role::kAdmin) ||
+         p.Has(Role::kService);
+}
+
+bool SeesEverything(const Principal& p) {
+  return p.Has(Role::kExecutive) || p.Has(Role::kAdmin) || p.Has(Role::kService);
+}
+
+// What a command on an existing customer needs of its caller besides seeing it.
+enum class Access { kScope, kGrant, kTransfer };
+
+// What registration decides with: the request with owner and region resolved,
+// and the duplicate the caller confirmed (if any).
+struct Registration {
+  v1::RegisterCustomerRequest resolved;
+  std::optional<DuplicateMatch> duplicate;
+};
+
+using Target = command::Target<v1::Customer>;
+using Events = std::vector<v1::CustomerEvent>;
+
+DecideContext Context(const command::Decision& d) {
+  return DecideContext{d.actor, d.now, [] { return NewId(); }};
+}
+
+template <typename Req>
+command::WriteOptions OptionsOf(const Req& r) {
+  return command::WriteOptions::Of(r.options());
+}
+
+// Fills in owner and region, and checks the caller may register there.
+absl::Status ResolveOwnerAndRegion(const Principal& who, v1::RegisterCustomerRequest& req) {
+  if (req.owner().empty() && !who.Has(Role::kService)) req.set_owner(who.subject);
+  if (req.region().empty()) req.set_region(who.region);
+  if (SeesEverything(who)) return absl::OkStatus();
+  if (who.Has(Role::kRegionalManager)) {
+    if (req.region() != who.region) {
+      return absl::PermissionDeniedError("regional managers register customers of their region");
+    }
+    return absl::OkStatus();
+  }
+  if (who.Has(Role::kSalesRep) || who.Has(Role::kServiceAgent)) {
+    if (req.owner() != who.subject) {
+      return absl::PermissionDeniedError("sales reps and service agents register customers they own");
+    }
+    if (!who.region.empty() && req.region() != who.region) {
+      return absl::PermissionDeniedError("customers are registered in the caller's region");
+    }
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("caller has no role that may register customers");
+}
+
+}  // namespace
+
+const CustomerAggregate& Customers() {
+  static const CustomerAggregate* const kCustomers = new CustomerAggregate{
+      .name = "customer",
+      .stream_prefix = StreamFor(""),
+      .state_projection = std::string(kCustomersProjection),
+      .apply = [](v1::Customer& s, const v1::CustomerEvent& e,
+                  const domain::EventMeta& m) { Apply(s, e, m); },
+      .event_type = [](const v1::CustomerEvent& e) { return EventType(e); },
+      .partition_key = [](const v1::CustomerEvent& e) { return e.customer_id(); },
+      .rows = [](const v1::Customer& before, const v1::Customer& after, const Events&,
+                 absl::Time) { return RowWrites(before, after); }};
+  return *kCustomers;
+}
+
+std::unique_ptr<eventstore::ProjectionSetProjector> NewRebuildProjector() {
+  return std::make_unique<command::AggregateProjector<CustomerAggregate>>(Customers());
+}
+
+// One command per write RPC; every one but registration acts on a customer the
+// caller can see.
+struct CustomerApp::Commands {
+  explicit Commands(eventstore::EventStore& store, const Clock& clock)
+      : store(store), clock(clock) {}
+
+  eventstore::EventStore& store;
+  const Clock& clock;
+
+  // The current record, if it exists and the caller may see it.
+  absl::StatusOr<v1::Customer> LoadVisible(const Principal& who, const std::string& id) const {
+    ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
+    if (!c) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
+    RETURN_IF_ERROR(auth::CheckCustomerAccess(who, {c->customer_id(), c->owner(), c->region()},
+                                              clock.Now(), GrantsOf(*c)));
+    return *std::move(c);
+  }
+
+  // A command on an existing customer: load with access, decide with the domain.
+  template <typename Req, typename Resp = v1::WriteResponse>
+  command::Command<CustomerAggregate, Req, Resp> OnCustomer(
+      std::string rpc, Access access,
+      absl::StatusOr<Events> (*decide)(const v1::Customer&, const Req&, const DecideContext&),
+      std::function<void(const Target&, const command::Outcome<v1::Customer, v1::CustomerEvent>&,
+                         Resp&)>
+          respond) const {
+    return {.aggregate = &Customers(),
+            .rpc = std::move(rpc),
+            .options = OptionsOf<Req>,
+            .load = [this, access](const Principal& who, const Req& req) -> absl::StatusOr<Target> {
+              if (req.customer_id().empty()) {
+                return absl::InvalidArgumentError("customer_id: required");
+              }
+              ASSIGN_OR_RETURN(v1::Customer state, LoadVisible(who, req.customer_id()));
+              if (access == Access::kGrant && !auth::CanGrantAccess(who)) {
+                return absl::PermissionDeniedError(
+                    "only executives and admins grant or revoke access");
+              }
+              if (access == Access::kTransfer && !IsManagerOrAbove(who)) {
+                return absl::PermissionDeniedError(
+                    "only managers, executives and admins transfer ownership");
+              }
+              return Target{.id = req.customer_id(), .state = std::move(state)};
+            },
+            .decide = [decide](const Target& t, const Req& req, const command::Decision& d) {
+              return decide(t.state, req, Context(d));
+            },
+            .respond = std::move(respond)};
+  }
+
+  template <typename Req>
+  command::Command<CustomerAggregate, Req, v1::WriteResponse> Write(
+      std::string rpc, Access access,
+      absl::StatusOr<Events> (*decide)(const v1::Customer&, const Req&, const DecideContext&)) const {
+    return OnCustomer<Req, v1::WriteResponse>(std::move(rpc), access, decide,
+                           [](const Target&, const auto& outcome, v1::WriteResponse& r) {
+                             command::FillWrite(outcome, r);
+                           });
+  }
+
+  // A command that adds a part and answers with the id the domain gave it.
+  template <typename Req, typename Resp>
+  command::Command<CustomerAggregate, Req, Resp> AddPart(
+      std::string rpc,
+      absl::StatusOr<Events> (*decide)(const v1::Customer&, const Req&, const DecideContext&),
+      std::string (*assigned)(const Events&), void (Resp::*set_id)(const std::string&)) const {
+    return OnCustomer<Req, Resp>(
+        std::move(rpc), Access::kScope, decide,
+        [assigned, set_id](const Target&, const auto& outcome, Resp& r) {
+          (r.*set_id)(assigned(outcome.events));
+          command::FillWrite(outcome, *r.mutable_write());
+        });
+  }
+
+  const command::Command<CustomerAggregate, v1::RegisterCustomerRequest,
+                         v1::RegisterCustomerResponse, Registration>
+      register_customer{
+          .aggregate = &Customers(),
+          .rpc = "RegisterCustomer",
+          .options = OptionsOf<v1::RegisterCustomerRequest>,
+          .load = [](const Principal& who, const v1::RegisterCustomerRequest& req)
+              -> absl::StatusOr<command::Target<v1::Customer, Registration>> {
+            command::Target<v1::Customer, Registration> t{.id = NewId()};
+            t.context.resolved = req;
+            RETURN_IF_ERROR(ResolveOwnerAndRegion(who, t.context.resolved));
+            return t;
+          },
+          // After the replay check: a replay would find its own customer.
+          .prepare = [this](command::Target<v1::Customer, Registration>& t,
+                            const v1::RegisterCustomerRequest& req) -> absl::Status {
+            ASSIGN_OR_RETURN(t.context.duplicate, FindDuplicate(store, req.basic()));
+            if (t.context.duplicate && !req.confirm_duplicate()) {
+              return absl::AlreadyExistsError(absl::StrCat(
+                  "possible duplicate of customer ", t.context.duplicate->customer_id, " (same ",
+                  t.context.duplicate->matched_on, "); set confirm_duplicate to register anyway"));
+            }
+            return absl::OkStatus();
+          },
+          .decide = [](const command::Target<v1::Customer, Registration>& t,
+                       const v1::RegisterCustomerRequest&,
+                       const command::Decision& d) -> absl::StatusOr<Events> {
+            ASSIGN_OR_RETURN(Events events, DecideRegister(t.context.resolved, t.id, Context(d)));
+            if (t.context.duplicate) {
+              events.front().mutable_registered()->set_confirmed_duplicate_of(
+                  t.context.duplicate->customer_id);
+            }
+            return events;
+          },
+          .respond = [](const command::Target<v1::Customer, Registration>& t, const auto& outcome,
+                        v1::RegisterCustomerResponse& r) {
+            r.set_customer_id(t.id);
+            command::FillWrite(outcome, *r.mutable_write());
+          }};
+
+  const command::Command<CustomerAggregate, v1::UpdateCustomerRequest, v1::WriteResponse>
+      update_customer = Write("UpdateCustomer", Access::kScope, DecideUpdate);
+  const command::Command<CustomerAggregate, v1::AddContactRequest, v1::AddContactResponse>
+      add_contact = AddPart<v1::AddContactRequest, v1::AddContactResponse>(
+          "AddContact", DecideAddContact,
+          [](const Events& events) {
+            for (const auto& e : events) {
+              if (e.has_contact_added()) return e.contact_added().contact().contact_id();
+            }
+            return std::string();
+          },
+          &v1::AddContactResponse::set_contact_id);
+  const command::Command<CustomerAggregate, v1::UpdateContactRequest, v1::WriteResponse>
+      update_contact = Write("UpdateContact", Access::kScope, DecideUpdateContact);
+  const command::Command<CustomerAggregate, v1::RemoveContactRequest, v1::WriteResponse>
+      remove_contact = Write("RemoveContact", Access::kScope, DecideRemoveContact);
+  const command::Command<CustomerAggregate, v1::RecordTransactionRequest,
+                         v1::RecordTransactionResponse>
+      record_transaction =
+          AddPart<v1::RecordTransactionRequest, v1::RecordTransactionResponse>(
+              "RecordTransaction", DecideRecordTransaction,
+              [](const Events& events) {
+                for (const auto& e : events) {
+                  if (e.has_transaction_recorded()) {
+                    return e.transaction_recorded().transaction().transaction_id();
+                  }
+                }
+                return std::string();
+              },
+              &v1::RecordTransactionResponse::set_transaction_id);
+  const command::Command<CustomerAggregate, v1::RecordAgreementRequest,
+                         v1::RecordAgreementResponse>
+      record_agreement = AddPart<v1::RecordAgreementRequest, v1::RecordAgreementResponse>(
+          "RecordAgreement", DecideRecordAgreement,
+          [](const Events& events) {
+            for (const auto& e : events) {
+              if (e.has_agreement_recorded()) {
+                return e.agreement_recorded().agreement().agreement_id();
+              }
+            }
+            return std::string();
+          },
+          &v1::RecordAgreementResponse::set_agreement_id);
+  const command::Command<CustomerAggregate, v1::ChangeAgreementStatusRequest, v1::WriteResponse>
+      change_agreement_status =
+          Write("ChangeAgreementStatus", Access::kScope, DecideChangeAgreementStatus);
+  const command::Command<CustomerAggregate, v1::ChangeLifecycleRequest, v1::WriteResponse>
+      change_lifecycle = Write("ChangeLifecycle", Access::kScope, DecideChangeLifecycle);
+  const command::Command<CustomerAggregate, v1::AssignOwnerRequest, v1::WriteResponse>
+      assign_owner = Write("AssignOwner", Access::kTransfer, DecideAssignOwner);
+  const command::Command<CustomerAggregate, v1::SetVerificationRequest, v1::WriteResponse>
+      set_verification = Write("SetVerification", Access::kScope, DecideSetVerification);
+  const command::Command<CustomerAggregate, v1::GrantAccessRequest, v1::WriteResponse>
+      grant_access = Write("GrantAccess", Access::kGrant, DecideGrantAccess);
+  const command::Command<CustomerAggregate, v1::RevokeAccessRequest, v1::WriteResponse>
+      revoke_access = Write("RevokeAccess", Access::kGrant, DecideRevokeAccess);
+};
+
+CustomerApp::CustomerApp(command::Pipeline& pipeline)
+    : pipeline_(pipeline),
+      commands_(std::make_unique<Commands>(pipeline.store(), pipeline.clock())) {}
+
+CustomerApp::~CustomerApp() = default;
+
+// Every write RPC runs its command on the pipeline.
+#define CRM_CUSTOMER_COMMAND(Method, Request, Response, member)                             \
+  void CustomerApp::Method(const Principal& who, const v1::Request& req, v1::Response* resp, \
+                           command::Done done) {                                            \
+    pipeline_.Run(commands_->member, who, req, resp, std::move(done));                      \
+  }
+CRM_CUSTOMER_COMMAND(RegisterCustomer, RegisterCustomerRequest, RegisterCustomerResponse,
+                     register_customer)
+CRM_CUSTOMER_COMMAND(UpdateCustomer, UpdateCustomerRequest, WriteResponse, update_customer)
+CRM_CUSTOMER_COMMAND(AddContact, AddContactRequest, AddContactResponse, add_contact)
+CRM_CUSTOMER_COMMAND(UpdateContact, UpdateContactRequest, WriteResponse, update_contact)
+CRM_CUSTOMER_COMMAND(RemoveContact, RemoveContactRequest, WriteResponse, remove_contact)
+CRM_CUSTOMER_COMMAND(RecordTransaction, RecordTransactionRequest, RecordTransactionResponse,
+                     record_transaction)
+CRM_CUSTOMER_COMMAND(RecordAgreement, RecordAgreementRequest, RecordAgreementResponse,
+                     record_agreement)
+CRM_CUSTOMER_COMMAND(ChangeAgreementStatus, ChangeAgreementStatusRequest, WriteResponse,
+                     change_agreement_status)
+CRM_CUSTOMER_COMMAND(ChangeLifecycle, ChangeLifecycleRequest, WriteResponse, change_lifecycle)
+CRM_CUSTOMER_COMMAND(AssignOwner, AssignOwnerRequest, WriteResponse, assign_owner)
+CRM_CUSTOMER_COMMAND(SetVerification, SetVerificationRequest, WriteResponse, set_verification)
+CRM_CUSTOMER_COMMAND(GrantAccess, GrantAccessRequest, WriteResponse, grant_access)
+CRM_CUSTOMER_COMMAND(RevokeAccess, RevokeAccessRequest, WriteResponse, revoke_access)
+#undef CRM_CUSTOMER_COMMAND
+
+absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustomerRequest& req,
+                                      v1::GetCustomerResponse* resp) {
+  if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
+  ASSIGN_OR_RETURN(v1::Customer current, commands_->LoadVisible(who, req.customer_id()));
+  if (!req.has_as_of()) {
+    *resp->mutable_customer() = std::move(current);
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(auto events, pipeline_.store().ReadStreamAsOf(StreamFor(req.customer_id()),
+                                                                 FromProtoTimestamp(req.as_of())));
+  if (events.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("customer ", req.customer_id(), " did not exist at the given time"));
+  }
+  v1::Customer past;
+  for (const eventstore::EventEnvelope& e : events) {
+    v1::CustomerEvent event;
+    if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt customer event");
+    Apply(past, event, {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
+  }
+  *resp->mutable_customer() = std::move(past);
+  return absl::OkStatus();
+}
+
+absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCustomersRequest& req,
+                                        v1::ListCustomersResponse* resp) {
+  ASSIGN_OR_RETURN(int page_size, PageSize(req.page_size(), 50));
+  if (!v1::Lifecycle_IsValid(req.lifecycle())) {
+    return absl::InvalidArgumentError(absl::StrCat("lifecycle: unknown value ", req.lifecycle()));
+  }
+  const auth::ListScope scope = auth::ScopeFor(who);
+  if (scope.Empty()) return absl::OkStatus();  // reaches customers only through grants
+  ListQuery q;
+  q.owner = req.owner();
+  q.region = req.region();
+  q.industry = req.industry();
+  q.customer_class = req.customer_class();
+  q.lifecycle = req.lifecycle();
+  q.name_prefix = req.name_prefix();
+  q.page_size = static_cast<size_t>(page_size);
+  q.page_token = req.page_token();
+  // Walk the narrowest index the filters or the caller's scope allow.
+  const std::string owner = !req.owner().empty() ? req.owner() : scope.owner;
+  const std::string region = !req.region().empty() ? req.region() : scope.region;
+  if (!owner.empty()) {
+    q.index = ListQuery::Index::kOwner;
+    q.index_value = owner;
+  } else if (!region.empty()) {
+    q.index = ListQuery::Index::kRegion;
+    q.index_value = region;
+  }
+  ASSIGN_OR_RETURN(ListPage page,
+                   customer::ListCustomers(pipeline_.store(), q, [&](const v1::Customer& c) {
+                     return scope.Allows({c.customer_id(), c.owner(), c.region()});
+                   }));
+  for (v1::Customer& c : page.customers) *resp->add_customers() = std::move(c);
+  resp->set_next_page_token(page.next_page_token);
+  return absl::OkStatus();
+}
+
+absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
+                                             const v1::GetCustomerHistoryRequest& req,
+                                             v1::GetCustomerHistoryResponse* resp) {
+  if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
+  ASSIGN_OR_RETURN(int page_size, PageSize(req.page_size(), 100));
+  uint64_t from = 1;
+  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
+    return absl::InvalidArgumentError("page_token: not a token of this query");
+  }
+  RETURN_IF_ERROR(commands_->LoadVisible(who, req.customer_id()).status());
+  ASSIGN_OR_RETURN(auto events, pipeline_.store().ReadStream(StreamFor(req.customer_id()), from,
+                                                             static_cast<size_t>(page_size) + 1));
+  for (size_t i = 0; i < events.size() && i < static_cast<size_t>(page_size); ++i) {
+    const eventstore::EventEnvelope& e = events[i];
+    v1::HistoryEntry* entry = resp->add_entries();
+    entry->set_version(e.stream_version());
+    entry->set_event_id(e.event_id());
+    entry->set_event_type(e.event_type());
+    entry->set_actor(e.actor());
+    *entry->mutable_occurred_at() = e.occurred_at();
+    if (!entry->mutable_event()->ParseFromString(e.payload())) {
+      return absl::DataLossError("corrupt customer event");
+    }
+  }
+  if (events.size() > static_cast<size_t>(page_size)) {
+    resp->set_next_page_token(absl::StrCat(events.back().stream_version()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {
+  if (!who.Has(Role::kService) && !who.Has(Role::kAdmin)) {
+    return absl::PermissionDeniedError("the event log is for service and admin callers");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace crm::customer
