@@ -77,7 +77,7 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   // Over gRPC, a missing or bad token is UNAUTHENTICATED; another rep's customer is
-  // PERMISSION_DENIED (the full role matrix runs in interaction_logic_test).
+  // PERMISSION_DENIED (the full role matrix runs in interaction_app_test).
   for (const std::string& token : {std::string(), std::string("garbage")}) {
     grpc::ClientContext ctx;
     if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));

@@ -1,54 +1,48 @@
-// The gRPC adapter of crm.interaction.v1.InteractionService: authenticates the
-// caller, runs InteractionLogic on a worker pool (it waits on synced disk writes),
-// and maps errors to gRPC codes. (The customer lookup over gRPC that the logic uses
-// for customers not yet consumed is libs/directory's MakeCustomerLookup.)
+// The gRPC adapter of crm.interaction.v1.InteractionService: each RPC is served
+// by the InteractionApp method of its name on gRPC's own thread (libs/command
+// Serve: authentication, then the app; a write finishes when the group commit
+// that holds it is durable).
 //
-//   InteractionServiceImpl service(&logic, verifier.get());
+//   InteractionServiceImpl service(app, *verifier);
 //   runtime.AddService(&service);
 #pragma once
 
-#include <memory>
-#include <string>
-
 #include "crm/auth/jwt.h"
-#include "crm/common/thread_pool.h"
-#include "crm/interaction/api/interaction_logic.h"
+#include "crm/command/serve.h"
+#include "crm/interaction/app/interaction_app.h"
 #include "crm/interaction/v1/interaction_service.grpc.pb.h"
 
 namespace crm::interaction {
 
-// Thread safety: gRPC calls it concurrently; `logic` and `verifier` must outlive it.
+// The RPCs of InteractionService, each with its request and response.
+#define CRM_INTERACTION_RPCS(X)                                                          \
+  X(PlanVisit, v1::PlanVisitRequest, v1::CreateResponse)                                 \
+  X(RescheduleVisit, v1::RescheduleVisitRequest, v1::WriteResponse)                      \
+  X(CancelVisit, v1::CancelVisitRequest, v1::WriteResponse)                              \
+  X(RecordVisit, v1::RecordVisitRequest, v1::WriteResponse)                              \
+  X(LogFollowUp, v1::LogFollowUpRequest, v1::CreateResponse)                             \
+  X(RecordRevisit, v1::RecordRevisitRequest, v1::WriteResponse)                          \
+  X(PlanCare, v1::PlanCareRequest, v1::CreateResponse)                                   \
+  X(CompleteCare, v1::CompleteCareRequest, v1::WriteResponse)                            \
+  X(EvaluateCare, v1::EvaluateCareRequest, v1::WriteResponse)                            \
+  X(RecordSatisfaction, v1::RecordSatisfactionRequest, v1::CreateResponse)               \
+  X(GetInteraction, v1::GetInteractionRequest, v1::GetInteractionResponse)               \
+  X(ListInteractions, v1::ListInteractionsRequest, v1::ListInteractionsResponse)         \
+  X(ListDueRevisits, v1::ListDueRevisitsRequest, v1::ListDueRevisitsResponse)            \
+  X(GetTimeline, v1::GetTimelineRequest, v1::GetTimelineResponse)                        \
+  X(ListUpcomingBirthdays, v1::ListUpcomingBirthdaysRequest, v1::ListUpcomingBirthdaysResponse)
+
+// Thread safety: gRPC calls it concurrently; the app and verifier must outlive it.
 class InteractionServiceImpl final : public v1::InteractionService::CallbackService {
  public:
-  InteractionServiceImpl(InteractionLogic* logic, const auth::TokenVerifier* verifier,
-                         size_t worker_threads = 64)
-      : logic_(logic), verifier_(verifier), pool_(worker_threads) {}
+  InteractionServiceImpl(InteractionApp& app, const auth::TokenVerifier& verifier)
+      : app_(app), verifier_(verifier) {}
 
-#define CRM_INTERACTION_RPC(Method, Request, Response)                              \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,               \
-                                   const v1::Request* req, v1::Response* resp) override;
-  CRM_INTERACTION_RPC(PlanVisit, PlanVisitRequest, CreateResponse)
-  CRM_INTERACTION_RPC(RescheduleVisit, RescheduleVisitRequest, WriteResponse)
-  CRM_INTERACTION_RPC(CancelVisit, CancelVisitRequest, WriteResponse)
-  CRM_INTERACTION_RPC(RecordVisit, RecordVisitRequest, WriteResponse)
-  CRM_INTERACTION_RPC(LogFollowUp, LogFollowUpRequest, CreateResponse)
-  CRM_INTERACTION_RPC(RecordRevisit, RecordRevisitRequest, WriteResponse)
-  CRM_INTERACTION_RPC(PlanCare, PlanCareRequest, CreateResponse)
-  CRM_INTERACTION_RPC(CompleteCare, CompleteCareRequest, WriteResponse)
-  CRM_INTERACTION_RPC(EvaluateCare, EvaluateCareRequest, WriteResponse)
-  CRM_INTERACTION_RPC(RecordSatisfaction, RecordSatisfactionRequest, CreateResponse)
-  CRM_INTERACTION_RPC(GetInteraction, GetInteractionRequest, GetInteractionResponse)
-  CRM_INTERACTION_RPC(ListInteractions, ListInteractionsRequest, ListInteractionsResponse)
-  CRM_INTERACTION_RPC(ListDueRevisits, ListDueRevisitsRequest, ListDueRevisitsResponse)
-  CRM_INTERACTION_RPC(GetTimeline, GetTimelineRequest, GetTimelineResponse)
-  CRM_INTERACTION_RPC(ListUpcomingBirthdays, ListUpcomingBirthdaysRequest,
-                      ListUpcomingBirthdaysResponse)
-#undef CRM_INTERACTION_RPC
+  CRM_INTERACTION_RPCS(CRM_DECLARE_RPC)
 
  private:
-  InteractionLogic* logic_;
-  const auth::TokenVerifier* verifier_;
-  ThreadPool pool_;
+  InteractionApp& app_;
+  const auth::TokenVerifier& verifier_;
 };
 
 }  // namespace crm::interaction

@@ -1,7 +1,7 @@
 // The interaction service's behaviour on a real store with a fake clock: customers
 // arrive through the directory consumer, revisits follow the class cadence, overdue
 // revisits are reported exactly once, access follows the customer.
-#include "crm/interaction/api/interaction_logic.h"
+#include "crm/interaction/app/interaction_app.h"
 
 #include <set>
 
@@ -12,7 +12,9 @@
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
+#include "crm/command/serve.h"
 #include "crm/directory/customer_directory.h"
+#include "crm/interaction/consumer/interaction_consumer.h"
 #include "crm/interaction/projection/interaction_projection.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
@@ -33,14 +35,22 @@ class FakeLookup final : public directory::CustomerLookup {
   }
 };
 
-class InteractionLogicTest : public ::testing::Test {
+class InteractionAppTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
-    logic_ = std::make_unique<InteractionLogic>(
-        InteractionLogicOptions{.store = store_.get(), .clock = &clock_, .customers = &lookup_});
+    pipeline_ = std::make_unique<command::Pipeline>(
+        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
+    app_ = std::make_unique<InteractionApp>(
+        InteractionAppOptions{.pipeline = pipeline_.get(), .customers = &lookup_});
+  }
+
+  // Runs an app method (a write or a read) and waits for its answer.
+  template <typename Method, typename Req>
+  auto Call(Method method, const Principal& who, const Req& req) {
+    return command::Await(*app_, method, who, req);
   }
 
   // Feeds one event through the directory consumer, as the runner would (with the
@@ -84,16 +94,17 @@ class InteractionLogicTest : public ::testing::Test {
   crm::testing::FakeClock clock_{absl::FromUnixSeconds(1790000000)};
   FakeLookup lookup_;
   std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<InteractionLogic> logic_;
+  std::unique_ptr<command::Pipeline> pipeline_;
+  std::unique_ptr<InteractionApp> app_;
   uint64_t position_ = 0;
   const Principal alice_{"alice", {Role::kSalesRep}, "north"};
   const Principal bob_{"bob", {Role::kSalesRep}, "north"};
   const Principal manager_{"mia", {Role::kRegionalManager}, "north"};
 };
 
-TEST_F(InteractionLogicTest, RevisitsFollowTheClassCadenceAndOverdueIsReportedOnce) {
+TEST_F(InteractionAppTest, RevisitsFollowTheClassCadenceAndOverdueIsReportedOnce) {
   Registered("c1", "alice", "north");
-  ASSERT_EQ(*logic_->PlanRevisits(), 1);
+  ASSERT_EQ(*app_->PlanRevisits(), 1);
   auto open = OpenRevisits("c1");
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].revisit().cadence_days(), 365);  // not classified yet: the default
@@ -101,13 +112,13 @@ TEST_F(InteractionLogicTest, RevisitsFollowTheClassCadenceAndOverdueIsReportedOn
 
   // Class A: re-planned quarterly; the old revisit is replaced.
   Classified("c1", classification::v1::SCHEME_ABCD, "A");
-  ASSERT_EQ(*logic_->PlanRevisits(), 1);
+  ASSERT_EQ(*app_->PlanRevisits(), 1);
   open = OpenRevisits("c1");
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].revisit().cadence_class(), "A");
   EXPECT_EQ(open[0].revisit().cadence_days(), 91);
   EXPECT_EQ(FromProtoTimestamp(open[0].revisit().due_at()), clock_.Now() + absl::Hours(24 * 91));
-  auto old = logic_->GetInteraction(alice_, [&] {
+  auto old = Call(&InteractionApp::GetInteraction, alice_, [&] {
     v1::GetInteractionRequest r;
     r.set_interaction_id(first);
     return r;
@@ -115,78 +126,78 @@ TEST_F(InteractionLogicTest, RevisitsFollowTheClassCadenceAndOverdueIsReportedOn
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->interaction().revisit().status(), v1::REVISIT_STATUS_REPLANNED);
   EXPECT_EQ(old->interaction().revisit().replaced_by(), open[0].interaction_id());
-  EXPECT_EQ(*logic_->PlanRevisits(), 0);  // nothing queued: nothing done
+  EXPECT_EQ(*app_->PlanRevisits(), 0);  // nothing queued: nothing done
 
   // A "key" tier follows A too: same cadence, nothing re-planned.
   Classified("c1", classification::v1::SCHEME_TIER, "key");
-  ASSERT_EQ(*logic_->PlanRevisits(), 1);
+  ASSERT_EQ(*app_->PlanRevisits(), 1);
   EXPECT_EQ(OpenRevisits("c1")[0].interaction_id(), open[0].interaction_id());
 
   // Due within 100 days: listed; not overdue yet.
   v1::ListDueRevisitsRequest due;
   due.set_within_days(100);
-  auto listed = logic_->ListDueRevisits(alice_, due);
+  auto listed = Call(&InteractionApp::ListDueRevisits, alice_, due);
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->revisits_size(), 1);
-  EXPECT_EQ(*logic_->ReportOverdue(), 0);
+  EXPECT_EQ(*app_->ReportOverdue(), 0);
 
   // The clock passes the due date: exactly one RevisitOverdue, however often we scan.
   clock_.Advance(absl::Hours(24 * 92));
-  EXPECT_EQ(*logic_->ReportOverdue(), 1);
-  EXPECT_EQ(*logic_->ReportOverdue(), 0);
+  EXPECT_EQ(*app_->ReportOverdue(), 1);
+  EXPECT_EQ(*app_->ReportOverdue(), 0);
   EXPECT_EQ(CountEvents("crm.interaction.v1.RevisitOverdue"), 1);
   due.set_within_days(0);
-  EXPECT_EQ(logic_->ListDueRevisits(alice_, due)->revisits_size(), 1);
+  EXPECT_EQ(Call(&InteractionApp::ListDueRevisits, alice_, due)->revisits_size(), 1);
 
   // Done: the next one is planned a quarter after completion.
   v1::RecordRevisitRequest done;
   done.set_interaction_id(open[0].interaction_id());
   done.mutable_record()->set_progress("phase 2 live");
   done.mutable_record()->set_satisfaction(4);
-  ASSERT_TRUE(logic_->RecordRevisit(alice_, done).ok());
-  ASSERT_EQ(*logic_->PlanRevisits(), 1);
+  ASSERT_TRUE(Call(&InteractionApp::RecordRevisit, alice_, done).ok());
+  ASSERT_EQ(*app_->PlanRevisits(), 1);
   open = OpenRevisits("c1");
   ASSERT_EQ(open.size(), 1u);
   EXPECT_NE(open[0].interaction_id(), done.interaction_id());
   EXPECT_EQ(FromProtoTimestamp(open[0].revisit().due_at()), clock_.Now() + absl::Hours(24 * 91));
 }
 
-TEST_F(InteractionLogicTest, VisitLifecycleAndTimeline) {
+TEST_F(InteractionAppTest, VisitLifecycleAndTimeline) {
   Registered("c1", "alice", "north");
   v1::PlanVisitRequest plan;
   plan.set_customer_id("c1");
   plan.mutable_plan()->set_purpose("Present the new offer");
   *plan.mutable_plan()->mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(48));
   plan.mutable_plan()->add_visitors("alice");
-  auto planned = logic_->PlanVisit(alice_, plan);
+  auto planned = Call(&InteractionApp::PlanVisit, alice_, plan);
   ASSERT_TRUE(planned.ok()) << planned.status();
 
   v1::CancelVisitRequest cancel;
   cancel.set_interaction_id(planned->interaction_id());
   cancel.set_reason("customer asked to postpone");
-  ASSERT_TRUE(logic_->CancelVisit(alice_, cancel).ok());
+  ASSERT_TRUE(Call(&InteractionApp::CancelVisit, alice_, cancel).ok());
   v1::RecordVisitRequest record;
   record.set_interaction_id(planned->interaction_id());
   record.mutable_record()->set_summary("went well");
-  auto refused = logic_->RecordVisit(alice_, record);
+  auto refused = Call(&InteractionApp::RecordVisit, alice_, record);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
 
   v1::LogFollowUpRequest follow;
   follow.set_customer_id("c1");
   follow.mutable_follow_up()->set_channel(v1::CHANNEL_PHONE);
   follow.mutable_follow_up()->set_content("Called about the quote");
-  ASSERT_TRUE(logic_->LogFollowUp(alice_, follow).ok());
+  ASSERT_TRUE(Call(&InteractionApp::LogFollowUp, alice_, follow).ok());
   v1::RecordSatisfactionRequest survey;
   survey.set_customer_id("c1");
   survey.mutable_survey()->set_score(6);
-  EXPECT_EQ(logic_->RecordSatisfaction(alice_, survey).status().code(),
+  EXPECT_EQ(Call(&InteractionApp::RecordSatisfaction, alice_, survey).status().code(),
             absl::StatusCode::kInvalidArgument);
   survey.mutable_survey()->set_score(5);
-  ASSERT_TRUE(logic_->RecordSatisfaction(alice_, survey).ok());
+  ASSERT_TRUE(Call(&InteractionApp::RecordSatisfaction, alice_, survey).ok());
 
   v1::GetTimelineRequest timeline;
   timeline.set_customer_id("c1");
-  auto t = logic_->GetTimeline(alice_, timeline);
+  auto t = Call(&InteractionApp::GetTimeline, alice_, timeline);
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t->interactions_size(), 3);
   // Oldest first by the time each is placed at: follow-up and survey now, visit in 2 days.
@@ -195,26 +206,26 @@ TEST_F(InteractionLogicTest, VisitLifecycleAndTimeline) {
   v1::ListInteractionsRequest list;
   list.set_customer_id("c1");
   list.set_type(v1::INTERACTION_TYPE_FOLLOW_UP);
-  EXPECT_EQ(logic_->ListInteractions(alice_, list)->interactions_size(), 1);
+  EXPECT_EQ(Call(&InteractionApp::ListInteractions, alice_, list)->interactions_size(), 1);
 }
 
-TEST_F(InteractionLogicTest, AccessFollowsTheCustomer) {
+TEST_F(InteractionAppTest, AccessFollowsTheCustomer) {
   Registered("c1", "alice", "north");
   v1::LogFollowUpRequest follow;
   follow.set_customer_id("c1");
   follow.mutable_follow_up()->set_channel(v1::CHANNEL_EMAIL);
   follow.mutable_follow_up()->set_content("Sent the brochure");
-  auto logged = logic_->LogFollowUp(alice_, follow);
+  auto logged = Call(&InteractionApp::LogFollowUp, alice_, follow);
   ASSERT_TRUE(logged.ok());
 
-  EXPECT_EQ(logic_->LogFollowUp(bob_, follow).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&InteractionApp::LogFollowUp, bob_, follow).status().code(), absl::StatusCode::kPermissionDenied);
   v1::GetInteractionRequest get;
   get.set_interaction_id(logged->interaction_id());
-  EXPECT_EQ(logic_->GetInteraction(bob_, get).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(logic_->GetInteraction(manager_, get).ok());
+  EXPECT_EQ(Call(&InteractionApp::GetInteraction, bob_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Call(&InteractionApp::GetInteraction, manager_, get).ok());
   v1::ListInteractionsRequest all;
-  EXPECT_EQ(logic_->ListInteractions(bob_, all)->interactions_size(), 0);
-  EXPECT_EQ(logic_->ListInteractions(alice_, all)->interactions_size(), 1);
+  EXPECT_EQ(Call(&InteractionApp::ListInteractions, bob_, all)->interactions_size(), 0);
+  EXPECT_EQ(Call(&InteractionApp::ListInteractions, alice_, all)->interactions_size(), 1);
 
   // Ownership moves to bob: access moves with it.
   customer::v1::CustomerEvent moved;
@@ -222,23 +233,23 @@ TEST_F(InteractionLogicTest, AccessFollowsTheCustomer) {
   moved.mutable_owner_assigned()->mutable_change()->set_to_owner("bob");
   moved.mutable_owner_assigned()->mutable_change()->set_to_region("north");
   Consume(messaging::kCustomerTopic, moved.SerializeAsString(), ++position_);
-  EXPECT_TRUE(logic_->GetInteraction(bob_, get).ok());
-  EXPECT_EQ(logic_->GetInteraction(alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Call(&InteractionApp::GetInteraction, bob_, get).ok());
+  EXPECT_EQ(Call(&InteractionApp::GetInteraction, alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
 }
 
-TEST_F(InteractionLogicTest, CustomerNotYetConsumedIsAskedForAndUnknownIsNotFound) {
+TEST_F(InteractionAppTest, CustomerNotYetConsumedIsAskedForAndUnknownIsNotFound) {
   v1::LogFollowUpRequest follow;
   follow.mutable_follow_up()->set_channel(v1::CHANNEL_SMS);
   follow.mutable_follow_up()->set_content("Reminder");
   follow.set_customer_id("fresh");  // known to the customer service only
-  EXPECT_TRUE(logic_->LogFollowUp(alice_, follow).ok());
+  EXPECT_TRUE(Call(&InteractionApp::LogFollowUp, alice_, follow).ok());
   follow.set_customer_id("nobody");
-  EXPECT_EQ(logic_->LogFollowUp(alice_, follow).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Call(&InteractionApp::LogFollowUp, alice_, follow).status().code(), absl::StatusCode::kNotFound);
   follow.set_customer_id("");
-  EXPECT_EQ(logic_->LogFollowUp(alice_, follow).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Call(&InteractionApp::LogFollowUp, alice_, follow).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(InteractionLogicTest, UpcomingBirthdaysFromContacts) {
+TEST_F(InteractionAppTest, UpcomingBirthdaysFromContacts) {
   Registered("c1", "alice", "north");
   const absl::CivilDay today = absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone());
   const absl::CivilDay soon = today + 10, later = today + 100;
@@ -255,16 +266,16 @@ TEST_F(InteractionLogicTest, UpcomingBirthdaysFromContacts) {
   }
   v1::ListUpcomingBirthdaysRequest req;
   req.set_within_days(30);
-  auto r = logic_->ListUpcomingBirthdays(alice_, req);
+  auto r = Call(&InteractionApp::ListUpcomingBirthdays, alice_, req);
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->birthdays_size(), 1);
   EXPECT_EQ(r->birthdays(0).contact_id(), "k1");
-  EXPECT_EQ(logic_->ListUpcomingBirthdays(bob_, req)->birthdays_size(), 0);
+  EXPECT_EQ(Call(&InteractionApp::ListUpcomingBirthdays, bob_, req)->birthdays_size(), 0);
 }
 
 // Every RPC × every role × own / same region / other region / granted / expired
 // grant: allowed, or the exact denial code; lists hold exactly what is visible.
-TEST_F(InteractionLogicTest, AuthorizationMatrix) {
+TEST_F(InteractionAppTest, AuthorizationMatrix) {
   enum Relation { kOwn, kSameRegion, kOtherRegion, kGranted, kExpired, kRelations };
   struct RoleCase {
     std::string role;
@@ -304,7 +315,7 @@ TEST_F(InteractionLogicTest, AuthorizationMatrix) {
       plan.mutable_plan()->set_purpose("Check-in");
       *plan.mutable_plan()->mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(5));
       plan.mutable_plan()->add_visitors("root");
-      auto visit = logic_->PlanVisit(root, plan);
+      auto visit = Call(&InteractionApp::PlanVisit, root, plan);
       ASSERT_TRUE(visit.ok()) << visit.status();
       visits[r] = visit->interaction_id();
       v1::PlanCareRequest care;
@@ -312,11 +323,11 @@ TEST_F(InteractionLogicTest, AuthorizationMatrix) {
       care.mutable_care()->set_kind(v1::CARE_KIND_HOLIDAY_GREETING);
       care.mutable_care()->set_title("New year");
       *care.mutable_care()->mutable_planned_for() = ToProtoTimestamp(clock_.Now() + absl::Hours(5));
-      auto planned_care = logic_->PlanCare(root, care);
+      auto planned_care = Call(&InteractionApp::PlanCare, root, care);
       ASSERT_TRUE(planned_care.ok()) << planned_care.status();
       cares[r] = planned_care->interaction_id();
     }
-    ASSERT_TRUE(logic_->PlanRevisits().ok());
+    ASSERT_TRUE(app_->PlanRevisits().ok());
 
     for (int r = 0; r < kRelations; ++r) {
       SCOPED_TRACE(absl::StrCat("relation ", r));
@@ -327,58 +338,58 @@ TEST_F(InteractionLogicTest, AuthorizationMatrix) {
       follow.set_customer_id(customers[r]);
       follow.mutable_follow_up()->set_channel(v1::CHANNEL_EMAIL);
       follow.mutable_follow_up()->set_content("Note");
-      EXPECT_EQ(code(logic_->LogFollowUp(caller, follow)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::LogFollowUp, caller, follow)), want);
       v1::PlanVisitRequest plan;
       plan.set_customer_id(customers[r]);
       plan.mutable_plan()->set_purpose("Visit");
       *plan.mutable_plan()->mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(9));
       plan.mutable_plan()->add_visitors(me);
-      EXPECT_EQ(code(logic_->PlanVisit(caller, plan)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::PlanVisit, caller, plan)), want);
       v1::PlanCareRequest care;
       care.set_customer_id(customers[r]);
       care.mutable_care()->set_kind(v1::CARE_KIND_SEMINAR);
       care.mutable_care()->set_title("Seminar");
       *care.mutable_care()->mutable_planned_for() = ToProtoTimestamp(clock_.Now() + absl::Hours(9));
-      EXPECT_EQ(code(logic_->PlanCare(caller, care)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::PlanCare, caller, care)), want);
       v1::RecordSatisfactionRequest survey;
       survey.set_customer_id(customers[r]);
       survey.mutable_survey()->set_score(4);
-      EXPECT_EQ(code(logic_->RecordSatisfaction(caller, survey)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::RecordSatisfaction, caller, survey)), want);
       v1::RescheduleVisitRequest reschedule;
       reschedule.set_interaction_id(visits[r]);
       *reschedule.mutable_scheduled_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(6));
-      EXPECT_EQ(code(logic_->RescheduleVisit(caller, reschedule)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::RescheduleVisit, caller, reschedule)), want);
       v1::RecordVisitRequest record;
       record.set_interaction_id(visits[r]);
       record.mutable_record()->set_summary("Done");
-      EXPECT_EQ(code(logic_->RecordVisit(caller, record)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::RecordVisit, caller, record)), want);
       v1::CancelVisitRequest cancel;  // a completed visit cannot be cancelled: the
       cancel.set_interaction_id(visits[r]);  // access check comes first
       cancel.set_reason("no");
-      EXPECT_EQ(code(logic_->CancelVisit(caller, cancel)),
+      EXPECT_EQ(code(Call(&InteractionApp::CancelVisit, caller, cancel)),
                 rc.allowed[r] ? absl::StatusCode::kFailedPrecondition : want);
       v1::CompleteCareRequest complete;
       complete.set_interaction_id(cares[r]);
-      EXPECT_EQ(code(logic_->CompleteCare(caller, complete)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::CompleteCare, caller, complete)), want);
       v1::EvaluateCareRequest evaluate;
       evaluate.set_interaction_id(cares[r]);
       evaluate.set_evaluation_score(5);
-      EXPECT_EQ(code(logic_->EvaluateCare(caller, evaluate)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::EvaluateCare, caller, evaluate)), want);
       auto open = OpenRevisits(customers[r]);
       ASSERT_EQ(open.size(), 1u);
       v1::RecordRevisitRequest revisit;
       revisit.set_interaction_id(open[0].interaction_id());
       revisit.mutable_record()->set_satisfaction(5);
-      EXPECT_EQ(code(logic_->RecordRevisit(caller, revisit)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::RecordRevisit, caller, revisit)), want);
       v1::GetInteractionRequest get;
       get.set_interaction_id(visits[r]);
-      EXPECT_EQ(code(logic_->GetInteraction(caller, get)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::GetInteraction, caller, get)), want);
       v1::GetTimelineRequest timeline;
       timeline.set_customer_id(customers[r]);
-      EXPECT_EQ(code(logic_->GetTimeline(caller, timeline)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::GetTimeline, caller, timeline)), want);
       v1::ListInteractionsRequest by_customer;
       by_customer.set_customer_id(customers[r]);
-      EXPECT_EQ(code(logic_->ListInteractions(caller, by_customer)), want);
+      EXPECT_EQ(code(Call(&InteractionApp::ListInteractions, caller, by_customer)), want);
     }
 
     // Lists and due revisits hold exactly the visible customers' items.
@@ -388,7 +399,7 @@ TEST_F(InteractionLogicTest, AuthorizationMatrix) {
     }
     v1::ListInteractionsRequest all;
     all.set_page_size(500);
-    auto listed = logic_->ListInteractions(caller, all);
+    auto listed = Call(&InteractionApp::ListInteractions, caller, all);
     ASSERT_TRUE(listed.ok());
     std::set<std::string> seen;
     for (const auto& i : listed->interactions()) {
@@ -399,8 +410,8 @@ TEST_F(InteractionLogicTest, AuthorizationMatrix) {
     due.set_within_days(400);
     due.set_page_size(500);
     // Revisits the caller completed above get their successors planned first.
-    ASSERT_TRUE(logic_->PlanRevisits().ok());
-    auto due_listed = logic_->ListDueRevisits(caller, due);
+    ASSERT_TRUE(app_->PlanRevisits().ok());
+    auto due_listed = Call(&InteractionApp::ListDueRevisits, caller, due);
     ASSERT_TRUE(due_listed.ok());
     std::set<std::string> due_seen;
     for (const auto& i : due_listed->revisits()) {
