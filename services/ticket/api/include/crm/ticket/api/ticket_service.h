@@ -1,56 +1,50 @@
-// The gRPC adapter of crm.ticket.v1.TicketService: authenticates the caller, runs
-// TicketLogic on a worker pool (it waits on synced disk writes), and maps errors
-// to gRPC codes.
+// The gRPC adapter of crm.ticket.v1.TicketService: each RPC is served by the
+// TicketApp method of its name on gRPC's own thread (libs/command Serve:
+// authentication, then the app; a write finishes when the group commit that
+// holds it is durable).
 //
-//   TicketServiceImpl service(logic.get(), verifier.get());
+//   TicketServiceImpl service(*app, *verifier);
 //   runtime.AddService(&service);
 #pragma once
 
 #include "crm/auth/jwt.h"
-#include "crm/common/thread_pool.h"
-#include "crm/ticket/api/ticket_logic.h"
+#include "crm/command/serve.h"
+#include "crm/ticket/app/ticket_app.h"
 #include "crm/ticket/v1/ticket_service.grpc.pb.h"
 
 namespace crm::ticket {
 
-// The RPCs of TicketService with their request and response types, for the
-// adapter's declarations and definitions.
-#define CRM_TICKET_RPCS(X)                                              \
-  X(OpenTicket, OpenTicketRequest, OpenTicketResponse)                  \
-  X(AssignTicket, AssignTicketRequest, WriteResponse)                   \
-  X(StartInvestigation, StartInvestigationRequest, WriteResponse)       \
-  X(RecordFindings, RecordFindingsRequest, WriteResponse)               \
-  X(ProposeResolution, ProposeResolutionRequest, WriteResponse)         \
-  X(AnswerResolution, AnswerResolutionRequest, WriteResponse)           \
-  X(ResolveTicket, ResolveTicketRequest, WriteResponse)                 \
-  X(RecordFeedback, RecordFeedbackRequest, WriteResponse)               \
-  X(CloseTicket, CloseTicketRequest, WriteResponse)                     \
-  X(ReopenTicket, ReopenTicketRequest, WriteResponse)                   \
-  X(AddComment, AddCommentRequest, WriteResponse)                       \
-  X(SetWaitingOnCustomer, SetWaitingOnCustomerRequest, WriteResponse)   \
-  X(GetTicket, GetTicketRequest, GetTicketResponse)                     \
-  X(ListTickets, ListTicketsRequest, ListTicketsResponse)               \
-  X(GetKpis, GetKpisRequest, GetKpisResponse)                           \
-  X(GetSlaConfig, GetSlaConfigRequest, GetSlaConfigResponse)            \
-  X(SetSlaConfig, SetSlaConfigRequest, SetSlaConfigResponse)
+// The RPCs of TicketService, each with its request and response.
+#define CRM_TICKET_RPCS(X)                                                    \
+  X(OpenTicket, v1::OpenTicketRequest, v1::OpenTicketResponse)                \
+  X(AssignTicket, v1::AssignTicketRequest, v1::WriteResponse)                 \
+  X(StartInvestigation, v1::StartInvestigationRequest, v1::WriteResponse)     \
+  X(RecordFindings, v1::RecordFindingsRequest, v1::WriteResponse)             \
+  X(ProposeResolution, v1::ProposeResolutionRequest, v1::WriteResponse)       \
+  X(AnswerResolution, v1::AnswerResolutionRequest, v1::WriteResponse)         \
+  X(ResolveTicket, v1::ResolveTicketRequest, v1::WriteResponse)               \
+  X(RecordFeedback, v1::RecordFeedbackRequest, v1::WriteResponse)             \
+  X(CloseTicket, v1::CloseTicketRequest, v1::WriteResponse)                   \
+  X(ReopenTicket, v1::ReopenTicketRequest, v1::WriteResponse)                 \
+  X(AddComment, v1::AddCommentRequest, v1::WriteResponse)                     \
+  X(SetWaitingOnCustomer, v1::SetWaitingOnCustomerRequest, v1::WriteResponse) \
+  X(GetTicket, v1::GetTicketRequest, v1::GetTicketResponse)                   \
+  X(ListTickets, v1::ListTicketsRequest, v1::ListTicketsResponse)             \
+  X(GetKpis, v1::GetKpisRequest, v1::GetKpisResponse)                         \
+  X(GetSlaConfig, v1::GetSlaConfigRequest, v1::GetSlaConfigResponse)          \
+  X(SetSlaConfig, v1::SetSlaConfigRequest, v1::SetSlaConfigResponse)
 
-// Thread safety: gRPC calls it concurrently; `logic` and `verifier` must outlive it.
+// Thread safety: gRPC calls it concurrently; the app and verifier must outlive it.
 class TicketServiceImpl final : public v1::TicketService::CallbackService {
  public:
-  TicketServiceImpl(TicketLogic* logic, const auth::TokenVerifier* verifier,
-                    size_t worker_threads = 64)
-      : logic_(logic), verifier_(verifier), pool_(worker_threads) {}
+  TicketServiceImpl(TicketApp& app, const auth::TokenVerifier& verifier)
+      : app_(app), verifier_(verifier) {}
 
-#define CRM_TICKET_DECLARE(Method, Request, Response)                         \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,         \
-                                   const v1::Request* req, v1::Response* resp) override;
-  CRM_TICKET_RPCS(CRM_TICKET_DECLARE)
-#undef CRM_TICKET_DECLARE
+  CRM_TICKET_RPCS(CRM_DECLARE_RPC)
 
  private:
-  TicketLogic* logic_;
-  const auth::TokenVerifier* verifier_;
-  ThreadPool pool_;
+  TicketApp& app_;
+  const auth::TokenVerifier& verifier_;
 };
 
 }  // namespace crm::ticket

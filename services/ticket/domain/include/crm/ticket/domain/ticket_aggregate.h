@@ -70,7 +70,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crm/domain/aggregate.h"
-#include "crm/ticket/sla/sla_engine.h"
+#include "crm/ticket/domain/sla_engine.h"
 #include "crm/ticket/v1/ticket.pb.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
 #include "crm/ticket/v1/ticket_service.pb.h"

@@ -1,7 +1,7 @@
-// Tests of the SLA engine (crm/ticket/sla/sla_engine.h): business-hours
+// Tests of the SLA engine (crm/ticket/domain/sla_engine.h): business-hours
 // arithmetic (holidays, pauses, make-up days, DST), policy and tier selection,
 // escalation targets, the computed SLA state, due actions and validation.
-#include "crm/ticket/sla/sla_engine.h"
+#include "crm/ticket/domain/sla_engine.h"
 
 #include <cmath>
 #include <limits>

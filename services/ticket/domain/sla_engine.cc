@@ -1,4 +1,4 @@
-#include "crm/ticket/sla/sla_engine.h"
+#include "crm/ticket/domain/sla_engine.h"
 
 #include <algorithm>
 #include <array>

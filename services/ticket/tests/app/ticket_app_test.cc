@@ -3,7 +3,7 @@
 // the assignment; SLA warnings, breaches and escalations fire once; a class change
 // or a new SLA configuration recomputes open tickets; KPIs match a scenario
 // computed by hand.
-#include "crm/ticket/api/ticket_logic.h"
+#include "crm/ticket/app/ticket_app.h"
 
 #include <functional>
 
@@ -14,10 +14,12 @@
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
+#include "crm/command/serve.h"
 #include "crm/directory/customer_directory.h"
+#include "crm/ticket/consumer/ticket_consumer.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/ticket/projection/ticket_projection.h"
-#include "crm/ticket/sla/sla_engine.h"
+#include "crm/ticket/domain/sla_engine.h"
 #include "crm/ticket/v1/ticket_service.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "messaging/testing/store_view.h"
@@ -31,32 +33,35 @@ using auth::Role;
 // Monday 2026-12-14 09:00 UTC: the default calendar's first working minute.
 const absl::Time kMonday9 = absl::FromCivil(absl::CivilMinute(2026, 12, 14, 9, 0), absl::UTCTimeZone());
 
-class TicketLogicTest : public ::testing::Test {
+class TicketAppTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
 
+  // Opens (again, after a restart) the store, the pipeline and the app.
   void Open() {
-    logic_.reset();
+    app_.reset();
+    pipeline_.reset();
     store_.reset();
     auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
-    auto l = TicketLogic::Create({.store = store_.get(), .clock = &clock_});
-    ASSERT_TRUE(l.ok()) << l.status();
-    logic_ = std::move(*l);
+    pipeline_ = std::make_unique<command::Pipeline>(
+        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
+    auto a = TicketApp::Create({.pipeline = pipeline_.get()});
+    ASSERT_TRUE(a.ok()) << a.status();
+    app_ = std::move(*a);
   }
 
-  // Feeds one event through the directory consumer as main.cc sets it up.
+  // Runs an app method (a write or a read) and waits for its answer.
+  template <typename Method, typename Req>
+  auto Call(Method method, const Principal& who, const Req& req) {
+    return command::Await(*app_, method, who, req);
+  }
+
+  // Feeds one event through the consumer main.cc runs.
   void Consume(std::string_view topic, const std::string& payload) {
-    directory::DirectoryHandler handler(
-        {.on_change = [](const directory::DirectoryChange& c,
-                         std::vector<eventstore::ProjectionWrite>& out) {
-          if (c.kind != directory::DirectoryChange::kClassChanged) return;
-          out.push_back(eventstore::ProjectionWrite::Put(
-              std::string(kRecomputeQueueProjection),
-              absl::StrCat(c.customer_id, "/", c.event), ""));
-        }});
-    ASSERT_TRUE(messaging::testing::HandleAndCommit(handler, *store_, topic, payload, ++position_).ok());
+    std::unique_ptr<messaging::EventHandler> handler = NewTicketConsumer();
+    ASSERT_TRUE(messaging::testing::HandleAndCommit(*handler, *store_, topic, payload, ++position_).ok());
   }
 
 
@@ -84,7 +89,7 @@ class TicketLogicTest : public ::testing::Test {
     req.set_channel(v1::TICKET_CHANNEL_PHONE);
     req.set_priority(priority);
     req.set_subject("invoice wrong");
-    auto r = logic_->OpenTicket(who, req);
+    auto r = Call(&TicketApp::OpenTicket, who, req);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->ticket_id() : "";
   }
@@ -94,7 +99,7 @@ class TicketLogicTest : public ::testing::Test {
     req.set_ticket_id(id);
     req.set_assignee(assignee);
     req.set_team(team);
-    auto r = logic_->AssignTicket(exec_, req);
+    auto r = Call(&TicketApp::AssignTicket, exec_, req);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -102,19 +107,19 @@ class TicketLogicTest : public ::testing::Test {
   void Resolve(const std::string& id, const Principal& assignee) {
     v1::StartInvestigationRequest start;
     start.set_ticket_id(id);
-    ASSERT_TRUE(logic_->StartInvestigation(assignee, start).ok());
+    ASSERT_TRUE(Call(&TicketApp::StartInvestigation, assignee, start).ok());
     v1::ProposeResolutionRequest propose;
     propose.set_ticket_id(id);
     propose.set_resolution("credit note");
-    ASSERT_TRUE(logic_->ProposeResolution(assignee, propose).ok());
+    ASSERT_TRUE(Call(&TicketApp::ProposeResolution, assignee, propose).ok());
     v1::AnswerResolutionRequest answer;
     answer.set_ticket_id(id);
     answer.set_agreed(true);
-    ASSERT_TRUE(logic_->AnswerResolution(assignee, answer).ok());
+    ASSERT_TRUE(Call(&TicketApp::AnswerResolution, assignee, answer).ok());
     v1::ResolveTicketRequest resolve;
     resolve.set_ticket_id(id);
     resolve.set_summary("credit note sent");
-    auto r = logic_->ResolveTicket(assignee, resolve);
+    auto r = Call(&TicketApp::ResolveTicket, assignee, resolve);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
@@ -124,14 +129,14 @@ class TicketLogicTest : public ::testing::Test {
     req.set_satisfied(satisfied);
     req.set_score(score);
     if (!satisfied) req.set_comment("still wrong");
-    auto r = logic_->RecordFeedback(exec_, req);
+    auto r = Call(&TicketApp::RecordFeedback, exec_, req);
     ASSERT_TRUE(r.ok()) << r.status();
   }
 
   v1::Ticket Get(const std::string& id) {
     v1::GetTicketRequest req;
     req.set_ticket_id(id);
-    auto r = logic_->GetTicket(exec_, req);
+    auto r = Call(&TicketApp::GetTicket, exec_, req);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->ticket() : v1::Ticket();
   }
@@ -148,7 +153,7 @@ class TicketLogicTest : public ::testing::Test {
     *req.mutable_from() = ToProtoTimestamp(kMonday9 - absl::Hours(9));
     *req.mutable_to() = ToProtoTimestamp(kMonday9 + absl::Hours(15));
     req.set_group_by(group_by);
-    auto r = logic_->GetKpis(who, req);
+    auto r = Call(&TicketApp::GetKpis, who, req);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : v1::GetKpisResponse();
   }
@@ -156,7 +161,8 @@ class TicketLogicTest : public ::testing::Test {
   crm::testing::TempDir dir_;
   crm::testing::FakeClock clock_{kMonday9};
   std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<TicketLogic> logic_;
+  std::unique_ptr<command::Pipeline> pipeline_;
+  std::unique_ptr<TicketApp> app_;
   uint64_t position_ = 0;
   const Principal exec_{"eve", {Role::kExecutive}, ""};
   const Principal alice_{"alice", {Role::kServiceAgent}, "north"};
@@ -166,14 +172,14 @@ class TicketLogicTest : public ::testing::Test {
   const Principal south_manager_{"sam", {Role::kRegionalManager}, "south"};
 };
 
-TEST_F(TicketLogicTest, OpeningAnswersWithThePromisedHandlingTime) {
+TEST_F(TicketAppTest, OpeningAnswersWithThePromisedHandlingTime) {
   Registered("c1", "alice", "north");
   v1::OpenTicketRequest req;
   req.set_customer_id("c1");
   req.set_type(v1::TICKET_TYPE_COMPLAINT);
   req.set_channel(v1::TICKET_CHANNEL_COMPLAINT_MAILBOX);
   req.set_subject("late delivery");
-  auto r = logic_->OpenTicket(alice_, req);
+  auto r = Call(&TicketApp::OpenTicket, alice_, req);
   ASSERT_TRUE(r.ok()) << r.status();
   // NORMAL: 24 business hours of Mon-Fri 09-18 from Monday 09:00 = Wednesday 15:00.
   EXPECT_EQ(FromProtoTimestamp(r->promised_by()),
@@ -183,29 +189,29 @@ TEST_F(TicketLogicTest, OpeningAnswersWithThePromisedHandlingTime) {
   EXPECT_EQ(FromProtoTimestamp(Get(r->ticket_id()).promised_by()), FromProtoTimestamp(r->promised_by()));
 }
 
-TEST_F(TicketLogicTest, UnknownCustomerIsNotFoundAndNothingIsWritten) {
+TEST_F(TicketAppTest, UnknownCustomerIsNotFoundAndNothingIsWritten) {
   v1::OpenTicketRequest req;
   req.set_customer_id("nobody");
   req.set_type(v1::TICKET_TYPE_CONSULTATION);
   req.set_channel(v1::TICKET_CHANNEL_EMAIL);
   req.set_subject("question");
-  EXPECT_EQ(logic_->OpenTicket(exec_, req).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Call(&TicketApp::OpenTicket, exec_, req).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store_->LastPosition(), 0u);
 }
 
-TEST_F(TicketLogicTest, InvalidRequestNamesTheFieldAndWritesNothing) {
+TEST_F(TicketAppTest, InvalidRequestNamesTheFieldAndWritesNothing) {
   Registered("c1", "alice", "north");
   v1::OpenTicketRequest req;
   req.set_customer_id("c1");
   req.set_channel(v1::TICKET_CHANNEL_EMAIL);
   req.set_subject("question");
-  auto r = logic_->OpenTicket(exec_, req);
+  auto r = Call(&TicketApp::OpenTicket, exec_, req);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(r.status().message(), "type:")) << r.status();
   EXPECT_EQ(store_->LastPosition(), 0u);
 }
 
-TEST_F(TicketLogicTest, RetriedCommandIdAnswersTheFirstResult) {
+TEST_F(TicketAppTest, RetriedCommandIdAnswersTheFirstResult) {
   Registered("c1", "alice", "north");
   v1::OpenTicketRequest req;
   req.mutable_options()->set_command_id("open-1");
@@ -213,32 +219,32 @@ TEST_F(TicketLogicTest, RetriedCommandIdAnswersTheFirstResult) {
   req.set_type(v1::TICKET_TYPE_CONSULTATION);
   req.set_channel(v1::TICKET_CHANNEL_EMAIL);
   req.set_subject("question");
-  auto first = logic_->OpenTicket(exec_, req);
-  auto again = logic_->OpenTicket(exec_, req);
+  auto first = Call(&TicketApp::OpenTicket, exec_, req);
+  auto again = Call(&TicketApp::OpenTicket, exec_, req);
   ASSERT_TRUE(first.ok() && again.ok());
   EXPECT_EQ(first->ticket_id(), again->ticket_id());
   EXPECT_EQ(FromProtoTimestamp(again->promised_by()), FromProtoTimestamp(first->promised_by()));
   EXPECT_EQ(CountEvents("crm.ticket.v1.TicketOpened"), 1);
 }
 
-TEST_F(TicketLogicTest, ExpectedVersionConflictIsAborted) {
+TEST_F(TicketAppTest, ExpectedVersionConflictIsAborted) {
   Registered("c1", "alice", "north");
   const std::string id = OpenTicket("c1", v1::TICKET_TYPE_CONSULTATION, v1::PRIORITY_NORMAL, exec_);
   v1::AssignTicketRequest req;
   req.set_ticket_id(id);
   req.set_assignee("ann");
   req.mutable_options()->set_expected_version(7);
-  auto r = logic_->AssignTicket(exec_, req);
+  auto r = Call(&TicketApp::AssignTicket, exec_, req);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
   EXPECT_TRUE(absl::StrContains(r.status().message(), "version 1")) << r.status();
   req.mutable_options()->set_expected_version(1);
-  auto ok = logic_->AssignTicket(exec_, req);
+  auto ok = Call(&TicketApp::AssignTicket, exec_, req);
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_EQ(ok->ticket().status(), v1::TICKET_STATUS_ASSIGNED);
   EXPECT_EQ(ok->version(), 2u);
 }
 
-TEST_F(TicketLogicTest, AccessFollowsTheCustomerAndTheAssignment) {
+TEST_F(TicketAppTest, AccessFollowsTheCustomerAndTheAssignment) {
   Registered("c1", "alice", "north");
   Registered("c2", "bob", "south");
   const std::string t1 = OpenTicket("c1", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_HIGH, alice_);
@@ -247,14 +253,14 @@ TEST_F(TicketLogicTest, AccessFollowsTheCustomerAndTheAssignment) {
 
   v1::GetTicketRequest get;
   get.set_ticket_id(t1);
-  EXPECT_TRUE(logic_->GetTicket(alice_, get).ok());          // owns the customer
-  EXPECT_TRUE(logic_->GetTicket(north_manager_, get).ok());  // the customer's region
-  EXPECT_EQ(logic_->GetTicket(ann_, get).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(logic_->GetTicket(south_manager_, get).status().code(),
+  EXPECT_TRUE(Call(&TicketApp::GetTicket, alice_, get).ok());          // owns the customer
+  EXPECT_TRUE(Call(&TicketApp::GetTicket, north_manager_, get).ok());  // the customer's region
+  EXPECT_EQ(Call(&TicketApp::GetTicket, ann_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&TicketApp::GetTicket, south_manager_, get).status().code(),
             absl::StatusCode::kPermissionDenied);
   get.set_ticket_id(t2);
-  EXPECT_TRUE(logic_->GetTicket(ann_, get).ok());  // assigned to her
-  EXPECT_EQ(logic_->GetTicket(alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(Call(&TicketApp::GetTicket, ann_, get).ok());  // assigned to her
+  EXPECT_EQ(Call(&TicketApp::GetTicket, alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
 
   // Opening needs access to the customer.
   v1::OpenTicketRequest open;
@@ -262,10 +268,10 @@ TEST_F(TicketLogicTest, AccessFollowsTheCustomerAndTheAssignment) {
   open.set_type(v1::TICKET_TYPE_CONSULTATION);
   open.set_channel(v1::TICKET_CHANNEL_EMAIL);
   open.set_subject("question");
-  EXPECT_EQ(logic_->OpenTicket(alice_, open).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&TicketApp::OpenTicket, alice_, open).status().code(), absl::StatusCode::kPermissionDenied);
 
   auto list = [&](const Principal& who) {
-    auto r = logic_->ListTickets(who, v1::ListTicketsRequest());
+    auto r = Call(&TicketApp::ListTickets, who, v1::ListTicketsRequest());
     EXPECT_TRUE(r.ok()) << r.status();
     std::vector<std::string> ids;
     if (r.ok()) {
@@ -279,7 +285,7 @@ TEST_F(TicketLogicTest, AccessFollowsTheCustomerAndTheAssignment) {
   EXPECT_EQ(list(exec_).size(), 2u);
 }
 
-TEST_F(TicketLogicTest, ListFiltersAndPages) {
+TEST_F(TicketAppTest, ListFiltersAndPages) {
   Registered("c1", "alice", "north");
   Registered("c2", "bob", "south");
   std::vector<std::string> ids;
@@ -294,54 +300,54 @@ TEST_F(TicketLogicTest, ListFiltersAndPages) {
   v1::ListTicketsRequest req;
   req.set_type(v1::TICKET_TYPE_COMPLAINT);
   req.set_page_size(2);
-  auto page1 = logic_->ListTickets(exec_, req);
+  auto page1 = Call(&TicketApp::ListTickets, exec_, req);
   ASSERT_TRUE(page1.ok()) << page1.status();
   ASSERT_EQ(page1->tickets_size(), 2);
   EXPECT_EQ(page1->tickets(0).ticket_id(), ids[2]);  // newest first
   EXPECT_EQ(page1->tickets(1).ticket_id(), ids[1]);
   req.set_page_token(page1->next_page_token());
-  auto page2 = logic_->ListTickets(exec_, req);
+  auto page2 = Call(&TicketApp::ListTickets, exec_, req);
   ASSERT_TRUE(page2.ok()) << page2.status();
   ASSERT_EQ(page2->tickets_size(), 1);
   EXPECT_EQ(page2->tickets(0).ticket_id(), ids[0]);
 
   v1::ListTicketsRequest by_status;
   by_status.add_statuses(v1::TICKET_STATUS_ASSIGNED);
-  auto assigned = logic_->ListTickets(exec_, by_status);
+  auto assigned = Call(&TicketApp::ListTickets, exec_, by_status);
   ASSERT_TRUE(assigned.ok());
   ASSERT_EQ(assigned->tickets_size(), 1);
   EXPECT_EQ(assigned->tickets(0).ticket_id(), ids[0]);
 
   v1::ListTicketsRequest by_region;
   by_region.set_region("south");
-  auto south = logic_->ListTickets(exec_, by_region);
+  auto south = Call(&TicketApp::ListTickets, exec_, by_region);
   ASSERT_TRUE(south.ok());
   EXPECT_EQ(south->tickets_size(), 2);
 
   v1::ListTicketsRequest bad;
   bad.add_statuses(static_cast<v1::TicketStatus>(99));
-  auto r = logic_->ListTickets(exec_, bad);
+  auto r = Call(&TicketApp::ListTickets, exec_, bad);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(r.status().message(), "statuses[0]:")) << r.status();
   v1::ListTicketsRequest bad_token;
   bad_token.set_customer_id("c1");
   bad_token.set_page_token(page1->next_page_token());
-  EXPECT_EQ(logic_->ListTickets(exec_, bad_token).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Call(&TicketApp::ListTickets, exec_, bad_token).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-TEST_F(TicketLogicTest, WarningBreachAndEscalationFireOnceEach) {
+TEST_F(TicketAppTest, WarningBreachAndEscalationFireOnceEach) {
   Registered("c2", "bob", "south");
   // URGENT: first response 30 min, resolution 4 h (default configuration).
   const std::string id = OpenTicket("c2", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_URGENT, exec_);
   Assign(id, "ben", "field");
   clock_.Set(kMonday9 + absl::Minutes(23));
-  EXPECT_EQ(*logic_->CheckSla(), 0);
+  EXPECT_EQ(*app_->CheckSla(), 0);
   clock_.Set(kMonday9 + absl::Minutes(24));  // 0.8 × 30 min
-  EXPECT_EQ(*logic_->CheckSla(), 1);
-  EXPECT_EQ(*logic_->CheckSla(), 0);
+  EXPECT_EQ(*app_->CheckSla(), 1);
+  EXPECT_EQ(*app_->CheckSla(), 0);
   clock_.Set(kMonday9 + absl::Minutes(30));
-  EXPECT_EQ(*logic_->CheckSla(), 2);  // breached + escalated
-  EXPECT_EQ(*logic_->CheckSla(), 0);
+  EXPECT_EQ(*app_->CheckSla(), 2);  // breached + escalated
+  EXPECT_EQ(*app_->CheckSla(), 0);
   v1::Ticket t = Get(id);
   EXPECT_TRUE(t.sla().first_response().breached());
   ASSERT_EQ(t.escalations_size(), 1);
@@ -353,16 +359,16 @@ TEST_F(TicketLogicTest, WarningBreachAndEscalationFireOnceEach) {
 
   v1::ListTicketsRequest breached;
   breached.set_breached(true);
-  auto r = logic_->ListTickets(exec_, breached);
+  auto r = Call(&TicketApp::ListTickets, exec_, breached);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->tickets_size(), 1);
   breached.set_breached(false);
-  r = logic_->ListTickets(exec_, breached);
+  r = Call(&TicketApp::ListTickets, exec_, breached);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->tickets_size(), 0);
 }
 
-TEST_F(TicketLogicTest, WaitingOnTheCustomerShiftsTheDeadlineByThePause) {
+TEST_F(TicketAppTest, WaitingOnTheCustomerShiftsTheDeadlineByThePause) {
   Registered("c1", "alice", "north");
   const std::string id = OpenTicket("c1", v1::TICKET_TYPE_CONSULTATION, v1::PRIORITY_HIGH, exec_);
   // HIGH: resolution 8 business hours → Monday 17:00.
@@ -373,19 +379,19 @@ TEST_F(TicketLogicTest, WaitingOnTheCustomerShiftsTheDeadlineByThePause) {
   wait.set_ticket_id(id);
   wait.set_waiting(true);
   wait.set_reason("need the contract number");
-  ASSERT_TRUE(logic_->SetWaitingOnCustomer(exec_, wait).ok());
+  ASSERT_TRUE(Call(&TicketApp::SetWaitingOnCustomer, exec_, wait).ok());
   EXPECT_TRUE(Get(id).sla().paused());
   clock_.Set(kMonday9 + absl::Hours(3));
-  EXPECT_EQ(*logic_->CheckSla(), 0);  // paused: nothing fires, even past the warning time
+  EXPECT_EQ(*app_->CheckSla(), 0);  // paused: nothing fires, even past the warning time
   wait.set_waiting(false);
   wait.set_reason("sent it");
-  ASSERT_TRUE(logic_->SetWaitingOnCustomer(exec_, wait).ok());
+  ASSERT_TRUE(Call(&TicketApp::SetWaitingOnCustomer, exec_, wait).ok());
   // Two business hours paused: Monday 17:00 + 2 h = Tuesday 10:00.
   EXPECT_EQ(FromProtoTimestamp(Get(id).sla().resolution().due_at()),
             absl::FromCivil(absl::CivilMinute(2026, 12, 15, 10, 0), absl::UTCTimeZone()));
 }
 
-TEST_F(TicketLogicTest, ClassChangeMovesOpenTicketsToTheTighterTier) {
+TEST_F(TicketAppTest, ClassChangeMovesOpenTicketsToTheTighterTier) {
   Registered("c1", "alice", "north");
   const std::string open = OpenTicket("c1", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_HIGH, exec_);
   const std::string done = OpenTicket("c1", v1::TICKET_TYPE_CONSULTATION, v1::PRIORITY_HIGH, exec_);
@@ -395,20 +401,20 @@ TEST_F(TicketLogicTest, ClassChangeMovesOpenTicketsToTheTighterTier) {
   const absl::Time promised = FromProtoTimestamp(Get(open).promised_by());
 
   Classified("c1", "key");  // → gold: half of each target
-  EXPECT_EQ(*logic_->RecomputeQueued(), 1);
+  EXPECT_EQ(*app_->RecomputeQueued(), 1);
   v1::Ticket t = Get(open);
   EXPECT_EQ(t.sla().tier(), "gold");
   EXPECT_EQ(FromProtoTimestamp(t.sla().resolution().due_at()), kMonday9 + absl::Hours(4));
   EXPECT_EQ(FromProtoTimestamp(t.promised_by()), promised);  // the promise told stays
   EXPECT_EQ(Get(done).sla().tier(), "");  // resolved tickets keep their SLA
   EXPECT_EQ(CountEvents("crm.ticket.v1.SlaRecomputed"), 1);
-  EXPECT_EQ(*logic_->RecomputeQueued(), 0);  // the queue was emptied
+  EXPECT_EQ(*app_->RecomputeQueued(), 0);  // the queue was emptied
   // New tickets of the customer start on the gold tier.
   const std::string next = OpenTicket("c1", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_HIGH, exec_);
   EXPECT_EQ(Get(next).sla().tier(), "gold");
 }
 
-TEST_F(TicketLogicTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesRestart) {
+TEST_F(TicketAppTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesRestart) {
   Registered("c1", "alice", "north");
   const std::string id = OpenTicket("c1", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_NORMAL, exec_);
   v1::SetSlaConfigRequest req;
@@ -426,17 +432,17 @@ TEST_F(TicketLogicTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesResta
   p->set_first_response_minutes(60);
   p->set_resolution_minutes(6 * 60);
 
-  EXPECT_EQ(logic_->SetSlaConfig(alice_, req).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&TicketApp::SetSlaConfig, alice_, req).status().code(), absl::StatusCode::kPermissionDenied);
   v1::SetSlaConfigRequest invalid = req;
   invalid.mutable_config()->mutable_policies(0)->set_resolution_minutes(0);
-  auto bad = logic_->SetSlaConfig(exec_, invalid);
+  auto bad = Call(&TicketApp::SetSlaConfig, exec_, invalid);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StartsWith(bad.status().message(), "config.policies[0].resolution_minutes:"))
       << bad.status();
   req.set_expected_version(3);
-  EXPECT_EQ(logic_->SetSlaConfig(exec_, req).status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(Call(&TicketApp::SetSlaConfig, exec_, req).status().code(), absl::StatusCode::kAborted);
   req.set_expected_version(0);
-  auto r = logic_->SetSlaConfig(exec_, req);
+  auto r = Call(&TicketApp::SetSlaConfig, exec_, req);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->config().version(), 1u);
   EXPECT_EQ(r->recomputed_tickets(), 1);
@@ -445,7 +451,7 @@ TEST_F(TicketLogicTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesResta
   EXPECT_EQ(FromProtoTimestamp(t.sla().resolution().due_at()), kMonday9 + absl::Hours(6));
 
   Open();  // restart: the configuration is read back
-  auto config = logic_->GetSlaConfig(alice_, {});
+  auto config = Call(&TicketApp::GetSlaConfig, alice_, v1::GetSlaConfigRequest());
   ASSERT_TRUE(config.ok());
   EXPECT_EQ(config->config().version(), 1u);
   EXPECT_EQ(config->config().policies(0).policy_id(), "complaints");
@@ -456,7 +462,7 @@ TEST_F(TicketLogicTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesResta
 // owner, the region's manager, the assignee and an executive may; another agent,
 // another region's manager and a caller without roles may not (PERMISSION_DENIED,
 // checked before anything else, so nothing is written).
-TEST_F(TicketLogicTest, AuthorizationMatrixCoversEveryRpc) {
+TEST_F(TicketAppTest, AuthorizationMatrixCoversEveryRpc) {
   Registered("c1", "alice", "north");
   const Principal nobody{"nobody", {}, ""};
   const Principal otto{"otto", {Role::kServiceAgent}, "north"};
@@ -469,97 +475,97 @@ TEST_F(TicketLogicTest, AuthorizationMatrixCoversEveryRpc) {
          r.set_type(v1::TICKET_TYPE_CONSULTATION);
          r.set_channel(v1::TICKET_CHANNEL_EMAIL);
          r.set_subject("q");
-         return logic_->OpenTicket(p, r).status();
+         return Call(&TicketApp::OpenTicket, p, r).status();
        }},
       {"AssignTicket", [&](const Principal& p, const std::string& id) {
          v1::AssignTicketRequest r;
          r.set_ticket_id(id);
          r.set_assignee(p.subject + "-x");
-         return logic_->AssignTicket(p, r).status();
+         return Call(&TicketApp::AssignTicket, p, r).status();
        }},
       {"StartInvestigation", [&](const Principal& p, const std::string& id) {
          v1::StartInvestigationRequest r;
          r.set_ticket_id(id);
-         return logic_->StartInvestigation(p, r).status();
+         return Call(&TicketApp::StartInvestigation, p, r).status();
        }},
       {"RecordFindings", [&](const Principal& p, const std::string& id) {
          v1::RecordFindingsRequest r;
          r.set_ticket_id(id);
          r.mutable_findings()->set_details("d");
-         return logic_->RecordFindings(p, r).status();
+         return Call(&TicketApp::RecordFindings, p, r).status();
        }},
       {"ProposeResolution", [&](const Principal& p, const std::string& id) {
          v1::ProposeResolutionRequest r;
          r.set_ticket_id(id);
          r.set_resolution("x");
-         return logic_->ProposeResolution(p, r).status();
+         return Call(&TicketApp::ProposeResolution, p, r).status();
        }},
       {"AnswerResolution", [&](const Principal& p, const std::string& id) {
          v1::AnswerResolutionRequest r;
          r.set_ticket_id(id);
          r.set_agreed(true);
-         return logic_->AnswerResolution(p, r).status();
+         return Call(&TicketApp::AnswerResolution, p, r).status();
        }},
       {"ResolveTicket", [&](const Principal& p, const std::string& id) {
          v1::ResolveTicketRequest r;
          r.set_ticket_id(id);
          r.set_summary("s");
-         return logic_->ResolveTicket(p, r).status();
+         return Call(&TicketApp::ResolveTicket, p, r).status();
        }},
       {"RecordFeedback", [&](const Principal& p, const std::string& id) {
          v1::RecordFeedbackRequest r;
          r.set_ticket_id(id);
          r.set_satisfied(true);
          r.set_score(4);
-         return logic_->RecordFeedback(p, r).status();
+         return Call(&TicketApp::RecordFeedback, p, r).status();
        }},
       {"CloseTicket", [&](const Principal& p, const std::string& id) {
          v1::CloseTicketRequest r;
          r.set_ticket_id(id);
-         return logic_->CloseTicket(p, r).status();
+         return Call(&TicketApp::CloseTicket, p, r).status();
        }},
       {"ReopenTicket", [&](const Principal& p, const std::string& id) {
          v1::ReopenTicketRequest r;
          r.set_ticket_id(id);
          r.set_reason("again");
-         return logic_->ReopenTicket(p, r).status();
+         return Call(&TicketApp::ReopenTicket, p, r).status();
        }},
       {"AddComment", [&](const Principal& p, const std::string& id) {
          v1::AddCommentRequest r;
          r.set_ticket_id(id);
          r.set_text("note");
-         return logic_->AddComment(p, r).status();
+         return Call(&TicketApp::AddComment, p, r).status();
        }},
       {"SetWaitingOnCustomer", [&](const Principal& p, const std::string& id) {
          v1::SetWaitingOnCustomerRequest r;
          r.set_ticket_id(id);
          r.set_waiting(true);
          r.set_reason("waiting");
-         return logic_->SetWaitingOnCustomer(p, r).status();
+         return Call(&TicketApp::SetWaitingOnCustomer, p, r).status();
        }},
       {"GetTicket", [&](const Principal& p, const std::string& id) {
          v1::GetTicketRequest r;
          r.set_ticket_id(id);
-         return logic_->GetTicket(p, r).status();
+         return Call(&TicketApp::GetTicket, p, r).status();
        }},
       {"ListTickets", [&](const Principal& p, const std::string&) -> absl::Status {
          v1::ListTicketsRequest r;
          r.set_customer_id("c1");  // naming a customer checks access to it
-         return logic_->ListTickets(p, r).status();
+         return Call(&TicketApp::ListTickets, p, r).status();
        }},
       {"GetKpis", [&](const Principal& p, const std::string&) {
          v1::GetKpisRequest r;
          *r.mutable_from() = ToProtoTimestamp(kMonday9 - absl::Hours(1));
          *r.mutable_to() = ToProtoTimestamp(kMonday9 + absl::Hours(1));
-         return logic_->GetKpis(p, r).status();
+         return Call(&TicketApp::GetKpis, p, r).status();
        }},
       {"GetSlaConfig", [&](const Principal& p, const std::string&) {
-         return logic_->GetSlaConfig(p, {}).status();
+         return Call(&TicketApp::GetSlaConfig, p, v1::GetSlaConfigRequest()).status();
        }},
       {"SetSlaConfig", [&](const Principal& p, const std::string&) {
          v1::SetSlaConfigRequest r;
          *r.mutable_config() = sla::SlaEngine::DefaultConfig();
-         return logic_->SetSlaConfig(p, r).status();
+         return Call(&TicketApp::SetSlaConfig, p, r).status();
        }},
   };
   ASSERT_EQ(rpcs.size(), static_cast<size_t>(v1::GetTicketRequest::descriptor()->file()->FindServiceByName("TicketService")->method_count()));
@@ -609,7 +615,7 @@ TEST_F(TicketLogicTest, AuthorizationMatrixCoversEveryRpc) {
 //   T4 c2/south operations support LOW: never assigned, open.
 // Total: opened 4, resolved 3, on time 2, reopened 1, feedback 2 (avg 3.5),
 // breaches 2, backlog 2 (T2, T4).
-TEST_F(TicketLogicTest, KpisMatchTheHandComputedScenario) {
+TEST_F(TicketAppTest, KpisMatchTheHandComputedScenario) {
   Registered("c1", "alice", "north");
   Registered("c2", "bob", "south");
   const std::string t1 = OpenTicket("c1", v1::TICKET_TYPE_COMPLAINT, v1::PRIORITY_NORMAL, exec_);
@@ -626,9 +632,9 @@ TEST_F(TicketLogicTest, KpisMatchTheHandComputedScenario) {
   Feedback(t2, false, 2);
   v1::CloseTicketRequest close;
   close.set_ticket_id(t1);
-  ASSERT_TRUE(logic_->CloseTicket(exec_, close).ok());
+  ASSERT_TRUE(Call(&TicketApp::CloseTicket, exec_, close).ok());
   clock_.Set(kMonday9 + absl::Hours(4));
-  EXPECT_EQ(*logic_->CheckSla(), 6);  // T3: warning, breach, escalation for both targets
+  EXPECT_EQ(*app_->CheckSla(), 6);  // T3: warning, breach, escalation for both targets
   clock_.Set(kMonday9 + absl::Hours(4) + absl::Minutes(5));
   Resolve(t3, ben_);
 
@@ -700,15 +706,15 @@ TEST_F(TicketLogicTest, KpisMatchTheHandComputedScenario) {
   v1::GetKpisRequest before;
   *before.mutable_from() = ToProtoTimestamp(kMonday9 - absl::Hours(48));
   *before.mutable_to() = ToProtoTimestamp(kMonday9 - absl::Hours(24));
-  auto empty = logic_->GetKpis(exec_, before);
+  auto empty = Call(&TicketApp::GetKpis, exec_, before);
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ(empty->total().opened(), 0);
   EXPECT_EQ(empty->total().open_backlog(), 2);
 
   v1::GetKpisRequest bad;
   *bad.mutable_from() = ToProtoTimestamp(kMonday9);
-  EXPECT_EQ(logic_->GetKpis(exec_, bad).status().message(), "to: required");
-  EXPECT_EQ(logic_->GetKpis(Principal{"x", {}, ""}, before).status().code(),
+  EXPECT_EQ(Call(&TicketApp::GetKpis, exec_, bad).status().message(), "to: required");
+  EXPECT_EQ(Call(&TicketApp::GetKpis, Principal{"x", {}, ""}, before).status().code(),
             absl::StatusCode::kPermissionDenied);
 }
 
