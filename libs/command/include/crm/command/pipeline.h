@@ -328,8 +328,7 @@ class Pipeline::Execution {
     }
     const uint64_t version = target_.state.version();
     if (options_.expected_version && *options_.expected_version != version) {
-      return absl::AbortedError(absl::StrCat(aggregate.name, " ", target_.id, " is at version ",
-                                             version, ", expected ",
+      return absl::AbortedError(absl::StrCat(Named(), " is at version ", version, ", expected ",
                                              *options_.expected_version));
     }
     const Decision decision{who_.subject, pipeline_.clock_.Now()};
@@ -394,8 +393,8 @@ class Pipeline::Execution {
         if (holds_turn_) return pipeline_.Retry([this] { Attempt(); });
         return pipeline_.TakeTurn(stream_, Resume());
       }
-      return Finish(absl::AbortedError(absl::StrCat(command_.aggregate->name, " ", target_.id,
-                                                    " is being changed concurrently; retry")));
+      return Finish(
+          absl::AbortedError(absl::StrCat(Named(), " is being changed concurrently; retry")));
     }
     Finish(result.status());
   }
@@ -412,6 +411,12 @@ class Pipeline::Execution {
       }
     }
     return absl::OkStatus();
+  }
+
+  // "customer c-1"; "SLA configuration" for a singleton.
+  std::string Named() const {
+    return target_.id.empty() ? command_.aggregate->name
+                              : absl::StrCat(command_.aggregate->name, " ", target_.id);
   }
 
   absl::Status TooLarge(size_t bytes) {

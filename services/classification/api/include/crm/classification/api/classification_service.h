@@ -1,63 +1,40 @@
-// The gRPC adapter of crm.classification.v1.ClassificationService: authenticates
-// the caller, runs ClassificationLogic on a worker pool and maps errors to gRPC
-// codes. Also the consumer handler the service runs: the shared customer
-// directory (access checks) and the classification inputs, in one batch.
+// The gRPC adapter of crm.classification.v1.ClassificationService: each RPC is
+// served by the ClassificationApp method of its name on gRPC's own thread
+// (libs/command Serve: authentication, then the app).
 //
-//   ClassificationServiceImpl service(logic.get(), verifier.get());
+//   ClassificationServiceImpl service(*app, *verifier);
 //   runtime.AddService(&service);
 #pragma once
 
 #include "crm/auth/jwt.h"
-#include "crm/classification/api/classification_logic.h"
-#include "crm/classification/inputs/inputs_handler.h"
+#include "crm/classification/app/classification_app.h"
 #include "crm/classification/v1/classification_service.grpc.pb.h"
-#include "crm/common/thread_pool.h"
-#include "crm/directory/customer_directory.h"
+#include "crm/command/serve.h"
 
 namespace crm::classification {
 
-#define CRM_CLASSIFICATION_RPCS(X)                                                   \
-  X(GetClassification, GetClassificationRequest, GetClassificationResponse)          \
-  X(GetClassificationHistory, GetClassificationHistoryRequest,                       \
-    GetClassificationHistoryResponse)                                                \
-  X(GetRuleSet, GetRuleSetRequest, GetRuleSetResponse)                               \
-  X(PublishRuleSet, PublishRuleSetRequest, PublishRuleSetResponse)                   \
-  X(SimulateRuleSet, SimulateRuleSetRequest, SimulateRuleSetResponse)                \
-  X(GetReport, GetReportRequest, GetReportResponse)                                  \
-  X(ListChurnRisks, ListChurnRisksRequest, ListChurnRisksResponse)
+// The RPCs of ClassificationService, each with its request and response.
+#define CRM_CLASSIFICATION_RPCS(X)                                                          \
+  X(GetClassification, v1::GetClassificationRequest, v1::GetClassificationResponse)         \
+  X(GetClassificationHistory, v1::GetClassificationHistoryRequest,                          \
+    v1::GetClassificationHistoryResponse)                                                   \
+  X(GetRuleSet, v1::GetRuleSetRequest, v1::GetRuleSetResponse)                              \
+  X(PublishRuleSet, v1::PublishRuleSetRequest, v1::PublishRuleSetResponse)                  \
+  X(SimulateRuleSet, v1::SimulateRuleSetRequest, v1::SimulateRuleSetResponse)               \
+  X(GetReport, v1::GetReportRequest, v1::GetReportResponse)                                 \
+  X(ListChurnRisks, v1::ListChurnRisksRequest, v1::ListChurnRisksResponse)
 
-// Thread safety: gRPC calls it concurrently; `logic` and `verifier` must outlive it.
+// Thread safety: gRPC calls it concurrently; the app and verifier must outlive it.
 class ClassificationServiceImpl final : public v1::ClassificationService::CallbackService {
  public:
-  ClassificationServiceImpl(ClassificationLogic* logic, const auth::TokenVerifier* verifier,
-                            size_t worker_threads = 16)
-      : logic_(logic), verifier_(verifier), pool_(worker_threads) {}
+  ClassificationServiceImpl(ClassificationApp& app, const auth::TokenVerifier& verifier)
+      : app_(app), verifier_(verifier) {}
 
-#define CRM_CLASSIFICATION_DECLARE(Method, Request, Response)                  \
-  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,          \
-                                   const v1::Request* req, v1::Response* resp) override;
-  CRM_CLASSIFICATION_RPCS(CRM_CLASSIFICATION_DECLARE)
-#undef CRM_CLASSIFICATION_DECLARE
+  CRM_CLASSIFICATION_RPCS(CRM_DECLARE_RPC)
 
  private:
-  ClassificationLogic* logic_;
-  const auth::TokenVerifier* verifier_;
-  ThreadPool pool_;
-};
-
-// The directory (owner, region, grants: for access checks) and the inputs, both
-// from the same consumed events and committed together.
-class ClassificationConsumer final : public messaging::EventHandler {
- public:
-  absl::Status Handle(const messaging::ConsumedEvent& event, const messaging::BatchView& view,
-                      std::vector<eventstore::ProjectionWrite>& out) override {
-    if (absl::Status s = directory_.Handle(event, view, out); !s.ok()) return s;
-    return inputs_.Handle(event, view, out);
-  }
-
- private:
-  directory::DirectoryHandler directory_;
-  InputsHandler inputs_;
+  ClassificationApp& app_;
+  const auth::TokenVerifier& verifier_;
 };
 
 }  // namespace crm::classification

@@ -1,8 +1,8 @@
-// Tests of the classification rules (crm/classification/rules/rules.h): every
+// Tests of the classification rules (crm/classification/domain/rules.h): every
 // metric at its edges, the default rule set's thresholds with their explanations,
 // credit grades, churn criteria, validation, and the events between
 // classifications (Diff / Apply).
-#include "crm/classification/rules/rules.h"
+#include "crm/classification/domain/rules.h"
 
 #include <functional>
 #include <optional>

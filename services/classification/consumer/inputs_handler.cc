@@ -1,6 +1,6 @@
 // InputsHandler and LoadInputs: the CustomerInputs rows kept from the customer,
 // interaction and ticket topics, and the reclassification queue entries.
-#include "crm/classification/inputs/inputs_handler.h"
+#include "crm/classification/consumer/inputs_handler.h"
 
 #include <algorithm>
 #include <tuple>

@@ -1,6 +1,6 @@
 // The classification rules (rules/README.md): metrics, validation, evaluation,
 // events. Pure: no I/O, no clock reads.
-#include "crm/classification/rules/rules.h"
+#include "crm/classification/domain/rules.h"
 
 #include <algorithm>
 #include <cmath>

@@ -3,7 +3,7 @@
 // ignored kinds, events before registration, several events of one customer in
 // one batch, deterministic replays, undecodable payloads, the per-customer bounds
 // and the reclassification queue.
-#include "crm/classification/inputs/inputs_handler.h"
+#include "crm/classification/consumer/inputs_handler.h"
 
 #include <algorithm>
 #include <map>

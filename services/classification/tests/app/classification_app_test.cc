@@ -4,7 +4,7 @@
 // access and scopes for every RPC; a rule-set simulation on 10,000 customers that
 // matches the publication; a rebuild from offset 0 equal to the live run; reports
 // against a hand-computed scenario.
-#include "crm/classification/api/classification_logic.h"
+#include "crm/classification/app/classification_app.h"
 
 #include <functional>
 #include <map>
@@ -15,8 +15,9 @@
 #include "absl/strings/str_format.h"
 #include "common/testing/fake_clock.h"
 #include "common/testing/temp_dir.h"
-#include "crm/classification/api/classification_service.h"
-#include "crm/classification/rules/rules.h"
+#include "crm/classification/consumer/classification_consumer.h"
+#include "crm/command/serve.h"
+#include "crm/classification/domain/rules.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
@@ -98,23 +99,33 @@ Consumed Complaint(const std::string& id, const std::string& ticket, absl::Time 
   return {std::string(messaging::kTicketTopic), e.SerializeAsString(), at};
 }
 
-class ClassificationLogicTest : public ::testing::Test {
+class ClassificationAppTest : public ::testing::Test {
  protected:
   void SetUp() override { Open("db"); }
 
+  // Opens (again, after a restart) the store, the pipeline and the app.
   void Open(const std::string& name) {
-    logic_.reset();
+    app_.reset();
+    pipeline_.reset();
     store_.reset();
     auto s = eventstore::OpenEventStore({.path = dir_.path() + "/" + name, .clock = &clock_});
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
-    auto l = ClassificationLogic::Create({.store = store_.get(), .clock = &clock_});
-    ASSERT_TRUE(l.ok()) << l.status();
-    logic_ = std::move(*l);
+    pipeline_ = std::make_unique<command::Pipeline>(
+        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
+    auto a = ClassificationApp::Create({.pipeline = pipeline_.get()});
+    ASSERT_TRUE(a.ok()) << a.status();
+    app_ = std::move(*a);
+  }
+
+  // Runs an app method and waits for its answer.
+  template <typename Method, typename Req>
+  auto Call(Method method, const Principal& who, const Req& req) {
+    return command::Await(*app_, method, who, req);
   }
 
   void Consume(const Consumed& c) {
-    ASSERT_TRUE(messaging::testing::HandleAndCommit(handler_, *store_, c.topic, c.payload,
+    ASSERT_TRUE(messaging::testing::HandleAndCommit(*handler_, *store_, c.topic, c.payload,
                                                     ++position_, c.at)
                     .ok());
   }
@@ -122,7 +133,7 @@ class ClassificationLogicTest : public ::testing::Test {
   v1::Classification Get(const std::string& id, const Principal& who) {
     v1::GetClassificationRequest req;
     req.set_customer_id(id);
-    auto r = logic_->GetClassification(who, req);
+    auto r = Call(&ClassificationApp::GetClassification, who, req);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? r->classification() : v1::Classification();
   }
@@ -144,8 +155,9 @@ class ClassificationLogicTest : public ::testing::Test {
   crm::testing::TempDir dir_;
   crm::testing::FakeClock clock_{kStart};
   std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<ClassificationLogic> logic_;
-  ClassificationConsumer handler_;
+  std::unique_ptr<command::Pipeline> pipeline_;
+  std::unique_ptr<ClassificationApp> app_;
+  std::unique_ptr<messaging::EventHandler> handler_ = NewClassificationConsumer();
   uint64_t position_ = 0;
   const Principal exec_{"eve", {Role::kExecutive}, ""};
   const Principal alice_{"alice", {Role::kSalesRep}, "north"};
@@ -153,10 +165,10 @@ class ClassificationLogicTest : public ::testing::Test {
   const Principal north_{"nina", {Role::kRegionalManager}, "north"};
 };
 
-TEST_F(ClassificationLogicTest, TransactionsPushACustomerToClassAWithAnExplanation) {
+TEST_F(ClassificationAppTest, TransactionsPushACustomerToClassAWithAnExplanation) {
   Consume(Registered("c1", "alice", "north", "energy", kStart));
   Consume(Transaction("c1", "t1", 2'500'000, kStart));
-  EXPECT_EQ(*logic_->ReclassifyQueued(), 1);
+  EXPECT_EQ(*app_->ReclassifyQueued(), 1);
   const v1::Classification c = Get("c1", alice_);
   EXPECT_EQ(ClassOf(c, v1::SCHEME_ABCD), "A");
   EXPECT_EQ(ClassOf(c, v1::SCHEME_TIER), "important");
@@ -178,78 +190,78 @@ TEST_F(ClassificationLogicTest, TransactionsPushACustomerToClassAWithAnExplanati
 
   v1::GetClassificationHistoryRequest history;
   history.set_customer_id("c1");
-  auto h = logic_->GetClassificationHistory(alice_, history);
+  auto h = Call(&ClassificationApp::GetClassificationHistory, alice_, history);
   ASSERT_TRUE(h.ok()) << h.status();
   ASSERT_GE(h->entries_size(), 4);  // one CustomerClassified per scheme, then credit
   EXPECT_TRUE(h->entries(0).event().has_classified());
   EXPECT_EQ(h->entries(0).event().classified().old_class(), "");
   EXPECT_FALSE(h->entries(0).event().classified().reason().empty());
-  EXPECT_EQ(*logic_->ReclassifyQueued(), 0);  // nothing queued any more
-  EXPECT_EQ(*logic_->Sweep(), 0);             // nothing changed
+  EXPECT_EQ(*app_->ReclassifyQueued(), 0);  // nothing queued any more
+  EXPECT_EQ(*app_->Sweep(), 0);             // nothing changed
 }
 
-TEST_F(ClassificationLogicTest, ChurnRiskIsRaisedAsTimePassesAndClearedByNewBusiness) {
+TEST_F(ClassificationAppTest, ChurnRiskIsRaisedAsTimePassesAndClearedByNewBusiness) {
   Consume(Registered("c1", "alice", "north", "energy", kStart, 3));
   Consume(Transaction("c1", "t1", 300'000, kStart));
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
   EXPECT_FALSE(Get("c1", alice_).churn().at_risk());
 
   // 400 days without an interaction, and no revenue in the last 12 months.
   clock_.Advance(absl::Hours(24 * 400));
-  EXPECT_EQ(*logic_->Sweep(), 1);
+  EXPECT_EQ(*app_->Sweep(), 1);
   const v1::Classification at_risk = Get("c1", alice_);
   EXPECT_TRUE(at_risk.churn().at_risk());
   EXPECT_GE(at_risk.churn().score(), 3);
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskRaised"), 1);
-  EXPECT_EQ(*logic_->Sweep(), 0);  // raised once
+  EXPECT_EQ(*app_->Sweep(), 0);  // raised once
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskRaised"), 1);
 
   v1::ListChurnRisksRequest list;
-  auto risks = logic_->ListChurnRisks(north_, list);
+  auto risks = Call(&ClassificationApp::ListChurnRisks, north_, list);
   ASSERT_TRUE(risks.ok()) << risks.status();
   ASSERT_EQ(risks->customers_size(), 1);
   EXPECT_EQ(risks->customers(0).customer_id(), "c1");
-  auto none = logic_->ListChurnRisks(bob_, list);
+  auto none = Call(&ClassificationApp::ListChurnRisks, bob_, list);
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->customers_size(), 0);
 
   Consume(Survey("c1", "i1", 5, clock_.Now()));
   Consume(Transaction("c1", "t2", 600'000, clock_.Now()));
-  EXPECT_EQ(*logic_->ReclassifyQueued(), 1);
+  EXPECT_EQ(*app_->ReclassifyQueued(), 1);
   EXPECT_FALSE(Get("c1", alice_).churn().at_risk());
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskCleared"), 1);
 }
 
-TEST_F(ClassificationLogicTest, AuthorizationCoversEveryRpc) {
+TEST_F(ClassificationAppTest, AuthorizationCoversEveryRpc) {
   Consume(Registered("c1", "alice", "north", "energy", kStart));
   Consume(Transaction("c1", "t1", 100'000, kStart));
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
   const Principal nobody{"x", {}, ""};
   using Rpc = std::function<absl::Status(const Principal&)>;
   const std::vector<std::pair<std::string, Rpc>> rpcs = {
       {"GetClassification", [&](const Principal& p) {
          v1::GetClassificationRequest r;
          r.set_customer_id("c1");
-         return logic_->GetClassification(p, r).status();
+         return Call(&ClassificationApp::GetClassification, p, r).status();
        }},
       {"GetClassificationHistory", [&](const Principal& p) {
          v1::GetClassificationHistoryRequest r;
          r.set_customer_id("c1");
-         return logic_->GetClassificationHistory(p, r).status();
+         return Call(&ClassificationApp::GetClassificationHistory, p, r).status();
        }},
-      {"GetRuleSet", [&](const Principal& p) { return logic_->GetRuleSet(p, {}).status(); }},
+      {"GetRuleSet", [&](const Principal& p) { return Call(&ClassificationApp::GetRuleSet, p, v1::GetRuleSetRequest()).status(); }},
       {"PublishRuleSet", [&](const Principal& p) {
          v1::PublishRuleSetRequest r;
          *r.mutable_rule_set() = DefaultRuleSet();
-         return logic_->PublishRuleSet(p, r).status();
+         return Call(&ClassificationApp::PublishRuleSet, p, r).status();
        }},
       {"SimulateRuleSet", [&](const Principal& p) {
          v1::SimulateRuleSetRequest r;
          *r.mutable_rule_set() = DefaultRuleSet();
-         return logic_->SimulateRuleSet(p, r).status();
+         return Call(&ClassificationApp::SimulateRuleSet, p, r).status();
        }},
-      {"GetReport", [&](const Principal& p) { return logic_->GetReport(p, {}).status(); }},
-      {"ListChurnRisks", [&](const Principal& p) { return logic_->ListChurnRisks(p, {}).status(); }},
+      {"GetReport", [&](const Principal& p) { return Call(&ClassificationApp::GetReport, p, v1::GetReportRequest()).status(); }},
+      {"ListChurnRisks", [&](const Principal& p) { return Call(&ClassificationApp::ListChurnRisks, p, v1::ListChurnRisksRequest()).status(); }},
   };
   ASSERT_EQ(static_cast<int>(rpcs.size()),
             v1::GetRuleSetRequest::descriptor()->file()->FindServiceByName("ClassificationService")
@@ -279,10 +291,10 @@ TEST_F(ClassificationLogicTest, AuthorizationCoversEveryRpc) {
   }
   // A scoped report covers only the caller's customers.
   Consume(Registered("c2", "bob", "south", "retail", kStart));
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
-  auto all = logic_->GetReport(exec_, {});
-  auto north = logic_->GetReport(north_, {});
-  auto bobs = logic_->GetReport(bob_, {});
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
+  auto all = Call(&ClassificationApp::GetReport, exec_, v1::GetReportRequest());
+  auto north = Call(&ClassificationApp::GetReport, north_, v1::GetReportRequest());
+  auto bobs = Call(&ClassificationApp::GetReport, bob_, v1::GetReportRequest());
   ASSERT_TRUE(all.ok() && north.ok() && bobs.ok());
   EXPECT_EQ(all->customers(), 2);
   EXPECT_EQ(north->customers(), 1);
@@ -298,7 +310,7 @@ TEST_F(ClassificationLogicTest, AuthorizationCoversEveryRpc) {
 //   c4 south retail potential, nothing                       → ABCD D
 // Revenue 3,400,000: A 73.5 %, B 17.6 %, C 8.8 %, D 0. Churn 1 of 2 cooperating
 // at the start = 0.5; conversion 1 of 2 prospects = 0.5. One complaint (c1, open).
-TEST_F(ClassificationLogicTest, ReportMatchesTheHandComputedScenario) {
+TEST_F(ClassificationAppTest, ReportMatchesTheHandComputedScenario) {
   const absl::Time year_ago = kStart - absl::Hours(24 * 365);
   Consume(Registered("c1", "alice", "north", "energy", year_ago - absl::Hours(24), 3));
   Consume(Registered("c2", "alice", "north", "energy", year_ago - absl::Hours(24), 3));
@@ -311,11 +323,11 @@ TEST_F(ClassificationLogicTest, ReportMatchesTheHandComputedScenario) {
   Consume(Lifecycle("c3", 1, 3, kStart - absl::Hours(24 * 10)));
   Consume(Complaint("c1", "k1", kStart - absl::Hours(24 * 5)));
   Consume(Survey("c1", "s1", 4, kStart - absl::Hours(24 * 5)));
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
 
   v1::GetReportRequest req;
   req.set_scheme(v1::SCHEME_ABCD);
-  auto r = logic_->GetReport(exec_, req);
+  auto r = Call(&ClassificationApp::GetReport, exec_, req);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->customers(), 4);
   std::map<std::string, v1::CompositionRow> abcd;
@@ -348,14 +360,14 @@ TEST_F(ClassificationLogicTest, ReportMatchesTheHandComputedScenario) {
   // As of before any classification: everyone unclassified.
   v1::GetReportRequest past;
   *past.mutable_as_of() = ToProtoTimestamp(kStart - absl::Hours(1));
-  auto before = logic_->GetReport(exec_, past);
+  auto before = Call(&ClassificationApp::GetReport, exec_, past);
   ASSERT_TRUE(before.ok()) << before.status();
   EXPECT_EQ(before->customers(), 4);
   EXPECT_EQ(before->composition_size(), 0);
 
   v1::GetReportRequest future;
   *future.mutable_as_of() = ToProtoTimestamp(kStart + absl::Hours(1));
-  EXPECT_EQ(logic_->GetReport(exec_, future).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Call(&ClassificationApp::GetReport, exec_, future).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Consumes many events in batches of 1000 (one synced write per batch), each
@@ -382,7 +394,7 @@ void ConsumeInBatches(messaging::EventHandler& handler, eventstore::EventStore& 
   }
 }
 
-TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublication) {
+TEST_F(ClassificationAppTest, SimulationOnTenThousandCustomersMatchesThePublication) {
   std::vector<Consumed> events;
   for (int i = 0; i < 10'000; ++i) {
     const std::string id = absl::StrFormat("c%05d", i);
@@ -391,8 +403,8 @@ TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublic
     // Revenue spread over 0 .. 3,000,000 so thresholds cut through the population.
     events.push_back(Transaction(id, "t", (i * 7919 % 10'000) * 300.0, kStart - absl::Hours(24)));
   }
-  ConsumeInBatches(handler_, *store_, events, position_);
-  ASSERT_EQ(*logic_->ReclassifyQueued(), 10'000);
+  ConsumeInBatches(*handler_, *store_, events, position_);
+  ASSERT_EQ(*app_->ReclassifyQueued(), 10'000);
 
   // Candidate: ABCD A from 1,000,000 instead of 2,000,000; VALUE B from 100,000.
   v1::RuleSet candidate = DefaultRuleSet();
@@ -412,7 +424,7 @@ TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublic
   }
   v1::SimulateRuleSetRequest sim;
   *sim.mutable_rule_set() = candidate;
-  auto simulated = logic_->SimulateRuleSet(exec_, sim);
+  auto simulated = Call(&ClassificationApp::SimulateRuleSet, exec_, sim);
   ASSERT_TRUE(simulated.ok()) << simulated.status();
   EXPECT_EQ(simulated->customers_evaluated(), 10'000);
   ASSERT_GT(simulated->customers_changing(), 0);
@@ -423,11 +435,11 @@ TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublic
 
   v1::PublishRuleSetRequest publish;
   *publish.mutable_rule_set() = candidate;
-  auto published = logic_->PublishRuleSet(exec_, publish);
+  auto published = Call(&ClassificationApp::PublishRuleSet, exec_, publish);
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(published->rule_set().version(), 1u);
   EXPECT_EQ(published->customers_queued(), 10'000);
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
 
   std::map<std::tuple<int, std::string, std::string>, int64_t> actual;
   std::set<std::string> changed_customers;
@@ -443,7 +455,7 @@ TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublic
   EXPECT_EQ(actual, predicted);
   EXPECT_EQ(static_cast<int64_t>(changed_customers.size()), simulated->customers_changing());
   // Nothing changed by the simulation itself: a second one now predicts nothing.
-  auto again = logic_->SimulateRuleSet(exec_, sim);
+  auto again = Call(&ClassificationApp::SimulateRuleSet, exec_, sim);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->customers_changing(), 0);
 }
@@ -451,7 +463,7 @@ TEST_F(ClassificationLogicTest, SimulationOnTenThousandCustomersMatchesThePublic
 // The live run (each event consumed and classified as it comes, time passing)
 // and a rebuild (every event from offset 0 into a fresh store, classified once at
 // the end) give the same classes and the same report.
-TEST_F(ClassificationLogicTest, RebuildFromOffsetZeroEqualsTheLiveRun) {
+TEST_F(ClassificationAppTest, RebuildFromOffsetZeroEqualsTheLiveRun) {
   std::vector<Consumed> events;
   const absl::Time t0 = kStart - absl::Hours(24 * 500);
   for (int i = 0; i < 30; ++i) {
@@ -473,11 +485,11 @@ TEST_F(ClassificationLogicTest, RebuildFromOffsetZeroEqualsTheLiveRun) {
   for (const Consumed& c : events) {
     clock_.Set(std::max(c.at, clock_.Now()));
     Consume(c);
-    ASSERT_TRUE(logic_->ReclassifyQueued().ok());
+    ASSERT_TRUE(app_->ReclassifyQueued().ok());
   }
   clock_.Set(kStart);
-  ASSERT_TRUE(logic_->Sweep().ok());
-  auto live_report = logic_->GetReport(exec_, {});
+  ASSERT_TRUE(app_->Sweep().ok());
+  auto live_report = Call(&ClassificationApp::GetReport, exec_, v1::GetReportRequest());
   ASSERT_TRUE(live_report.ok());
   std::map<std::string, v1::Classification> live;
   for (int i = 0; i < 30; ++i) live[absl::StrCat("c", i)] = Get(absl::StrCat("c", i), exec_);
@@ -485,8 +497,8 @@ TEST_F(ClassificationLogicTest, RebuildFromOffsetZeroEqualsTheLiveRun) {
   Open("rebuilt");
   position_ = 0;
   for (const Consumed& c : events) Consume(c);
-  ASSERT_TRUE(logic_->ReclassifyQueued().ok());
-  auto rebuilt_report = logic_->GetReport(exec_, {});
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
+  auto rebuilt_report = Call(&ClassificationApp::GetReport, exec_, v1::GetReportRequest());
   ASSERT_TRUE(rebuilt_report.ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*live_report, *rebuilt_report))
       << live_report->DebugString() << "\nvs\n" << rebuilt_report->DebugString();
