@@ -232,6 +232,37 @@ TEST_F(ClassificationAppTest, ChurnRiskIsRaisedAsTimePassesAndClearedByNewBusine
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskCleared"), 1);
 }
 
+// A command id is the caller's own: the same id from two callers gives two
+// publications; a replay, also after a restart, gets exactly the first answer,
+// and a caller who may not publish learns nothing of it.
+TEST_F(ClassificationAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheAccessCheck) {
+  const Principal admin{"ada", {Role::kAdmin}, ""};
+  v1::PublishRuleSetRequest publish;
+  *publish.mutable_rule_set() = DefaultRuleSet();
+  publish.set_command_id("rules-1");
+  auto eves = Call(&ClassificationApp::PublishRuleSet, exec_, publish);
+  auto adas = Call(&ClassificationApp::PublishRuleSet, admin, publish);
+  ASSERT_TRUE(eves.ok() && adas.ok()) << eves.status() << adas.status();
+  EXPECT_EQ(eves->rule_set().version(), 1u);
+  EXPECT_EQ(adas->rule_set().version(), 2u);
+
+  Open("db");  // a restart
+  auto replay = Call(&ClassificationApp::PublishRuleSet, exec_, publish);
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->SerializeAsString(), eves->SerializeAsString());
+  EXPECT_EQ(CountEvents("crm.classification.v1.RuleSetPublished"), 2);
+  v1::GetRuleSetResponse current;
+  ASSERT_TRUE(app_->GetRuleSet(alice_, v1::GetRuleSetRequest(), &current).ok());
+  EXPECT_EQ(current.rule_set().version(), 2u);
+
+  auto sneaky = Call(&ClassificationApp::PublishRuleSet, alice_, publish);
+  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(std::string(sneaky.status().message()).find("ada"), std::string::npos);
+  publish.mutable_rule_set()->set_description("changed");
+  EXPECT_EQ(Call(&ClassificationApp::PublishRuleSet, exec_, publish).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ClassificationAppTest, AuthorizationCoversEveryRpc) {
   Consume(Registered("c1", "alice", "north", "energy", kStart));
   Consume(Transaction("c1", "t1", 100'000, kStart));

@@ -37,7 +37,13 @@ class FakeLookup final : public directory::CustomerLookup {
 
 class InteractionAppTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Open(); }
+
+  // Opens (again, after a restart) the store, the pipeline and the app.
+  void Open() {
+    app_.reset();
+    pipeline_.reset();
+    store_.reset();
     auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
     ASSERT_TRUE(s.ok());
     store_ = std::move(*s);
@@ -235,6 +241,39 @@ TEST_F(InteractionAppTest, AccessFollowsTheCustomer) {
   Consume(messaging::kCustomerTopic, moved.SerializeAsString(), ++position_);
   EXPECT_TRUE(Call(&InteractionApp::GetInteraction, bob_, get).ok());
   EXPECT_EQ(Call(&InteractionApp::GetInteraction, alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
+}
+
+// A command id is the caller's own (and the RPC's): the same id from two callers
+// gives two results; a replay, also after a restart, gets exactly the first
+// answer, and only after the access check.
+TEST_F(InteractionAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheAccessCheck) {
+  Registered("c1", "alice", "north");
+  Registered("c2", "bob", "north");
+  auto follow_up = [](const std::string& customer, const std::string& content) {
+    v1::LogFollowUpRequest r;
+    r.set_customer_id(customer);
+    r.mutable_follow_up()->set_channel(v1::CHANNEL_PHONE);
+    r.mutable_follow_up()->set_content(content);
+    r.mutable_options()->set_command_id("call-1");
+    return r;
+  };
+  auto alices = Call(&InteractionApp::LogFollowUp, alice_, follow_up("c1", "Alice called"));
+  auto bobs = Call(&InteractionApp::LogFollowUp, bob_, follow_up("c2", "Bob called"));
+  ASSERT_TRUE(alices.ok() && bobs.ok()) << alices.status() << bobs.status();
+  EXPECT_NE(alices->interaction_id(), bobs->interaction_id());
+
+  Open();  // a restart
+  auto replay = Call(&InteractionApp::LogFollowUp, alice_, follow_up("c1", "Alice called"));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->SerializeAsString(), alices->SerializeAsString());
+  EXPECT_EQ(CountEvents("crm.interaction.v1.FollowUpLogged"), 2);
+  auto different = Call(&InteractionApp::LogFollowUp, alice_, follow_up("c1", "Something else"));
+  EXPECT_EQ(different.status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Bob replays alice's id on alice's customer: refused, learning nothing.
+  auto sneaky = Call(&InteractionApp::LogFollowUp, bob_, follow_up("c1", "Alice called"));
+  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(std::string(sneaky.status().message()).find(alices->interaction_id()), std::string::npos);
 }
 
 TEST_F(InteractionAppTest, CustomerNotYetConsumedIsAskedForAndUnknownIsNotFound) {

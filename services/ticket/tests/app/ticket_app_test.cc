@@ -227,6 +227,43 @@ TEST_F(TicketAppTest, RetriedCommandIdAnswersTheFirstResult) {
   EXPECT_EQ(CountEvents("crm.ticket.v1.TicketOpened"), 1);
 }
 
+// A command id is the caller's own (and the RPC's): the same id from two callers
+// gives two results; a replay, also after a restart, gets exactly the first
+// answer (the ticket as that write left it), and only after the access check.
+TEST_F(TicketAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheAccessCheck) {
+  Registered("c1", "alice", "north");
+  Registered("c2", "ben", "south");
+  auto open = [](const std::string& customer, const std::string& subject) {
+    v1::OpenTicketRequest r;
+    r.mutable_options()->set_command_id("open-1");
+    r.set_customer_id(customer);
+    r.set_type(v1::TICKET_TYPE_CONSULTATION);
+    r.set_channel(v1::TICKET_CHANNEL_EMAIL);
+    r.set_subject(subject);
+    return r;
+  };
+  auto alices = Call(&TicketApp::OpenTicket, alice_, open("c1", "alice's question"));
+  auto bens = Call(&TicketApp::OpenTicket, ben_, open("c2", "ben's question"));
+  ASSERT_TRUE(alices.ok() && bens.ok()) << alices.status() << bens.status();
+  EXPECT_NE(alices->ticket_id(), bens->ticket_id());
+  // The ticket moves on; a replay still answers what the first attempt answered.
+  Assign(alices->ticket_id(), "ann", "support");
+
+  Open();  // a restart
+  auto replay = Call(&TicketApp::OpenTicket, alice_, open("c1", "alice's question"));
+  ASSERT_TRUE(replay.ok()) << replay.status();
+  EXPECT_EQ(replay->SerializeAsString(), alices->SerializeAsString());
+  EXPECT_EQ(replay->write().ticket().status(), v1::TICKET_STATUS_OPENED);
+  EXPECT_EQ(CountEvents("crm.ticket.v1.TicketOpened"), 2);
+  EXPECT_EQ(Call(&TicketApp::OpenTicket, alice_, open("c1", "another")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Ben replays alice's id on alice's customer: refused, learning nothing.
+  auto sneaky = Call(&TicketApp::OpenTicket, ben_, open("c1", "alice's question"));
+  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(std::string(sneaky.status().message()).find(alices->ticket_id()), std::string::npos);
+}
+
 TEST_F(TicketAppTest, ExpectedVersionConflictIsAborted) {
   Registered("c1", "alice", "north");
   const std::string id = OpenTicket("c1", v1::TICKET_TYPE_CONSULTATION, v1::PRIORITY_NORMAL, exec_);
