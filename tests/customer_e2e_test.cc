@@ -507,6 +507,50 @@ TEST_F(CustomerE2eTest, ClassFromClassificationEventsIsShownAndFilterable) {
   EXPECT_EQ(page.customers(0).customer_id(), a);
 }
 
+// One request whose event would be larger than Kafka takes (the default limit is
+// 256 KiB of payload, well under the broker's 1 MB): refused naming the field,
+// nothing written, and the events after it still reach Kafka (an oversized event
+// in the log would stop the relay at its position for good).
+TEST_F(CustomerE2eTest, AnOversizedEventIsRefusedAndPublishingGoesOn) {
+  Caller alice = As("alice", {"sales_rep"}, "north");
+  const std::string id = Register("Hobbyist Ltd", "alice", "north");
+  v1::AddContactRequest huge;
+  huge.set_customer_id(id);
+  huge.mutable_contact()->mutable_personal()->set_name("Li Lei");
+  for (int i = 0; i < 1000; ++i) {
+    huge.mutable_contact()->mutable_personal()->add_hobbies(std::string(2000, 'h'));
+  }
+  v1::AddContactResponse added;
+  grpc::Status s = alice.Call(&v1::CustomerService::Stub::AddContact, huge, &added);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message().rfind("contact.personal.hobbies: makes an event of ", 0), 0u)
+      << s.error_message();
+  v1::GetCustomerRequest get;
+  get.set_customer_id(id);
+  v1::GetCustomerResponse got;
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
+  EXPECT_EQ(got.customer().version(), 1u);
+  EXPECT_EQ(got.customer().contacts_size(), 0);
+
+  v1::AddContactRequest normal;
+  normal.set_customer_id(id);
+  normal.mutable_contact()->mutable_personal()->set_name("Han Meimei");
+  normal.mutable_contact()->mutable_personal()->add_hobbies("go");
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::AddContact, normal, &added).ok());
+  std::set<std::string> types;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!types.contains("crm.customer.v1.ContactAdded") && absl::Now() < deadline) {
+    types.clear();
+    for (const auto& r : messaging::testing::ReadTopic(broker_->bootstrap(),
+                                                        std::string(messaging::kCustomerTopic), 3,
+                                                        SIZE_MAX, absl::Seconds(2))) {
+      if (r.key == id) types.insert(*messaging::FindHeader(r, "ce_type"));
+    }
+  }
+  EXPECT_EQ(types, (std::set<std::string>{"crm.customer.v1.CustomerRegistered",
+                                          "crm.customer.v1.ContactAdded"}));
+}
+
 // SIGKILL during a stream of acknowledged writes: after a restart every
 // acknowledged write is readable, and Kafka eventually holds every event.
 TEST_F(CustomerE2eTest, AcknowledgedWritesSurviveSigkill) {
