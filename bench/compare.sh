@@ -7,6 +7,9 @@
 #   bench/compare.sh --keep               keep the temp dir (logs, databases)
 #   bench/compare.sh --pg_script=bench/postgresql/register_explicit_tx.sql
 #   CRM_BUILD_DIR=build-x bench/compare.sh    build in (and run from) build-x
+#   CRM_CUSTOMER_BIN=/old/build/services/customer/crm-customer bench/compare.sh
+#                                         measure that crm-customer (an earlier build:
+#                                         before/after figures in one run's conditions)
 #   TMPDIR=/data bench/compare.sh         databases on another file system
 #
 # Measures, one after the other on this machine:
@@ -17,9 +20,11 @@
 #   postgresql      pgbench, bench/postgresql/register.sql: event + outbox row +
 #                   projection upsert in one transaction, synchronous_commit=on
 #   db_bench        db_bench fillrandom --sync=1, same value size and thread count
-# then prints one `rate <name>: <ops/s>` line each and the ratios, the last three
-# lines exactly `ratio suite/postgresql: x.xx`, `ratio suite/db_bench: x.xx`,
-# `ratio suite/noop_grpc: x.xx` (suite = suite_register). Progress goes to stderr.
+# then prints one `rate <name>: <ops/s>` line each, crm-customer's context switches
+# and CPU time per call over the register and get windows (crm-bench --server_pid),
+# and the ratios, the last three lines exactly `ratio suite/postgresql: x.xx`,
+# `ratio suite/db_bench: x.xx`, `ratio suite/noop_grpc: x.xx` (suite =
+# suite_register). Progress goes to stderr.
 # Exit code 1 when a step fails (its log's tail is printed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +71,7 @@ die() {
 scripts/bootstrap.sh bench >&2
 scripts/build.sh --build-dir "$build" crm-bench crm-customer crm-devbroker >&2
 bench_bin=$build/tools/bench/crm-bench
-customer_bin=$build/services/customer/crm-customer
+customer_bin=${CRM_CUSTOMER_BIN:-$build/services/customer/crm-customer}
 devbroker_bin=$build/tools/devbroker/crm-devbroker
 secret=${CRM_JWT_SECRET_FILE:-$root/libs/auth/dev/dev_hs256.secret}
 
@@ -183,10 +188,14 @@ grpc_bench() {
   [ -n "$rate" ] || die "no 'rate $scenario:' line in $work/$scenario.log"
 }
 
-grpc_bench register --customer_addr="$customer_addr" --jwt_secret_file="$secret"
+grpc_bench register --customer_addr="$customer_addr" --jwt_secret_file="$secret" \
+  --server_pid="$customer_pid"
 suite=$rate
-grpc_bench get --customer_addr="$customer_addr" --jwt_secret_file="$secret"
+register_usage=$(grep '^server ' "$work/register.log" | tail -n1)
+grpc_bench get --customer_addr="$customer_addr" --jwt_secret_file="$secret" \
+  --server_pid="$customer_pid"
 reads=$rate
+get_usage=$(grep '^server ' "$work/get.log" | tail -n1)
 
 # Stop the suite (the store is then closed) and measure its events with ldb: the
 # average serialized event (log column family) and customer row (projection
@@ -278,6 +287,10 @@ echo "rate suite_get: $(fmt "$reads") ops/s"
 echo "rate noop_grpc: $(fmt "$noop") ops/s"
 echo "rate postgresql: $(fmt "$postgresql") tx/s"
 echo "rate db_bench: $(fmt "$db_bench") ops/s"
+# crm-customer over each window, from /proc (crm-bench --server_pid).
+per_call() { sed -n "s/.* \([0-9.]*\) $1\/call.*/\1/p" <<< "$2"; }
+echo "crm-customer per register: $(per_call "context switches" "$register_usage") context switches, $(per_call "us CPU" "$register_usage") us CPU"
+echo "crm-customer per get: $(per_call "context switches" "$get_usage") context switches, $(per_call "us CPU" "$get_usage") us CPU"
 echo "ratio reads/noop_grpc: $(ratio "$reads" "$noop")"
 echo "ratio suite/postgresql: $(ratio "$suite" "$postgresql")"
 echo "ratio suite/db_bench: $(ratio "$suite" "$db_bench")"

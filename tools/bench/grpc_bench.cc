@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <map>
@@ -20,12 +22,18 @@
 #include <utility>
 #include <vector>
 
+#include <unistd.h>
+
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench_util.h"
@@ -153,6 +161,49 @@ Percentiles Summarize(std::vector<T>& ms) {
 
 // Latencies of successful calls returning inside the window, and failures by code
 // (any time, warm-up included), per row. Thread-safe.
+// What a process has used so far: context switches of all its threads
+// (voluntary and not, from /proc/PID/task/*/status) and CPU time (utime + stime
+// of /proc/PID/stat). Threads that already exited are not counted; the services'
+// threads live as long as the process.
+struct ProcessUsage {
+  uint64_t context_switches = 0;
+  double cpu_seconds = 0;
+  bool ok = false;
+};
+
+ProcessUsage ReadProcessUsage(int pid) {
+  ProcessUsage u;
+  const std::string base = absl::StrCat("/proc/", pid);
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(base + "/task", ec)) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      uint64_t n = 0;
+      if ((absl::StartsWith(line, "voluntary_ctxt_switches:") ||
+           absl::StartsWith(line, "nonvoluntary_ctxt_switches:")) &&
+          absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(line.find(':') + 1)), &n)) {
+        u.context_switches += n;
+      }
+    }
+  }
+  if (ec) return u;
+  std::ifstream stat(base + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) in parentheses.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return u;
+  std::vector<std::string> fields = absl::StrSplit(text.substr(close + 2), ' ');
+  uint64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return u;
+  }
+  u.cpu_seconds = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  u.ok = true;
+  return u;
+}
+
 class Stats {
  public:
   Stats(TimePoint window_start, TimePoint window_end)
@@ -457,6 +508,7 @@ class GrpcBench {
   std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<int64_t> live_calls_{0};  // calls whose state is not destroyed yet
+  ProcessUsage server_before_, server_after_;  // --server_pid at the window's ends
   int active_ = 0;     // closed loop: callers still going; open loop: operations in flight
   bool stopping_ = false;
 
@@ -973,6 +1025,15 @@ void GrpcBench::Drive() {
   window_start_ = start_ + std::chrono::microseconds(static_cast<int64_t>(o_.warmup_seconds * 1e6));
   window_end_ = window_start_ + std::chrono::microseconds(static_cast<int64_t>(o_.seconds * 1e6));
   stats_ = std::make_unique<Stats>(window_start_, window_end_);
+  std::thread sampler;
+  if (o_.server_pid > 0) {
+    sampler = std::thread([this] {
+      std::this_thread::sleep_until(window_start_);
+      server_before_ = ReadProcessUsage(o_.server_pid);
+      std::this_thread::sleep_until(window_end_);
+      server_after_ = ReadProcessUsage(o_.server_pid);
+    });
+  }
   std::thread poller;
   if (o_.scenario == "propagation") poller = std::thread([this] { PollLoop(); });
   if (o_.rate > 0) {
@@ -992,6 +1053,7 @@ void GrpcBench::Drive() {
     cv_.notify_all();
   }
   if (poller.joinable()) poller.join();
+  if (sampler.joinable()) sampler.join();
 }
 
 void GrpcBench::PrintHeader() const {
@@ -1080,6 +1142,18 @@ int GrpcBench::Report() {
     std::printf("propagation p99 ms: %.1f\n", p.p99);
   } else {
     std::printf("errors: %lu\n", static_cast<unsigned long>(errors));
+    if (o_.server_pid > 0) {
+      const uint64_t calls = ops_ok_.load();
+      if (!server_before_.ok || !server_after_.ok || calls == 0) {
+        PrintError(absl::StrCat("could not read /proc/", o_.server_pid, " (or no call)"));
+      } else {
+        std::printf("server %d: %.2f context switches/call, %.1f us CPU/call (window)\n",
+                    o_.server_pid,
+                    static_cast<double>(server_after_.context_switches -
+                                        server_before_.context_switches) / calls,
+                    1e6 * (server_after_.cpu_seconds - server_before_.cpu_seconds) / calls);
+      }
+    }
     std::printf("rate %s: %.1f\n", o_.scenario.c_str(), rate);
   }
   std::fflush(stdout);
@@ -1353,6 +1427,11 @@ CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options) {
       ->capture_default_str();
   cmd->add_option("--channels", options->channels, "gRPC channels (TCP connections) per service")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--server_pid", options->server_pid,
+                  "Also print the context switches and CPU time per call of this process "
+                  "(the service under load) over the window, from /proc")
+      ->check(CLI::Range(0, 1 << 30))
       ->capture_default_str();
   cmd->add_option("--poll_interval_ms", options->poll_interval_ms,
                   "propagation: how often each pending customer is polled")

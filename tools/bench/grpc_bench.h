@@ -54,6 +54,9 @@ struct GrpcBenchOptions {
   int channels = 4;             // gRPC channels (TCP connections) per service
   int poll_interval_ms = 5;     // propagation: how often a pending customer is polled, at most
   double max_poll_rate = 1000;  // propagation: GetClassification polls per second, at most
+  // > 0: the service process to account for: its context switches (all its
+  // threads) and CPU time over the window, per call, read from /proc.
+  int server_pid = 0;
 };
 
 // Registers the `grpc` subcommand and its flags on `app`, writing parsed values

@@ -203,7 +203,9 @@ std::vector<RpcSpec> Rpcs(const Env& env) {
        .help = "Replace the SLA configuration (executive or admin) from --json '{\"config\": "
                "{...}}' (@FILE, - for stdin); open tickets' deadlines are recomputed",
        .flags = {{"expected_version", "expected_version",
-                  "Fail with ABORTED unless the configuration is at this version"}},
+                  "Fail with ABORTED unless the configuration is at this version"},
+                 {"command_id", "command_id",
+                  "Idempotency key: a retry by the same caller gets the first answer"}},
        .run = Unary(env, &Stub::SetSlaConfig),
        .text = &PrintSetSlaConfig},
   };
