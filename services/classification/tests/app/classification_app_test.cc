@@ -13,10 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/testing/fake_clock.h"
-#include "common/testing/temp_dir.h"
 #include "crm/classification/consumer/classification_consumer.h"
-#include "crm/command/serve.h"
+#include "command/testing/app_test.h"
 #include "crm/classification/domain/rules.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
@@ -99,29 +97,12 @@ Consumed Complaint(const std::string& id, const std::string& ticket, absl::Time 
   return {std::string(messaging::kTicketTopic), e.SerializeAsString(), at};
 }
 
-class ClassificationAppTest : public ::testing::Test {
+class ClassificationAppTest : public command::testing::AppTest<ClassificationApp> {
  protected:
-  void SetUp() override { Open("db"); }
-
-  // Opens (again, after a restart) the store, the pipeline and the app.
-  void Open(const std::string& name) {
-    app_.reset();
-    pipeline_.reset();
-    store_.reset();
-    auto s = eventstore::OpenEventStore({.path = dir_.path() + "/" + name, .clock = &clock_});
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-    pipeline_ = std::make_unique<command::Pipeline>(
-        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
-    auto a = ClassificationApp::Create({.pipeline = pipeline_.get()});
-    ASSERT_TRUE(a.ok()) << a.status();
-    app_ = std::move(*a);
-  }
-
-  // Runs an app method and waits for its answer.
-  template <typename Method, typename Req>
-  auto Call(Method method, const Principal& who, const Req& req) {
-    return command::Await(*app_, method, who, req);
+  ClassificationAppTest() : AppTest(kStart) {}
+  absl::StatusOr<std::unique_ptr<ClassificationApp>> MakeApp(
+      command::Pipeline& pipeline) override {
+    return ClassificationApp::Create({.pipeline = &pipeline});
   }
 
   void Consume(const Consumed& c) {
@@ -152,11 +133,6 @@ class ClassificationAppTest : public ::testing::Test {
     return n;
   }
 
-  crm::testing::TempDir dir_;
-  crm::testing::FakeClock clock_{kStart};
-  std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<command::Pipeline> pipeline_;
-  std::unique_ptr<ClassificationApp> app_;
   std::unique_ptr<messaging::EventHandler> handler_ = NewClassificationConsumer();
   uint64_t position_ = 0;
   const Principal exec_{"eve", {Role::kExecutive}, ""};

@@ -12,9 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/testing/fake_clock.h"
-#include "common/testing/temp_dir.h"
-#include "crm/command/serve.h"
+#include "command/testing/app_test.h"
 #include "crm/common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -28,26 +26,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Code = absl::StatusCode;
 
-class CustomerAppTest : public ::testing::Test {
+class CustomerAppTest : public command::testing::AppTest<CustomerApp> {
  protected:
-  void SetUp() override { Open(); }
-
-  // Opens (again, after a restart) the store, the pipeline and the app.
-  void Open() {
-    app_.reset();
-    pipeline_.reset();
-    store_.reset();
-    auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-    pipeline_ = std::make_unique<command::Pipeline>(
-        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
-    app_ = std::make_unique<CustomerApp>(*pipeline_);
-  }
-
-  template <typename Method, typename Req>
-  auto Call(Method method, const Principal& who, const Req& req) {
-    return command::Await(*app_, method, who, req);
+  CustomerAppTest() : AppTest(absl::FromUnixSeconds(1790000000)) {}
+  absl::StatusOr<std::unique_ptr<CustomerApp>> MakeApp(command::Pipeline& pipeline) override {
+    return std::make_unique<CustomerApp>(pipeline);
   }
 
   std::string Register(const std::string& name, const std::string& owner,
@@ -71,11 +54,6 @@ class CustomerAppTest : public ::testing::Test {
     return req;
   }
 
-  crm::testing::TempDir dir_;
-  crm::testing::FakeClock clock_{absl::FromUnixSeconds(1790000000)};
-  std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<command::Pipeline> pipeline_;
-  std::unique_ptr<CustomerApp> app_;
   const Principal exec_{"boss", {Role::kExecutive}, ""};
   const Principal alice_{"alice", {Role::kSalesRep}, "north"};
   const Principal bob_{"bob", {Role::kSalesRep}, "north"};

@@ -7,12 +7,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/testing/fake_clock.h"
-#include "common/testing/temp_dir.h"
+#include "command/testing/app_test.h"
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
-#include "crm/command/serve.h"
 #include "crm/directory/customer_directory.h"
 #include "crm/interaction/consumer/interaction_consumer.h"
 #include "crm/interaction/projection/interaction_projection.h"
@@ -35,28 +33,12 @@ class FakeLookup final : public directory::CustomerLookup {
   }
 };
 
-class InteractionAppTest : public ::testing::Test {
+class InteractionAppTest : public command::testing::AppTest<InteractionApp> {
  protected:
-  void SetUp() override { Open(); }
-
-  // Opens (again, after a restart) the store, the pipeline and the app.
-  void Open() {
-    app_.reset();
-    pipeline_.reset();
-    store_.reset();
-    auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
-    ASSERT_TRUE(s.ok());
-    store_ = std::move(*s);
-    pipeline_ = std::make_unique<command::Pipeline>(
-        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
-    app_ = std::make_unique<InteractionApp>(
-        InteractionAppOptions{.pipeline = pipeline_.get(), .customers = &lookup_});
-  }
-
-  // Runs an app method (a write or a read) and waits for its answer.
-  template <typename Method, typename Req>
-  auto Call(Method method, const Principal& who, const Req& req) {
-    return command::Await(*app_, method, who, req);
+  InteractionAppTest() : AppTest(absl::FromUnixSeconds(1790000000)) {}
+  absl::StatusOr<std::unique_ptr<InteractionApp>> MakeApp(command::Pipeline& pipeline) override {
+    return std::make_unique<InteractionApp>(
+        InteractionAppOptions{.pipeline = &pipeline, .customers = &lookup_});
   }
 
   // Feeds one event through the directory consumer, as the runner would (with the
@@ -96,12 +78,7 @@ class InteractionAppTest : public ::testing::Test {
     return n;
   }
 
-  crm::testing::TempDir dir_;
-  crm::testing::FakeClock clock_{absl::FromUnixSeconds(1790000000)};
   FakeLookup lookup_;
-  std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<command::Pipeline> pipeline_;
-  std::unique_ptr<InteractionApp> app_;
   uint64_t position_ = 0;
   const Principal alice_{"alice", {Role::kSalesRep}, "north"};
   const Principal bob_{"bob", {Role::kSalesRep}, "north"};

@@ -9,12 +9,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/testing/fake_clock.h"
-#include "common/testing/temp_dir.h"
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
-#include "crm/command/serve.h"
+#include "command/testing/app_test.h"
 #include "crm/directory/customer_directory.h"
 #include "crm/ticket/consumer/ticket_consumer.h"
 #include "crm/messaging/cloudevents.h"
@@ -33,29 +31,11 @@ using auth::Role;
 // Monday 2026-12-14 09:00 UTC: the default calendar's first working minute.
 const absl::Time kMonday9 = absl::FromCivil(absl::CivilMinute(2026, 12, 14, 9, 0), absl::UTCTimeZone());
 
-class TicketAppTest : public ::testing::Test {
+class TicketAppTest : public command::testing::AppTest<TicketApp> {
  protected:
-  void SetUp() override { Open(); }
-
-  // Opens (again, after a restart) the store, the pipeline and the app.
-  void Open() {
-    app_.reset();
-    pipeline_.reset();
-    store_.reset();
-    auto s = eventstore::OpenEventStore({.path = dir_.path() + "/db", .clock = &clock_});
-    ASSERT_TRUE(s.ok()) << s.status();
-    store_ = std::move(*s);
-    pipeline_ = std::make_unique<command::Pipeline>(
-        command::PipelineOptions{.store = store_.get(), .clock = &clock_});
-    auto a = TicketApp::Create({.pipeline = pipeline_.get()});
-    ASSERT_TRUE(a.ok()) << a.status();
-    app_ = std::move(*a);
-  }
-
-  // Runs an app method (a write or a read) and waits for its answer.
-  template <typename Method, typename Req>
-  auto Call(Method method, const Principal& who, const Req& req) {
-    return command::Await(*app_, method, who, req);
+  TicketAppTest() : AppTest(kMonday9) {}
+  absl::StatusOr<std::unique_ptr<TicketApp>> MakeApp(command::Pipeline& pipeline) override {
+    return TicketApp::Create({.pipeline = &pipeline});
   }
 
   // Feeds one event through the consumer main.cc runs.
@@ -158,11 +138,6 @@ class TicketAppTest : public ::testing::Test {
     return r.ok() ? *r : v1::GetKpisResponse();
   }
 
-  crm::testing::TempDir dir_;
-  crm::testing::FakeClock clock_{kMonday9};
-  std::unique_ptr<eventstore::EventStore> store_;
-  std::unique_ptr<command::Pipeline> pipeline_;
-  std::unique_ptr<TicketApp> app_;
   uint64_t position_ = 0;
   const Principal exec_{"eve", {Role::kExecutive}, ""};
   const Principal alice_{"alice", {Role::kServiceAgent}, "north"};

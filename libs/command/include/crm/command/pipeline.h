@@ -52,6 +52,7 @@
 #include "crm/common/clock.h"
 #include "crm/common/field_errors.h"
 #include "crm/common/ids.h"
+#include "crm/common/thread_pool.h"
 #include "crm/domain/aggregate.h"
 #include "crm/eventstore/event_store.h"
 #include "google/protobuf/message.h"
@@ -171,6 +172,25 @@ struct Command {
   std::function<bool(const TargetType&, State& after)> refresh;
 };
 
+// Calls `start(done)` and waits until `done` ran; returns the status it got.
+// For callers that may block (workers, tests, tools), never a gRPC thread.
+template <typename Start>
+absl::Status RunAndWait(Start start) {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<absl::Status> status;
+  start([&](absl::Status s) {
+    // Notified under the lock: the waiter may return (and destroy `cv`) as soon
+    // as it sees the status.
+    std::lock_guard<std::mutex> lock(mu);
+    status = std::move(s);
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return status.has_value(); });
+  return *std::move(status);
+}
+
 // Fills a service's v1.WriteResponse (version, event ids) from an outcome.
 template <typename W, typename S, typename E>
 void FillWrite(const Outcome<S, E>& outcome, W& write) {
@@ -246,8 +266,7 @@ class Pipeline {
   // Contended stream -> attempts waiting for its turn (an entry: the turn is held).
   std::map<std::string, std::deque<std::function<void()>>> turns_;
 
-  class RetryThread;
-  std::unique_ptr<RetryThread> retry_;
+  std::unique_ptr<ThreadPool> retry_;
 };
 
 // ---------------------------------------------------------------------------
@@ -465,17 +484,9 @@ absl::StatusOr<typename C::Response> Pipeline::Execute(const C& command,
                                                        const auth::Principal& who,
                                                        const typename C::Request& request) {
   typename C::Response response;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<absl::Status> status;
-  Run(command, who, request, &response, [&](absl::Status s) {
-    std::lock_guard<std::mutex> lock(mu);
-    status = std::move(s);
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return status.has_value(); });
-  if (!status->ok()) return *status;
+  absl::Status status =
+      RunAndWait([&](Done done) { Run(command, who, request, &response, std::move(done)); });
+  if (!status.ok()) return status;
   return response;
 }
 

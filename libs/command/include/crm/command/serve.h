@@ -21,9 +21,6 @@
 //   absl::StatusOr<v1::AddContactResponse> r = command::Await(app, &CustomerApp::AddContact, who, req);
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -79,17 +76,9 @@ template <typename App, typename Req, typename Resp>
 absl::StatusOr<Resp> Await(App& app, AsyncMethod<App, Req, Resp> method,
                            const auth::Principal& who, const Req& req) {
   Resp resp;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<absl::Status> status;
-  (app.*method)(who, req, &resp, [&](absl::Status s) {
-    std::lock_guard<std::mutex> lock(mu);
-    status = std::move(s);
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return status.has_value(); });
-  if (!status->ok()) return *status;
+  absl::Status status =
+      RunAndWait([&](Done done) { (app.*method)(who, req, &resp, std::move(done)); });
+  if (!status.ok()) return status;
   return resp;
 }
 
