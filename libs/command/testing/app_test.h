@@ -16,9 +16,11 @@
 //   }
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/testing/fake_clock.h"
@@ -52,6 +54,32 @@ class AppTest : public ::testing::Test {
     auto app = MakeApp(*pipeline_);
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = *std::move(app);
+  }
+
+  // The rows of `projections`, by projection.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> Rows(
+      const std::vector<std::string>& projections) {
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> out;
+    for (const std::string& p : projections) {
+      auto rows = store_->ScanProjection(p, "", "", SIZE_MAX);
+      EXPECT_TRUE(rows.ok()) << rows.status();
+      if (rows.ok()) out[p] = *std::move(rows);
+    }
+    return out;
+  }
+
+  // --rebuild_projections gives exactly the rows the live commands wrote.
+  void ExpectRebuildReproducesTheRows(const eventstore::ProjectionSetProjector& projector,
+                                      const std::vector<std::string>& targets) {
+    const auto live = Rows(targets);
+    size_t rows = 0;
+    for (const auto& [p, r] : live) rows += r.size();
+    EXPECT_GT(rows, 0u) << "nothing to rebuild";
+    auto replayed = store_->RebuildProjections(projector, targets);
+    ASSERT_TRUE(replayed.ok()) << replayed.status();
+    EXPECT_EQ(*replayed, store_->LastPosition());
+    EXPECT_EQ(Rows(targets), live);
+    EXPECT_TRUE(store_->InterruptedRebuild()->empty());
   }
 
   // Runs an app method (a write or a read) and waits for its answer.

@@ -206,6 +206,9 @@ TEST_F(ClassificationAppTest, ChurnRiskIsRaisedAsTimePassesAndClearedByNewBusine
   EXPECT_EQ(*app_->ReclassifyQueued(), 1);
   EXPECT_FALSE(Get("c1", alice_).churn().at_risk());
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskCleared"), 1);
+  // Every row comes back from the log alone (--rebuild_projections), with each
+  // customer's scope from the consumed inputs.
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 
 // A command id is the caller's own: the same id from two callers gives two
@@ -237,6 +240,7 @@ TEST_F(ClassificationAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheA
   publish.mutable_rule_set()->set_description("changed");
   EXPECT_EQ(Call(&ClassificationApp::PublishRuleSet, exec_, publish).status().code(),
             absl::StatusCode::kInvalidArgument);
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 
 TEST_F(ClassificationAppTest, AuthorizationCoversEveryRpc) {

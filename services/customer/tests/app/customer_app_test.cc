@@ -4,6 +4,7 @@
 // contract (scoped to caller and RPC, replayed exactly, also after a restart,
 // and only after the access check).
 #include "crm/customer/app/customer_app.h"
+#include "crm/customer/projection/customer_projection.h"
 
 #include <memory>
 #include <set>
@@ -225,6 +226,8 @@ TEST_F(CustomerAppTest, AuthorizationMatrixCoversEveryRpc) {
     EXPECT_EQ(CustomerApp::CheckStreamAccess(caller).code(),
               rc.streams ? Code::kOk : Code::kPermissionDenied);
   }
+  // Every row the matrix wrote comes back from the log alone (--rebuild_projections).
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), CustomerRebuildTargets());
 }
 
 TEST_F(CustomerAppTest, ACommandIdIsTheCallersOwnAndItsReplayIsExactAlsoAfterARestart) {

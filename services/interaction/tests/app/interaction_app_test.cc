@@ -435,6 +435,8 @@ TEST_F(InteractionAppTest, AuthorizationMatrix) {
     }
     EXPECT_EQ(due_seen, visible_customers);
   }
+  // Every row the matrix wrote comes back from the log alone (--rebuild_projections).
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 
 }  // namespace

@@ -468,6 +468,8 @@ TEST_F(TicketAppTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesRestart
   EXPECT_EQ(config->config().version(), 1u);
   EXPECT_EQ(config->config().policies(0).policy_id(), "complaints");
   EXPECT_EQ(CountEvents("crm.ticket.v1.SlaConfigChanged"), 1);
+  // The configuration row and the tickets' rows come back from the log alone.
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 
 // Every RPC, for callers who may and may not reach the ticket: the customer's
@@ -616,6 +618,8 @@ TEST_F(TicketAppTest, AuthorizationMatrixCoversEveryRpc) {
     }
     (void)needs_assignment;
   }
+  // Every row the matrix wrote comes back from the log alone (--rebuild_projections).
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 
 // The KPI scenario, computed by hand (all on Monday 2026-12-14, UTC):
