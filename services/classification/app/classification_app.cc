@@ -590,9 +590,11 @@ class ClassificationApp::Impl {
           .options =
               [](const v1::PublishRuleSetRequest& r) {
                 return command::WriteOptions{
-                    r.command_id(), r.has_expected_version()
-                                        ? std::optional<uint64_t>(r.expected_version())
-                                        : std::nullopt};
+                    .command_id = r.command_id(),
+                    .expected_version = r.has_expected_version()
+                                            ? std::optional<uint64_t>(r.expected_version())
+                                            : std::nullopt,
+                    .command_id_field = "command_id"};
               },
           .load = [this](const Principal& who,
                          const v1::PublishRuleSetRequest&) -> absl::StatusOr<PublishTarget> {

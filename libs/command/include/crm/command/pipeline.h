@@ -122,6 +122,8 @@ struct Outcome {
 struct WriteOptions {
   std::string command_id;
   std::optional<uint64_t> expected_version;
+  // Where the request holds the command id, for error messages.
+  std::string command_id_field = "options.command_id";
 
   // From a service's v1.WriteOptions message.
   template <typename Proto>
@@ -421,7 +423,7 @@ class Pipeline::Execution {
   // The recorded answer, if the request is the one it answered.
   absl::Status Replay(const eventstore::AppendResult& first) {
     if (first.request_fingerprint != fingerprint_) {
-      return InvalidField("options.command_id",
+      return InvalidField(options_.command_id_field,
                           "already used for a different request (a new command needs a new id)");
     }
     if constexpr (std::is_base_of_v<google::protobuf::Message, Resp>) {
