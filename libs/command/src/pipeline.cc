@@ -14,7 +14,7 @@ Pipeline::Pipeline(PipelineOptions options)
       retry_(std::make_unique<ThreadPool>(1)) {}
 
 Pipeline::~Pipeline() {
-  // Commands still running finish on the committer's (or the retry) thread.
+  // Commands still running finish on the store's completion (or the retry) thread.
   std::unique_lock<std::mutex> lock(mu_);
   idle_.wait(lock, [&] { return running_ == 0; });
   lock.unlock();

@@ -12,7 +12,8 @@
 //   5. decide (pure; after an optional read, `prepare`), each event within the
 //      size limit                                      INVALID_ARGUMENT naming the field
 //   6. fold, projection rows, the answer; one asynchronous append with the command
-//      record; the group committer's completion finishes the call
+//      record; the event store's completion thread finishes the call once the
+//      group commit holding it is durable
 //   7. a write that lost a race is decided again on fresh state (bounded), unless
 //      the caller pinned an expected version; from then on the stream's writes
 //      take turns until the race is over, so every one of them gets through
@@ -220,7 +221,7 @@ class Pipeline {
 
   // Runs `command` for `who` and calls `done` once, with `*response` filled when
   // OK. Runs on the calling thread up to the append (reads, decision), and
-  // finishes on the group committer's thread once the append is durable (or at
+  // finishes on the event store's completion thread once the append is durable (or at
   // once, on the calling thread, when nothing is to be written or it failed
   // before). `request` and `response` must stay valid until `done` runs.
   template <typename C>
@@ -240,7 +241,7 @@ class Pipeline {
   template <typename C>
   class Execution;
 
-  // Runs `attempt` again away from the committer's thread.
+  // Runs `attempt` again away from the store's completion thread.
   void Retry(std::function<void()> attempt);
   void Started();
   void Finished();

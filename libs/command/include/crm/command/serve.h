@@ -1,8 +1,9 @@
 // The gRPC side of a service's app: one unary RPC served by one app method, on
 // gRPC's own thread, with no pool in between. The caller is authenticated (a
 // cached token check), then the method runs; it finishes the call through
-// `done`, at once (reads, refused writes) or later from the event store's group
-// committer (a durable write). Every service's api/ adapter is a list of these.
+// `done`, at once (reads, refused writes) or later from the event store's
+// completion thread (a durable write). Every service's api/ adapter is a list of
+// these.
 //
 //   // services/<svc>/app: the two shapes of an app method
 //   void AddContact(const auth::Principal& who, const v1::AddContactRequest& req,
