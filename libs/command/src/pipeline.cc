@@ -10,8 +10,9 @@ Pipeline::Pipeline(PipelineOptions options)
       max_attempts_(options.max_attempts < 1 ? 1 : options.max_attempts),
       // Attempts of commands whose append lost a race must not run on the store's
       // completion thread (a decision reads the store, and the callbacks behind
-      // would wait for it). Races are rare, so one thread serves them.
-      retry_(std::make_unique<ThreadPool>(1)) {}
+      // would wait for it). A few threads, so that one attempt whose load waits
+      // (a remote customer lookup) does not hold up every other stream's.
+      retry_(std::make_unique<ThreadPool>(4)) {}
 
 Pipeline::~Pipeline() {
   // Commands still running finish on the store's completion (or the retry) thread.

@@ -911,10 +911,10 @@ class RocksEventStore final : public EventStore {
     }
     if (!status.ok()) {
       // Nothing is acknowledged and no position is used up, so the log stays
-      // gap-free (RocksDB refuses further writes until reopened).
-      for (const std::unique_ptr<PendingAppend>& p : group) {
-        if (p->result.ok()) p->result = status;
-      }
+      // gap-free (RocksDB refuses further writes until reopened). Every append of
+      // the group gets the write's error, also one refused for a version an
+      // earlier append of the group would have made: that version never existed.
+      for (const std::unique_ptr<PendingAppend>& p : group) p->result = status;
       return 0;
     }
     // The versions are visible now: appenders that read them before see the

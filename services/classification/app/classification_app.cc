@@ -273,6 +273,9 @@ class ClassificationApp::Impl {
   // Drains the queue (up to kMaxQueuePasses pages of 1000 entries per call).
   absl::StatusOr<int> ReclassifyQueued() {
     std::lock_guard<std::mutex> lock(worker_mu_);
+    // A publication committed a moment ago queued "*all/N" with it: reclassify
+    // under that rule set, not the one this process swapped in before.
+    RETURN_IF_ERROR(ReloadRules());
     int changed = 0;
     for (int pass = 0; pass < kMaxQueuePasses; ++pass) {
       ASSIGN_OR_RETURN(auto queued, store_.ScanProjection(kReclassifyQueueProjection, "", "", 1000));
@@ -317,12 +320,19 @@ class ClassificationApp::Impl {
   absl::Status Publish(const Principal& who, const v1::PublishRuleSetRequest& req,
                        v1::PublishRuleSetResponse* resp) {
     ASSIGN_OR_RETURN(*resp, o_.pipeline->Execute(publish, who, req));
-    // In force from now (also after a replay of an earlier publication).
+    return ReloadRules();  // in force from now (also after a replay)
+  }
+
+  // The rule set in force: the current row. Only ever moves forward: two
+  // publications finishing in either order leave the newer one in force.
+  absl::Status ReloadRules() {
     ASSIGN_OR_RETURN(std::optional<std::string> row,
                      store_.GetProjection(kRuleSetProjection, kCurrentKey));
+    if (!row) return absl::OkStatus();
     v1::RuleSet current;
-    if (row && current.ParseFromString(*row) && current.version() != CurrentRules()->version()) {
-      std::lock_guard<std::mutex> lock(rules_mu_);
+    if (!current.ParseFromString(*row)) return absl::DataLossError("corrupt rule set row");
+    std::lock_guard<std::mutex> lock(rules_mu_);
+    if (current.version() > rules_->version()) {
       rules_ = std::make_shared<const v1::RuleSet>(std::move(current));
     }
     return absl::OkStatus();

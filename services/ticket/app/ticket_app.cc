@@ -205,17 +205,21 @@ class TicketApp::Impl {
     return engine.TierFor(names);
   }
 
-  // The configuration in force: the current row (after a change, or a replay of one).
+  // The configuration in force: the current row (after a change, or a replay of
+  // one). Only ever moves forward: two changes finishing in either order leave
+  // the newer one in force.
   absl::Status ReloadEngine() {
     ASSIGN_OR_RETURN(std::optional<std::string> row,
                      store_.GetProjection(kSlaConfigProjection, kConfigKey));
     if (!row) return absl::OkStatus();
     v1::SlaConfig config;
     if (!config.ParseFromString(*row)) return absl::DataLossError("corrupt SLA configuration row");
-    if (config.version() == CurrentEngine()->config().version()) return absl::OkStatus();
+    if (config.version() <= CurrentEngine()->config().version()) return absl::OkStatus();
     ASSIGN_OR_RETURN(sla::SlaEngine engine, sla::SlaEngine::Create(config));
     std::lock_guard<std::mutex> lock(engine_mu_);
-    engine_ = std::make_shared<const sla::SlaEngine>(std::move(engine));
+    if (config.version() > engine_->config().version()) {
+      engine_ = std::make_shared<const sla::SlaEngine>(std::move(engine));
+    }
     return absl::OkStatus();
   }
 
@@ -279,6 +283,9 @@ class TicketApp::Impl {
 
   absl::StatusOr<int> RecomputeQueued() {
     std::lock_guard<std::mutex> lock(recompute_mu_);
+    // A configuration committed a moment ago queued "config/N" with it: recompute
+    // under that configuration, not the one this process swapped in before.
+    RETURN_IF_ERROR(ReloadEngine());
     ASSIGN_OR_RETURN(auto queued, store_.ScanProjection(kRecomputeQueueProjection, "", "", 1000));
     int changed = 0;
     for (const auto& [key, unused] : queued) {

@@ -476,6 +476,26 @@ TEST_F(TicketAppTest, NewSlaConfigurationRecomputesOpenTicketsAndSurvivesRestart
 // owner, the region's manager, the assignee and an executive may; another agent,
 // another region's manager and a caller without roles may not (PERMISSION_DENIED,
 // checked before anything else, so nothing is written).
+// The SLA worker recomputes queued deadlines under the configuration committed in
+// the store, never under an older one it still holds in memory (a change commits
+// its "recompute everything" entry a moment before the changing call swaps its
+// engine: a worker pass in between must not use the entry up with the old one).
+TEST_F(TicketAppTest, TheWorkerRecomputesUnderTheCommittedConfiguration) {
+  auto worker = TicketApp::Create({.pipeline = pipeline_.get()});  // another holder of the engine
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  v1::SetSlaConfigRequest req;
+  *req.mutable_config() = sla::SlaEngine::DefaultConfig();
+  req.mutable_config()->set_warning_share(0.5);
+  ASSERT_TRUE(Call(&TicketApp::SetSlaConfig, exec_, req).ok());
+  auto before = command::Await(**worker, &TicketApp::GetSlaConfig, exec_, v1::GetSlaConfigRequest());
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->config().version(), 0u);  // still the engine it started with
+  ASSERT_TRUE((*worker)->RecomputeQueued().ok());
+  auto after = command::Await(**worker, &TicketApp::GetSlaConfig, exec_, v1::GetSlaConfigRequest());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->config().version(), 1u);
+}
+
 TEST_F(TicketAppTest, AuthorizationMatrixCoversEveryRpc) {
   Registered("c1", "alice", "north");
   const Principal nobody{"nobody", {}, ""};

@@ -321,10 +321,10 @@ class Pipeline::Execution {
     if (std::optional<absl::Status> now = Decide()) Finish(*std::move(now));
   }
 
-  // Runs the attempt again holding the stream's turn.
-  std::function<void()> Resume() {
-    return [this] {
-      holds_turn_ = true;
+  // Runs the attempt again holding the turn of `stream`.
+  std::function<void()> Resume(std::string stream) {
+    return [this, stream = std::move(stream)]() mutable {
+      turn_ = std::move(stream);
       Attempt();
     };
   }
@@ -338,7 +338,7 @@ class Pipeline::Execution {
     target_ = *std::move(loaded);
     stream_ = aggregate.stream_prefix + target_.id;
     // Others are taking turns on this stream after a race: wait for ours.
-    if (!holds_turn_ && pipeline_.WaitIfContended(stream_, Resume())) return std::nullopt;
+    if (!turn_ && pipeline_.WaitIfContended(stream_, Resume(stream_))) return std::nullopt;
     if (!key_.empty()) {
       absl::StatusOr<std::optional<eventstore::AppendResult>> first =
           pipeline_.store_.LookupCommand(key_);
@@ -412,8 +412,8 @@ class Pipeline::Execution {
     if (result.status().code() == absl::StatusCode::kAborted && !options_.expected_version) {
       if (++races_ < pipeline_.max_attempts_) {
         *response_ = Resp();
-        if (holds_turn_) return pipeline_.Retry([this] { Attempt(); });
-        return pipeline_.TakeTurn(stream_, Resume());
+        if (turn_) return pipeline_.Retry([this] { Attempt(); });
+        return pipeline_.TakeTurn(stream_, Resume(stream_));
       }
       return Finish(
           absl::AbortedError(absl::StrCat(Named(), " is being changed concurrently; retry")));
@@ -452,7 +452,7 @@ class Pipeline::Execution {
   void Finish(absl::Status status) {
     Pipeline& pipeline = pipeline_;
     Done done = std::move(done_);
-    if (holds_turn_) pipeline.ReleaseTurn(stream_);
+    if (turn_) pipeline.ReleaseTurn(*turn_);
     delete this;
     done(std::move(status));
     pipeline.Finished();
@@ -471,7 +471,9 @@ class Pipeline::Execution {
   std::string stream_;
   std::vector<Event> events_;
   int races_ = 0;  // appends that lost a race
-  bool holds_turn_ = false;
+  // The stream whose turn this command holds (the one it took it on, even if a
+  // later attempt acts on another stream).
+  std::optional<std::string> turn_;
 };
 
 template <typename C>
