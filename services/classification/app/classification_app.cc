@@ -14,7 +14,9 @@
 #include "crm/classification/consumer/inputs_handler.h"
 #include "crm/classification/domain/rules.h"
 #include "crm/classification/projection/classification_projection.h"
+#include "crm/command/document.h"
 #include "crm/command/rebuild.h"
+#include "crm/command/serve.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/directory/customer_directory.h"
@@ -25,7 +27,6 @@ namespace {
 using auth::Principal;
 using eventstore::ProjectionWrite;
 
-constexpr char kCurrentKey[] = "current";
 // Queue key of a reclassification of everyone (sorts before customer ids).
 constexpr char kAllPrefix[] = "*all/";
 constexpr size_t kScanBatch = 500;
@@ -168,21 +169,13 @@ const ClassificationAggregate& Classifications() {
 }
 
 const RuleSetAggregate& RuleSets() {
-  static const RuleSetAggregate* const kRuleSets = new RuleSetAggregate{
-      .name = "rule set",
-      .stream_prefix = std::string(kRuleSetStream),
-      .state_projection = std::string(kRuleSetProjection),
-      .apply =
-          [](v1::RuleSet& s, const v1::ClassificationEvent& e, const domain::EventMeta& m) {
-            if (e.has_rule_set_published()) s = e.rule_set_published().rule_set();
-            s.set_version(m.version);
+  static const RuleSetAggregate* const kRuleSets =
+      new RuleSetAggregate(command::DocumentAggregate<v1::RuleSet, v1::ClassificationEvent>(
+          "rule set", std::string(kRuleSetStream), std::string(kRuleSetProjection),
+          [](const v1::ClassificationEvent& e) {
+            return e.has_rule_set_published() ? &e.rule_set_published().rule_set() : nullptr;
           },
-      .event_type = [](const v1::ClassificationEvent& e) { return EventType(e); },
-      .partition_key = [](const v1::ClassificationEvent& e) { return e.customer_id(); },
-      .rows = [](const v1::RuleSet&, const v1::RuleSet& after, const Events&, absl::Time) {
-        return std::vector<ProjectionWrite>{ProjectionWrite::Put(
-            std::string(kRuleSetProjection), kCurrentKey, after.SerializeAsString())};
-      }};
+          &EventType));
   return *kRuleSets;
 }
 
@@ -326,14 +319,12 @@ class ClassificationApp::Impl {
   // The rule set in force: the current row. Only ever moves forward: two
   // publications finishing in either order leave the newer one in force.
   absl::Status ReloadRules() {
-    ASSIGN_OR_RETURN(std::optional<std::string> row,
-                     store_.GetProjection(kRuleSetProjection, kCurrentKey));
-    if (!row) return absl::OkStatus();
-    v1::RuleSet current;
-    if (!current.ParseFromString(*row)) return absl::DataLossError("corrupt rule set row");
+    ASSIGN_OR_RETURN(std::optional<v1::RuleSet> current,
+                     command::ReadCurrentDocument<v1::RuleSet>(store_, kRuleSetProjection));
+    if (!current) return absl::OkStatus();
     std::lock_guard<std::mutex> lock(rules_mu_);
-    if (current.version() > rules_->version()) {
-      rules_ = std::make_shared<const v1::RuleSet>(std::move(current));
+    if (current->version() > rules_->version()) {
+      rules_ = std::make_shared<const v1::RuleSet>(*std::move(current));
     }
     return absl::OkStatus();
   }
@@ -597,27 +588,15 @@ class ClassificationApp::Impl {
       publish{
           .aggregate = &RuleSets(),
           .rpc = "PublishRuleSet",
-          .options =
-              [](const v1::PublishRuleSetRequest& r) {
-                return command::WriteOptions{
-                    .command_id = r.command_id(),
-                    .expected_version = r.has_expected_version()
-                                            ? std::optional<uint64_t>(r.expected_version())
-                                            : std::nullopt,
-                    .command_id_field = "command_id"};
-              },
+          .options = command::WriteOptions::OfRequest<v1::PublishRuleSetRequest>,
           .load = [this](const Principal& who,
                          const v1::PublishRuleSetRequest&) -> absl::StatusOr<PublishTarget> {
             if (!CanManageRules(who)) {
               return absl::PermissionDeniedError("PublishRuleSet needs the executive or admin role");
             }
-            PublishTarget t;
-            ASSIGN_OR_RETURN(std::optional<std::string> row,
-                             store_.GetProjection(kRuleSetProjection, kCurrentKey));
-            if (row && !t.state.ParseFromString(*row)) {
-              return absl::DataLossError("corrupt rule set row");
-            }
-            return t;
+            ASSIGN_OR_RETURN(std::optional<v1::RuleSet> current,
+                             command::ReadCurrentDocument<v1::RuleSet>(store_, kRuleSetProjection));
+            return PublishTarget{.state = std::move(current).value_or(v1::RuleSet())};
           },
           // After the replay check: every customer is queued for reclassification.
           .prepare = [this](PublishTarget& t, const v1::PublishRuleSetRequest&) -> absl::Status {
@@ -664,28 +643,32 @@ ClassificationApp::~ClassificationApp() = default;
 absl::StatusOr<std::unique_ptr<ClassificationApp>> ClassificationApp::Create(
     ClassificationAppOptions options) {
   if (options.pipeline == nullptr) return absl::InvalidArgumentError("pipeline: required");
-  ASSIGN_OR_RETURN(std::optional<std::string> row,
-                   options.pipeline->store().GetProjection(kRuleSetProjection, kCurrentKey));
-  v1::RuleSet rules = DefaultRuleSet();
-  if (row && !rules.ParseFromString(*row)) return absl::DataLossError("corrupt rule set row");
+  ASSIGN_OR_RETURN(std::optional<v1::RuleSet> rules,
+                   command::ReadCurrentDocument<v1::RuleSet>(options.pipeline->store(),
+                                                             kRuleSetProjection));
   return std::unique_ptr<ClassificationApp>(new ClassificationApp(std::make_unique<Impl>(
-      std::move(options), std::make_shared<const v1::RuleSet>(std::move(rules)))));
+      std::move(options),
+      std::make_shared<const v1::RuleSet>(std::move(rules).value_or(DefaultRuleSet())))));
 }
 
-// Runs on the slow-query pool (or here, without one) and finishes with it.
-#define CRM_CLASSIFICATION_SLOW(Method, Request, Response, Impl)                                \
-  void ClassificationApp::Method(const Principal& who, const v1::Request& req,                  \
-                                 v1::Response* resp, command::Done done) {                       \
-    ThreadPool* pool = impl_->o_.slow_queries;                                                  \
-    if (pool == nullptr) return done(impl_->Impl(who, req, resp));                              \
-    pool->Submit([this, who, &req, resp, done = std::move(done)] {                              \
-      done(impl_->Impl(who, req, resp));                                                        \
-    });                                                                                         \
-  }
-CRM_CLASSIFICATION_SLOW(PublishRuleSet, PublishRuleSetRequest, PublishRuleSetResponse, Publish)
-CRM_CLASSIFICATION_SLOW(SimulateRuleSet, SimulateRuleSetRequest, SimulateRuleSetResponse, Simulate)
-CRM_CLASSIFICATION_SLOW(GetReport, GetReportRequest, GetReportResponse, Report)
-#undef CRM_CLASSIFICATION_SLOW
+void ClassificationApp::PublishRuleSet(const Principal& who, const v1::PublishRuleSetRequest& req,
+                                       v1::PublishRuleSetResponse* resp, command::Done done) {
+  command::RunOn(impl_->o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return impl_->Publish(who, req, resp); });
+}
+
+void ClassificationApp::SimulateRuleSet(const Principal& who,
+                                        const v1::SimulateRuleSetRequest& req,
+                                        v1::SimulateRuleSetResponse* resp, command::Done done) {
+  command::RunOn(impl_->o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return impl_->Simulate(who, req, resp); });
+}
+
+void ClassificationApp::GetReport(const Principal& who, const v1::GetReportRequest& req,
+                                  v1::GetReportResponse* resp, command::Done done) {
+  command::RunOn(impl_->o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return impl_->Report(who, req, resp); });
+}
 
 absl::Status ClassificationApp::GetClassification(const Principal& who,
                                                   const v1::GetClassificationRequest& req,

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/rebuild.h"
+#include "crm/command/serve.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
@@ -349,10 +350,8 @@ void InteractionApp::ListUpcomingBirthdays(const Principal& who,
                                            const v1::ListUpcomingBirthdaysRequest& req,
                                            v1::ListUpcomingBirthdaysResponse* resp,
                                            command::Done done) {
-  if (o_.slow_queries == nullptr) return done(UpcomingBirthdays(who, req, resp));
-  o_.slow_queries->Submit([this, who, &req, resp, done = std::move(done)] {
-    done(UpcomingBirthdays(who, req, resp));
-  });
+  command::RunOn(o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return UpcomingBirthdays(who, req, resp); });
 }
 
 absl::Status InteractionApp::UpcomingBirthdays(const Principal& who,

@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
+#include "crm/command/document.h"
 #include "crm/command/rebuild.h"
+#include "crm/command/serve.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
@@ -22,7 +24,6 @@ namespace {
 using auth::Principal;
 using eventstore::ProjectionWrite;
 
-constexpr char kConfigKey[] = "current";
 constexpr absl::Duration kMaxKpiRange = absl::Hours(24 * 3660);
 
 // Who the background duties act as (and what their events record as actor).
@@ -135,21 +136,13 @@ const TicketAggregate& Tickets() {
 }
 
 const SlaConfigAggregate& SlaConfigs() {
-  static const SlaConfigAggregate* const kSlaConfigs = new SlaConfigAggregate{
-      .name = "SLA configuration",
-      .stream_prefix = std::string(kSlaConfigStream),
-      .state_projection = std::string(kSlaConfigProjection),
-      .apply =
-          [](v1::SlaConfig& s, const v1::TicketEvent& e, const domain::EventMeta& m) {
-            if (e.has_sla_config_changed()) s = e.sla_config_changed().config();
-            s.set_version(m.version);
+  static const SlaConfigAggregate* const kSlaConfigs =
+      new SlaConfigAggregate(command::DocumentAggregate<v1::SlaConfig, v1::TicketEvent>(
+          "SLA configuration", std::string(kSlaConfigStream), std::string(kSlaConfigProjection),
+          [](const v1::TicketEvent& e) {
+            return e.has_sla_config_changed() ? &e.sla_config_changed().config() : nullptr;
           },
-      .event_type = [](const v1::TicketEvent& e) { return EventType(e); },
-      .partition_key = [](const v1::TicketEvent& e) { return e.customer_id(); },
-      .rows = [](const v1::SlaConfig&, const v1::SlaConfig& after, const Events&, absl::Time) {
-        return std::vector<ProjectionWrite>{ProjectionWrite::Put(
-            std::string(kSlaConfigProjection), kConfigKey, after.SerializeAsString())};
-      }};
+          &EventType));
   return *kSlaConfigs;
 }
 
@@ -209,15 +202,14 @@ class TicketApp::Impl {
   // one). Only ever moves forward: two changes finishing in either order leave
   // the newer one in force.
   absl::Status ReloadEngine() {
-    ASSIGN_OR_RETURN(std::optional<std::string> row,
-                     store_.GetProjection(kSlaConfigProjection, kConfigKey));
-    if (!row) return absl::OkStatus();
-    v1::SlaConfig config;
-    if (!config.ParseFromString(*row)) return absl::DataLossError("corrupt SLA configuration row");
-    if (config.version() <= CurrentEngine()->config().version()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(sla::SlaEngine engine, sla::SlaEngine::Create(config));
+    ASSIGN_OR_RETURN(std::optional<v1::SlaConfig> config,
+                     command::ReadCurrentDocument<v1::SlaConfig>(store_, kSlaConfigProjection));
+    if (!config || config->version() <= CurrentEngine()->config().version()) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(sla::SlaEngine engine, sla::SlaEngine::Create(*config));
     std::lock_guard<std::mutex> lock(engine_mu_);
-    if (config.version() > engine_->config().version()) {
+    if (config->version() > engine_->config().version()) {
       engine_ = std::make_shared<const sla::SlaEngine>(std::move(engine));
     }
     return absl::OkStatus();
@@ -562,27 +554,17 @@ class TicketApp::Impl {
       set_sla_config{
           .aggregate = &SlaConfigs(),
           .rpc = "SetSlaConfig",
-          .options =
-              [](const v1::SetSlaConfigRequest& r) {
-                return command::WriteOptions{
-                    .command_id = r.command_id(),
-                    .expected_version = r.has_expected_version()
-                                            ? std::optional<uint64_t>(r.expected_version())
-                                            : std::nullopt,
-                    .command_id_field = "command_id"};
-              },
+          .options = command::WriteOptions::OfRequest<v1::SetSlaConfigRequest>,
           .load = [this](const Principal& who, const v1::SetSlaConfigRequest&)
               -> absl::StatusOr<command::Target<v1::SlaConfig, ConfigContext>> {
             if (!who.Has(auth::Role::kExecutive) && !who.Has(auth::Role::kAdmin)) {
               return absl::PermissionDeniedError("SetSlaConfig needs the executive or admin role");
             }
-            command::Target<v1::SlaConfig, ConfigContext> t;
-            ASSIGN_OR_RETURN(std::optional<std::string> row,
-                             store_.GetProjection(kSlaConfigProjection, kConfigKey));
-            if (row && !t.state.ParseFromString(*row)) {
-              return absl::DataLossError("corrupt SLA configuration row");
-            }
-            return t;
+            ASSIGN_OR_RETURN(std::optional<v1::SlaConfig> current,
+                             command::ReadCurrentDocument<v1::SlaConfig>(store_,
+                                                                         kSlaConfigProjection));
+            return command::Target<v1::SlaConfig, ConfigContext>{
+                .state = std::move(current).value_or(v1::SlaConfig())};
           },
           // After the replay check: the tickets the new configuration recomputes.
           .prepare = [this](command::Target<v1::SlaConfig, ConfigContext>& t,
@@ -632,13 +614,12 @@ TicketApp::~TicketApp() = default;
 
 absl::StatusOr<std::unique_ptr<TicketApp>> TicketApp::Create(TicketAppOptions options) {
   if (options.pipeline == nullptr) return absl::InvalidArgumentError("pipeline: required");
-  ASSIGN_OR_RETURN(std::optional<std::string> row,
-                   options.pipeline->store().GetProjection(kSlaConfigProjection, kConfigKey));
+  ASSIGN_OR_RETURN(std::optional<v1::SlaConfig> config,
+                   command::ReadCurrentDocument<v1::SlaConfig>(options.pipeline->store(),
+                                                               kSlaConfigProjection));
   Engine engine;
-  if (row) {
-    v1::SlaConfig config;
-    if (!config.ParseFromString(*row)) return absl::DataLossError("corrupt SLA configuration row");
-    ASSIGN_OR_RETURN(sla::SlaEngine e, sla::SlaEngine::Create(config));
+  if (config) {
+    ASSIGN_OR_RETURN(sla::SlaEngine e, sla::SlaEngine::Create(*config));
     engine = std::make_shared<const sla::SlaEngine>(std::move(e));
   } else {
     engine = std::make_shared<const sla::SlaEngine>(sla::SlaEngine::Default());
@@ -667,19 +648,17 @@ CRM_TICKET_COMMAND(AddComment, AddCommentRequest, WriteResponse, add_comment)
 CRM_TICKET_COMMAND(SetWaitingOnCustomer, SetWaitingOnCustomerRequest, WriteResponse, set_waiting)
 #undef CRM_TICKET_COMMAND
 
-// Runs `work` on the slow-query pool (or here, without one) and finishes with it.
-#define CRM_TICKET_SLOW(Method, Request, Response)                                           \
-  void TicketApp::Method(const Principal& who, const v1::Request& req, v1::Response* resp,   \
-                         command::Done done) {                                              \
-    ThreadPool* pool = impl_->o_.slow_queries;                                              \
-    if (pool == nullptr) return done(impl_->Method(who, req, resp));                        \
-    pool->Submit([this, who, &req, resp, done = std::move(done)] {                          \
-      done(impl_->Method(who, req, resp));                                                  \
-    });                                                                                     \
-  }
-CRM_TICKET_SLOW(SetSlaConfig, SetSlaConfigRequest, SetSlaConfigResponse)
-CRM_TICKET_SLOW(GetKpis, GetKpisRequest, GetKpisResponse)
-#undef CRM_TICKET_SLOW
+void TicketApp::SetSlaConfig(const Principal& who, const v1::SetSlaConfigRequest& req,
+                             v1::SetSlaConfigResponse* resp, command::Done done) {
+  command::RunOn(impl_->o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return impl_->SetSlaConfig(who, req, resp); });
+}
+
+void TicketApp::GetKpis(const Principal& who, const v1::GetKpisRequest& req,
+                        v1::GetKpisResponse* resp, command::Done done) {
+  command::RunOn(impl_->o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return impl_->GetKpis(who, req, resp); });
+}
 
 absl::Status TicketApp::GetTicket(const Principal& who, const v1::GetTicketRequest& req,
                                   v1::GetTicketResponse* resp) {

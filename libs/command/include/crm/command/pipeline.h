@@ -126,11 +126,18 @@ struct WriteOptions {
   // Where the request holds the command id, for error messages.
   std::string command_id_field = "options.command_id";
 
-  // From a service's v1.WriteOptions message.
+  // From a service's v1.WriteOptions message (the request's `options`).
   template <typename Proto>
   static WriteOptions Of(const Proto& o) {
     return {o.command_id(), o.has_expected_version() ? std::optional<uint64_t>(o.expected_version())
                                                      : std::nullopt};
+  }
+  // From a request that holds command_id and expected_version itself.
+  template <typename Request>
+  static WriteOptions OfRequest(const Request& r) {
+    WriteOptions o = Of(r);
+    o.command_id_field = "command_id";
+    return o;
   }
 };
 

@@ -45,6 +45,15 @@ using AsyncMethod = void (App::*)(const auth::Principal&, const Req&, Resp*, Don
 template <typename App, typename Req, typename Resp>
 using SyncMethod = absl::Status (App::*)(const auth::Principal&, const Req&, Resp*);
 
+// Runs `work` on `pool` (the slow-query pool of calls that read much; on the
+// calling thread when null) and finishes the call with its status. What `work`
+// uses must live until `done` runs (a call's request and response do).
+template <typename Work>
+void RunOn(ThreadPool* pool, Done done, Work work) {
+  if (pool == nullptr) return done(work());
+  pool->Submit([done = std::move(done), work = std::move(work)]() mutable { done(work()); });
+}
+
 // `verifier` and `app` must outlive the call.
 template <typename App, typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
