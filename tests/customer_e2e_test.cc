@@ -16,6 +16,7 @@
 #include "crm/customer/projection/customer_projection.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/eventstore/event_store.h"
+#include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/outbox_relay.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/runtime/log.h"
@@ -505,6 +506,93 @@ TEST_F(CustomerE2eTest, ClassFromClassificationEventsIsShownAndFilterable) {
   ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::ListCustomers, list, &page).ok());
   ASSERT_EQ(page.customers_size(), 1);
   EXPECT_EQ(page.customers(0).customer_id(), a);
+}
+
+// Until crm-interaction publishes opportunities, this test publishes its events
+// the way it will: through an event store's outbox and a relay.
+TEST_F(CustomerE2eTest, AWonOpportunityMakesAPotentialCustomerCooperating) {
+  Caller alice = As("alice", {"sales_rep"}, "north");
+  const std::string potential = Register("Potential Ltd", "alice", "north");
+  const std::string cooperating = Register("Cooperating Ltd", "alice", "north");
+  v1::ChangeLifecycleRequest lifecycle;
+  lifecycle.set_customer_id(cooperating);
+  lifecycle.set_lifecycle(v1::LIFECYCLE_COOPERATING);
+  v1::WriteResponse w;
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::ChangeLifecycle, lifecycle, &w).ok());
+
+  auto store = eventstore::OpenEventStore({.path = dir_.path() + "/interaction"});
+  ASSERT_TRUE(store.ok());
+  auto append = [&](const std::string& stream, const interaction::v1::InteractionEvent& e,
+                    const std::string& type) {
+    eventstore::AppendRequest req;
+    req.stream_id = stream;
+    req.events.push_back({.event_type = type, .partition_key = e.customer_id(),
+                          .payload = e.SerializeAsString(), .actor = "alice",
+                          .correlation_id = "corr-1"});
+    auto r = (*store)->Append(req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->event_ids.at(0) : std::string();
+  };
+  interaction::v1::InteractionEvent visit;  // an older kind: ignored
+  visit.set_interaction_id("visit-1");
+  visit.set_customer_id(potential);
+  visit.mutable_visit_planned()->set_owner("alice");
+  append("interaction-visit-1", visit, "crm.interaction.v1.VisitPlanned");
+  std::string won_ids[2];
+  for (int i = 0; i < 2; ++i) {
+    interaction::v1::InteractionEvent won;
+    won.set_customer_id(i == 0 ? cooperating : potential);
+    won.set_opportunity_id(absl::StrCat("opp-", i));
+    won.mutable_opportunity_won()->set_from(interaction::v1::OPPORTUNITY_STAGE_NEGOTIATION);
+    won_ids[i] = append(absl::StrCat("opportunity-opp-", i), won, "crm.interaction.v1.OpportunityWon");
+  }
+  runtime::MetricsRegistry metrics;
+  auto relay = messaging::OutboxRelay::Start(
+      **store, {.brokers = broker_->bootstrap(),
+                .topic = std::string(messaging::kInteractionTopic),
+                .source = "crm-interaction", .metrics = &metrics});
+  ASSERT_TRUE(relay.ok());
+  ASSERT_TRUE((*relay)->Flush(absl::Seconds(30)).ok());
+
+  v1::GetCustomerRequest get;
+  get.set_customer_id(potential);
+  v1::GetCustomerResponse got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
+    if (got.customer().lifecycle() == v1::LIFECYCLE_COOPERATING) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(got.customer().lifecycle(), v1::LIFECYCLE_COOPERATING);
+  v1::GetCustomerHistoryRequest history_req;
+  history_req.set_customer_id(potential);
+  v1::GetCustomerHistoryResponse history;
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomerHistory, history_req, &history).ok());
+  ASSERT_EQ(history.entries_size(), 2);  // registered, converted: the visit changed nothing
+  const v1::HistoryEntry& converted = history.entries(1);
+  EXPECT_EQ(converted.actor(), "alice");
+  EXPECT_EQ(converted.event().lifecycle_changed().from(), v1::LIFECYCLE_POTENTIAL);
+  EXPECT_EQ(converted.event().lifecycle_changed().opportunity_id(), "opp-1");
+  EXPECT_EQ(converted.event().lifecycle_changed().reason(), "opportunity opp-1 won");
+
+  // On Kafka the LifecycleChanged names the won event as its cause.
+  std::map<std::string, std::string> causation;  // ce_type -> ce_crmcausation
+  const absl::Time kafka_deadline = absl::Now() + absl::Seconds(60);
+  while (!causation.contains("crm.customer.v1.LifecycleChanged") && absl::Now() < kafka_deadline) {
+    for (const auto& r : messaging::testing::ReadTopic(broker_->bootstrap(),
+                                                        std::string(messaging::kCustomerTopic), 3,
+                                                        SIZE_MAX, absl::Seconds(2))) {
+      const std::string* cause = messaging::FindHeader(r, "ce_crmcausation");
+      if (r.key == potential) causation[*messaging::FindHeader(r, "ce_type")] = cause ? *cause : "";
+    }
+  }
+  EXPECT_EQ(causation["crm.customer.v1.LifecycleChanged"], won_ids[1]);
+
+  // The customer that already cooperated is left as it was.
+  get.set_customer_id(cooperating);
+  ASSERT_TRUE(alice.Call(&v1::CustomerService::Stub::GetCustomer, get, &got).ok());
+  EXPECT_EQ(got.customer().lifecycle(), v1::LIFECYCLE_COOPERATING);
+  EXPECT_EQ(got.customer().version(), 2u);
 }
 
 // One request whose event would be larger than Kafka takes (the default limit is

@@ -7,9 +7,10 @@
 
 #include "crm/customer/api/customer_service.h"
 #include "crm/customer/app/customer_app.h"
-#include "crm/customer/consumer/classification_handler.h"
+#include "crm/customer/consumer/customer_consumer.h"
 #include "crm/customer/projection/customer_projection.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/runtime/log.h"
 #include "crm/service/service_main.h"
 
 int main(int argc, char** argv) {
@@ -17,14 +18,21 @@ int main(int argc, char** argv) {
   return service::Main(
       {.name = "crm-customer",
        .topic = messaging::kCustomerTopic,
-       .consumes = {messaging::kClassificationTopic},
+       .consumes = {messaging::kClassificationTopic, messaging::kInteractionTopic},
        .rebuild = {.projector = customer::NewRebuildProjector,
                    .targets = customer::CustomerRebuildTargets()},
        .build = [](service::Parts& parts) -> absl::Status {
          auto& app = parts.Keep(std::make_unique<customer::CustomerApp>(parts.pipeline()));
          parts.AddService(parts.Keep(std::make_unique<customer::CustomerServiceImpl>(
              app, parts.verifier(), parts.store())));
-         parts.SetConsumer(parts.Keep(std::make_unique<customer::ClassificationHandler>()));
+         parts.SetConsumer(parts.Keep(customer::NewCustomerConsumer()));
+         // Won opportunities make customers COOPERATING; woken by every consumed batch.
+         parts.AddWorker("conversion", absl::Seconds(5), [&app] {
+           if (absl::StatusOr<int> n = app.ConvertOnWonOpportunities(); !n.ok()) {
+             runtime::Log(runtime::LogLevel::kError, "conversion_failed",
+                          {{"error", n.status().ToString()}});
+           }
+         });
          return absl::OkStatus();
        }},
       argc, argv);

@@ -192,6 +192,35 @@ TEST_F(PipelineTest, AppliesACommandAndAnswersWithVersionAndEventIds) {
   EXPECT_EQ(store_->LastPosition(), 2u);
 }
 
+TEST_F(PipelineTest, ACommandCausedByAnEventNamesItInEveryEnvelope) {
+  auto caused = write_;
+  caused.rpc = "WriteNoteOnEvent";
+  caused.options = [](const tv1::WriteNoteRequest& r) {
+    WriteOptions o = WriteOptions::Of(r.options());
+    o.causation_id = "event-7";
+    o.correlation_id = "chain-1";
+    return o;
+  };
+  tv1::WriteNoteRequest req;
+  req.set_customer_id("c-1");
+  req.set_text("caused");
+  auto w = pipeline_->Execute(caused, alice_, req);
+  ASSERT_TRUE(w.ok()) << w.status();
+  auto events = store_->ReadStream(absl::StrCat("note-", w->note_id()));
+  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(*events, SizeIs(1));
+  EXPECT_EQ((*events)[0].causation_id(), "event-7");
+  EXPECT_EQ((*events)[0].correlation_id(), "chain-1");
+  EXPECT_EQ((*events)[0].actor(), "alice");
+  // Without a cause the envelope names none.
+  const tv1::WriteResponse plain = Write(alice_, "plain");
+  events = store_->ReadStream(absl::StrCat("note-", plain.note_id()));
+  ASSERT_TRUE(events.ok());
+  ASSERT_THAT(*events, SizeIs(1));
+  EXPECT_EQ((*events)[0].causation_id(), "");
+  EXPECT_EQ((*events)[0].correlation_id(), "");
+}
+
 TEST_F(PipelineTest, CommandIdsAreScopedToTheCallerAndTheRpc) {
   const tv1::WriteResponse a = Write(alice_, "from alice", "cmd-1");
   const tv1::WriteResponse b = Write(bob_, "from bob", "cmd-1");

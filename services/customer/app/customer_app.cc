@@ -14,6 +14,8 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/customer/projection/customer_projection.h"
+#include "crm/interaction/v1/interaction_events.pb.h"
+#include "crm/runtime/log.h"
 
 namespace crm::customer {
 namespace {
@@ -60,6 +62,25 @@ struct Registration {
 
 using Target = command::Target<v1::Customer>;
 using Events = std::vector<v1::CustomerEvent>;
+
+// What the conversion decides with besides the customer: the won opportunity.
+struct WonOpportunity {
+  std::string opportunity_id;
+};
+using ConversionTarget = command::Target<v1::Customer, WonOpportunity>;
+
+// The conversion runs as the won event's actor (the envelope's actor of the
+// LifecycleChanged), with the service's role: it is this service's reaction.
+Principal OnBehalfOf(const eventstore::EventEnvelope& won) {
+  return Principal{won.actor().empty() ? std::string("crm-customer") : won.actor(),
+                   {Role::kService}, ""};
+}
+
+// A conversion that can never apply: drop its queue row rather than retry.
+bool Permanent(const absl::Status& s) {
+  return absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
+         absl::IsOutOfRange(s) || absl::IsPermissionDenied(s);
+}
 
 DecideContext Context(const command::Decision& d) {
   return DecideContext{d.actor, d.now, [] { return NewId(); }};
@@ -283,6 +304,45 @@ struct CustomerApp::Commands {
       grant_access = Write("GrantAccess", Access::kGrant, DecideGrantAccess);
   const command::Command<CustomerAggregate, v1::RevokeAccessRequest, v1::WriteResponse>
       revoke_access = Write("RevokeAccess", Access::kGrant, DecideRevokeAccess);
+
+  // The conversion worker's command; its request is the consumed OpportunityWon
+  // (the queue row), its command id that event's id.
+  const command::Command<CustomerAggregate, eventstore::EventEnvelope, v1::WriteResponse,
+                         WonOpportunity>
+      convert_on_won{
+          .aggregate = &Customers(),
+          .rpc = "ConvertOnOpportunityWon",
+          .options = [](const eventstore::EventEnvelope& won) {
+            command::WriteOptions o;
+            o.command_id = won.event_id();
+            o.command_id_field = "event_id";
+            o.causation_id = won.event_id();
+            o.correlation_id = won.correlation_id().empty() ? won.event_id() : won.correlation_id();
+            return o;
+          },
+          // No access check: the service reacts to a fact another service recorded.
+          .load = [this](const Principal&, const eventstore::EventEnvelope& won)
+              -> absl::StatusOr<ConversionTarget> {
+            interaction::v1::InteractionEvent e;
+            if (!e.ParseFromString(won.payload()) || !e.has_opportunity_won()) {
+              return absl::InvalidArgumentError("payload: not an OpportunityWon");
+            }
+            if (e.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
+            ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, e.customer_id()));
+            if (!c) {
+              return absl::NotFoundError(absl::StrCat("customer ", e.customer_id(), " not found"));
+            }
+            return ConversionTarget{.id = e.customer_id(),
+                                    .state = *std::move(c),
+                                    .context = {.opportunity_id = e.opportunity_id()}};
+          },
+          .decide = [](const ConversionTarget& t, const eventstore::EventEnvelope&,
+                       const command::Decision& d) {
+            return DecideConvertOnOpportunityWon(t.state, t.context.opportunity_id, Context(d));
+          },
+          .respond = [](const ConversionTarget&, const auto& outcome, v1::WriteResponse& r) {
+            command::FillWrite(outcome, r);
+          }};
 };
 
 CustomerApp::CustomerApp(command::Pipeline& pipeline)
@@ -404,6 +464,33 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
     resp->set_next_page_token(absl::StrCat(events.back().stream_version()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> CustomerApp::ConvertOnWonOpportunities() {
+  constexpr size_t kBatch = 500;
+  eventstore::EventStore& store = pipeline_.store();
+  int converted = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto queued, store.ScanProjection(kConversionQueueProjection, "", "", kBatch));
+    for (const auto& [key, value] : queued) {
+      eventstore::EventEnvelope won;
+      absl::StatusOr<v1::WriteResponse> applied =
+          won.ParseFromString(value)
+              ? pipeline_.Execute(commands_->convert_on_won, OnBehalfOf(won), won)
+              : absl::InvalidArgumentError("corrupt conversion queue row");
+      if (applied.ok()) {
+        if (applied->event_ids_size() > 0) ++converted;
+      } else if (Permanent(applied.status())) {
+        runtime::Log(runtime::LogLevel::kWarn, "opportunity_won_not_applied",
+                     {{"queued", key}, {"error", applied.status().ToString()}});
+      } else {
+        return applied.status();  // the row stays for the next run
+      }
+      RETURN_IF_ERROR(store.WriteProjections(
+          {eventstore::ProjectionWrite::Delete(std::string(kConversionQueueProjection), key)}));
+    }
+    if (queued.size() < kBatch) return converted;
+  }
 }
 
 absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
 #include "crm/domain/validation.h"
@@ -596,6 +597,24 @@ absl::StatusOr<Events> DecideChangeLifecycle(const v1::Customer& state,
   changed.set_churn_reason(request.churn_reason());
   changed.set_win_back(from == v1::LIFECYCLE_CHURNED);
   return Events{std::move(event)};
+}
+
+absl::StatusOr<Events> DecideConvertOnOpportunityWon(const v1::Customer& state,
+                                                     std::string_view opportunity_id,
+                                                     const DecideContext& ctx) {
+  RETURN_IF_ERROR(RequireCustomer(state));
+  RETURN_IF_ERROR(ValidateRequiredText("opportunity_id", opportunity_id, kMaxIdLength));
+  const v1::Lifecycle from = state.lifecycle();
+  if (from != v1::LIFECYCLE_POTENTIAL && from != v1::LIFECYCLE_FOLLOWING) return Events{};
+  v1::ChangeLifecycleRequest to_cooperating;
+  to_cooperating.set_lifecycle(v1::LIFECYCLE_COOPERATING);
+  ASSIGN_OR_RETURN(Events events, DecideChangeLifecycle(state, to_cooperating, ctx));
+  for (v1::CustomerEvent& e : events) {
+    v1::LifecycleChanged& changed = *e.mutable_lifecycle_changed();
+    changed.set_reason(absl::StrCat("opportunity ", std::string(opportunity_id), " won"));
+    changed.set_opportunity_id(std::string(opportunity_id));
+  }
+  return events;
 }
 
 absl::StatusOr<Events> DecideAssignOwner(const v1::Customer& state,

@@ -2,8 +2,10 @@
 // the gRPC adapter drives it: the authorization matrix (every RPC × every role ×
 // own / same region / other region / granted / expired grant), and the command-id
 // contract (scoped to caller and RPC, replayed exactly, also after a restart,
-// and only after the access check).
+// and only after the access check); conversion: a won opportunity consumed from
+// crm.interaction.v1.events makes the customer COOPERATING, caused by it, once.
 #include "crm/customer/app/customer_app.h"
+#include "crm/customer/consumer/customer_consumer.h"
 #include "crm/customer/projection/customer_projection.h"
 
 #include <memory>
@@ -14,7 +16,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "command/testing/app_test.h"
+#include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
+#include "crm/interaction/v1/interaction_events.pb.h"
+#include "crm/messaging/cloudevents.h"
+#include "crm/messaging/consumer_runner.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -283,6 +289,229 @@ TEST_F(CustomerAppTest, AReplayIsAnsweredOnlyAfterTheAccessCheck) {
   // A customer that does not exist is NOT_FOUND whatever the command id.
   EXPECT_EQ(Call(&CustomerApp::AddContact, alice_, Contact("no-such", "Li", "add-1")).status().code(),
             Code::kNotFound);
+}
+
+// -----------------------------------------------------------------------------
+// Conversion: crm.interaction.v1.events' OpportunityWon
+
+class ConversionTest : public CustomerAppTest {
+ protected:
+  // Hands one record to the consumer main.cc runs, as the runner would (topic,
+  // event id, actor, correlation), and commits the rows it asks for; returns them.
+  std::vector<eventstore::ProjectionWrite> Consume(std::string_view topic,
+                                                   const std::string& payload,
+                                                   const std::string& event_id,
+                                                   const std::string& actor = "alice",
+                                                   const std::string& correlation_id = "") {
+    messaging::ConsumedEvent record;
+    record.topic = std::string(topic);
+    record.event.set_event_id(event_id);
+    record.event.set_actor(actor);
+    record.event.set_correlation_id(correlation_id);
+    record.event.set_global_position(++position_);
+    record.event.set_payload(payload);
+    messaging::PendingWritesView view(store_.get());
+    std::vector<eventstore::ProjectionWrite> writes;
+    EXPECT_TRUE(consumer_->Handle(record, view, writes).ok());
+    if (!writes.empty()) {
+      EXPECT_TRUE(store_->WriteProjections(writes).ok());
+    }
+    return writes;
+  }
+
+  static std::string Won(const std::string& customer, const std::string& opportunity) {
+    interaction::v1::InteractionEvent e;
+    e.set_customer_id(customer);
+    e.set_opportunity_id(opportunity);
+    e.mutable_opportunity_won()->set_from(interaction::v1::OPPORTUNITY_STAGE_NEGOTIATION);
+    e.mutable_opportunity_won()->mutable_final_amount()->set_currency_code("CNY");
+    e.mutable_opportunity_won()->mutable_final_amount()->set_amount_minor(12000000);
+    return e.SerializeAsString();
+  }
+
+  void ConsumeWon(const std::string& customer, const std::string& opportunity,
+                  const std::string& event_id, const std::string& actor = "alice",
+                  const std::string& correlation_id = "") {
+    EXPECT_EQ(Consume(messaging::kInteractionTopic, Won(customer, opportunity), event_id, actor,
+                      correlation_id)
+                  .size(),
+              1u);
+  }
+
+  int Convert() {
+    absl::StatusOr<int> n = app_->ConvertOnWonOpportunities();
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.ok() ? *n : -1;
+  }
+
+  void SetLifecycle(const std::string& id, v1::Lifecycle to) {
+    v1::ChangeLifecycleRequest req;
+    req.set_customer_id(id);
+    req.set_lifecycle(to);
+    if (to == v1::LIFECYCLE_CHURNED) req.set_churn_reason("went with a competitor");
+    auto r = Call(&CustomerApp::ChangeLifecycle, exec_, req);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  v1::Customer Get(const std::string& id) {
+    v1::GetCustomerRequest req;
+    req.set_customer_id(id);
+    auto r = Call(&CustomerApp::GetCustomer, exec_, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->customer() : v1::Customer();
+  }
+
+  std::vector<eventstore::EventEnvelope> Stream(const std::string& id) {
+    auto events = store_->ReadStream(StreamFor(id), 1, 1000);
+    EXPECT_TRUE(events.ok()) << events.status();
+    return events.ok() ? *std::move(events) : std::vector<eventstore::EventEnvelope>();
+  }
+
+  size_t Queued() { return Rows({std::string(kConversionQueueProjection)}).begin()->second.size(); }
+
+  std::unique_ptr<messaging::EventHandler> consumer_ = NewCustomerConsumer();
+  uint64_t position_ = 0;
+};
+
+TEST_F(ConversionTest, AWonOpportunityMakesTheCustomerCooperatingCausedByItAndItsActor) {
+  const std::string potential = Register("Potential Ltd", "alice", "north");
+  const std::string following = Register("Following Ltd", "alice", "north");
+  SetLifecycle(following, v1::LIFECYCLE_FOLLOWING);
+  ConsumeWon(potential, "opp-1", "won-event-1", "alice", "corr-1");
+  ConsumeWon(following, "opp-2", "won-event-2", "bob");
+  EXPECT_EQ(Queued(), 2u);
+
+  EXPECT_EQ(Convert(), 2);
+  EXPECT_EQ(Queued(), 0u);
+  EXPECT_EQ(Get(potential).lifecycle(), v1::LIFECYCLE_COOPERATING);
+  EXPECT_EQ(Get(following).lifecycle(), v1::LIFECYCLE_COOPERATING);
+
+  struct Case {
+    std::string customer, opportunity, won_event, actor, correlation;
+    v1::Lifecycle from;
+  };
+  for (const Case& c : {Case{potential, "opp-1", "won-event-1", "alice", "corr-1",
+                             v1::LIFECYCLE_POTENTIAL},
+                        Case{following, "opp-2", "won-event-2", "bob", "won-event-2",
+                             v1::LIFECYCLE_FOLLOWING}}) {
+    SCOPED_TRACE(c.opportunity);
+    const std::vector<eventstore::EventEnvelope> events = Stream(c.customer);
+    ASSERT_FALSE(events.empty());
+    const eventstore::EventEnvelope& last = events.back();
+    EXPECT_EQ(last.event_type(), "crm.customer.v1.LifecycleChanged");
+    EXPECT_EQ(last.actor(), c.actor);
+    EXPECT_EQ(last.causation_id(), c.won_event);
+    EXPECT_EQ(last.correlation_id(), c.correlation);  // the won event's, else its id
+    EXPECT_EQ(last.command_id(), c.won_event);
+    v1::CustomerEvent e;
+    ASSERT_TRUE(e.ParseFromString(last.payload()));
+    EXPECT_EQ(e.lifecycle_changed().from(), c.from);
+    EXPECT_EQ(e.lifecycle_changed().to(), v1::LIFECYCLE_COOPERATING);
+    EXPECT_EQ(e.lifecycle_changed().opportunity_id(), c.opportunity);
+    EXPECT_EQ(e.lifecycle_changed().reason(), "opportunity " + c.opportunity + " won");
+    EXPECT_FALSE(e.lifecycle_changed().win_back());
+  }
+  // The history shows who won it.
+  v1::GetCustomerHistoryRequest history;
+  history.set_customer_id(potential);
+  auto h = Call(&CustomerApp::GetCustomerHistory, exec_, history);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->entries(h->entries_size() - 1).actor(), "alice");
+  // The rows the conversion wrote come back from the log alone.
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), CustomerRebuildTargets());
+}
+
+TEST_F(ConversionTest, ARedeliveredWonEventChangesNothingAgainAlsoAfterARestart) {
+  const std::string id = Register("Once Ltd", "alice", "north");
+  ConsumeWon(id, "opp-1", "won-event-1");
+  ConsumeWon(id, "opp-1", "won-event-1");  // redelivered before the worker ran: one row
+  EXPECT_EQ(Queued(), 1u);
+  EXPECT_EQ(Convert(), 1);
+  const size_t after_conversion = Stream(id).size();
+
+  // The owner moves the customer back; then the same event arrives again (a
+  // rewind past the runner's offsets), after a restart.
+  SetLifecycle(id, v1::LIFECYCLE_FOLLOWING);
+  Open();
+  consumer_ = NewCustomerConsumer();
+  ConsumeWon(id, "opp-1", "won-event-1");
+  Convert();
+  EXPECT_EQ(Queued(), 0u);
+  EXPECT_EQ(Stream(id).size(), after_conversion + 1);  // only the owner's change
+  EXPECT_EQ(Get(id).lifecycle(), v1::LIFECYCLE_FOLLOWING);
+
+  // Another win (the opportunity reopened and won again) is another cause.
+  ConsumeWon(id, "opp-1", "won-event-2");
+  EXPECT_EQ(Convert(), 1);
+  EXPECT_EQ(Get(id).lifecycle(), v1::LIFECYCLE_COOPERATING);
+  EXPECT_EQ(Stream(id).back().causation_id(), "won-event-2");
+}
+
+TEST_F(ConversionTest, ACooperatingOrChurnedCustomerIsLeftUnchanged) {
+  const std::string cooperating = Register("Cooperating Ltd", "alice", "north");
+  SetLifecycle(cooperating, v1::LIFECYCLE_COOPERATING);
+  const std::string churned = Register("Churned Ltd", "alice", "north");
+  SetLifecycle(churned, v1::LIFECYCLE_CHURNED);
+  const uint64_t cooperating_version = Get(cooperating).version();
+  const uint64_t churned_version = Get(churned).version();
+  ConsumeWon(cooperating, "opp-1", "won-event-1");
+  ConsumeWon(churned, "opp-2", "won-event-2");
+  ConsumeWon("no-such-customer", "opp-3", "won-event-3");  // logged and dropped
+
+  EXPECT_EQ(Convert(), 0);
+  EXPECT_EQ(Queued(), 0u);
+  EXPECT_EQ(Get(cooperating).version(), cooperating_version);
+  EXPECT_EQ(Get(cooperating).lifecycle(), v1::LIFECYCLE_COOPERATING);
+  EXPECT_EQ(Get(churned).version(), churned_version);
+  EXPECT_EQ(Get(churned).lifecycle(), v1::LIFECYCLE_CHURNED);
+}
+
+TEST_F(ConversionTest, OtherInteractionKindsAreIgnoredAndClassesStillArrive) {
+  const std::string id = Register("Busy Ltd", "alice", "north");
+  interaction::v1::InteractionEvent visit;
+  visit.set_interaction_id("visit-1");
+  visit.set_customer_id(id);
+  visit.mutable_visit_planned()->set_owner("alice");
+  interaction::v1::InteractionEvent created;
+  created.set_customer_id(id);
+  created.set_opportunity_id("opp-1");
+  created.mutable_opportunity_created();
+  interaction::v1::InteractionEvent lost;
+  lost.set_customer_id(id);
+  lost.set_opportunity_id("opp-2");
+  lost.mutable_opportunity_lost()->set_reason(interaction::v1::LOST_REASON_PRICE);
+  interaction::v1::InteractionEvent reopened;
+  reopened.set_customer_id(id);
+  reopened.set_opportunity_id("opp-2");
+  reopened.mutable_opportunity_reopened();
+  // A kind added after this service was built: an unknown field.
+  interaction::v1::InteractionEvent future;
+  future.set_customer_id(id);
+  future.GetReflection()->MutableUnknownFields(&future)->AddVarint(99, 1);
+  int n = 0;
+  for (const std::string& payload :
+       {visit.SerializeAsString(), created.SerializeAsString(), lost.SerializeAsString(),
+        reopened.SerializeAsString(), future.SerializeAsString(), std::string("\xff\xff"),
+        std::string()}) {
+    EXPECT_TRUE(Consume(messaging::kInteractionTopic, payload, absl::StrCat("other-", ++n)).empty())
+        << "record " << n;
+  }
+  // A won opportunity without its customer cannot be applied: ignored too.
+  EXPECT_TRUE(Consume(messaging::kInteractionTopic, Won("", "opp-9"), "won-no-customer").empty());
+  // An OpportunityWon's bytes on another topic are not read as one.
+  EXPECT_TRUE(Consume(messaging::kTicketTopic, Won(id, "opp-9"), "ticket-1").empty());
+  EXPECT_EQ(Queued(), 0u);
+  EXPECT_EQ(Convert(), 0);
+  EXPECT_EQ(Get(id).lifecycle(), v1::LIFECYCLE_POTENTIAL);
+  EXPECT_EQ(Get(id).version(), 1u);
+
+  classification::v1::ClassificationEvent classified;
+  classified.set_customer_id(id);
+  classified.mutable_classified()->set_scheme(classification::v1::SCHEME_ABCD);
+  classified.mutable_classified()->set_new_class("A");
+  EXPECT_EQ(Consume(messaging::kClassificationTopic, classified.SerializeAsString(), "class-1").size(),
+            1u);
+  EXPECT_EQ(Get(id).customer_class(), "A");
 }
 
 }  // namespace

@@ -1350,6 +1350,49 @@ INSTANTIATE_TEST_SUITE_P(
     CaseName);
 
 // =============================================================================
+// Conversion on a won opportunity
+// =============================================================================
+
+TEST_F(CustomerTest, AWonOpportunityMakesAPotentialOrFollowingCustomerCooperating) {
+  for (v1::Lifecycle from : {v1::LIFECYCLE_POTENTIAL, v1::LIFECYCLE_FOLLOWING}) {
+    SCOPED_TRACE(v1::Lifecycle_Name(from));
+    state_.Clear();
+    GivenRegistered();
+    if (from != v1::LIFECYCLE_POTENTIAL) Given({LifecycleChanged(v1::LIFECYCLE_POTENTIAL, from)});
+    When(DecideConvertOnOpportunityWon(state_, "opp-7", ctx_));
+    v1::CustomerEvent expected = Event(R"pb(lifecycle_changed {
+                                              to: LIFECYCLE_COOPERATING
+                                              reason: "opportunity opp-7 won"
+                                              opportunity_id: "opp-7"
+                                            })pb");
+    expected.mutable_lifecycle_changed()->set_from(from);
+    Then({expected});
+    EXPECT_EQ(state_.lifecycle(), v1::LIFECYCLE_COOPERATING);
+  }
+}
+
+TEST_F(CustomerTest, AWonOpportunityLeavesACooperatingOrChurnedCustomerAsItIs) {
+  for (v1::Lifecycle from : {v1::LIFECYCLE_COOPERATING, v1::LIFECYCLE_CHURNED}) {
+    SCOPED_TRACE(v1::Lifecycle_Name(from));
+    state_.Clear();
+    Given({Registered(), LifecycleChanged(v1::LIFECYCLE_POTENTIAL, from)});
+    When(DecideConvertOnOpportunityWon(state_, "opp-7", ctx_));
+    ThenNoEvents();
+    EXPECT_EQ(state_.lifecycle(), from);
+  }
+}
+
+TEST_F(CustomerTest, AConversionNeedsTheCustomerAndTheOpportunity) {
+  When(DecideConvertOnOpportunityWon(state_, "opp-7", ctx_));
+  ThenCustomerNotFound();
+  GivenRegistered();
+  When(DecideConvertOnOpportunityWon(state_, " ", ctx_));
+  ThenError(Code::kInvalidArgument, "opportunity_id", "opportunity_id: required");
+  When(DecideConvertOnOpportunityWon(state_, Long(257), ctx_));
+  ThenError(Code::kInvalidArgument, "opportunity_id");
+}
+
+// =============================================================================
 // AssignOwner
 // =============================================================================
 

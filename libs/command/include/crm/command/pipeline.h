@@ -125,6 +125,11 @@ struct WriteOptions {
   std::optional<uint64_t> expected_version;
   // Where the request holds the command id, for error messages.
   std::string command_id_field = "options.command_id";
+  // For a command that reacts to another event (a consumer's follow-up): that
+  // event's id, and the id its chain shares, copied into the envelope of every
+  // event the command appends (causation_id, correlation_id); "" = none.
+  std::string causation_id;
+  std::string correlation_id;
 
   // From a service's v1.WriteOptions message (the request's `options`).
   template <typename Proto>
@@ -378,6 +383,8 @@ class Pipeline::Execution {
                                  .partition_key = aggregate.partition_key(e),
                                  .payload = e.SerializeAsString(),
                                  .actor = who_.subject,
+                                 .correlation_id = options_.correlation_id,
+                                 .causation_id = options_.causation_id,
                                  .event_id = NewIdAt(decision.now),
                                  .occurred_at = decision.now};
       if (event.payload.size() > pipeline_.limits_.max_event_bytes) {

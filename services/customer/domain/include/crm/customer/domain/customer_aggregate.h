@@ -104,6 +104,16 @@ absl::StatusOr<Events> DecideChangeAgreementStatus(const v1::Customer& state,
 absl::StatusOr<Events> DecideChangeLifecycle(const v1::Customer& state,
                                              const v1::ChangeLifecycleRequest& request,
                                              const DecideContext& ctx);
+// Conversion (DOMAIN.md §6): a won opportunity makes a POTENTIAL or FOLLOWING
+// customer COOPERATING, through DecideChangeLifecycle, with the LifecycleChanged
+// naming the cause (`reason` "opportunity <id> won", `opportunity_id`). Empty
+// result for a customer already COOPERATING, and for a CHURNED one: winning a
+// churned customer back undoes a confirmed loss, which stays the owner's
+// decision (ChangeLifecycle). INVALID_ARGUMENT "opportunity_id: ..." when it is
+// blank, longer than 256 characters or not UTF-8.
+absl::StatusOr<Events> DecideConvertOnOpportunityWon(const v1::Customer& state,
+                                                     std::string_view opportunity_id,
+                                                     const DecideContext& ctx);
 absl::StatusOr<Events> DecideAssignOwner(const v1::Customer& state,
                                          const v1::AssignOwnerRequest& request,
                                          const DecideContext& ctx);
