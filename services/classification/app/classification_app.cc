@@ -681,6 +681,17 @@ absl::Status ClassificationApp::GetClassification(const Principal& who,
     return absl::NotFoundError(absl::StrCat("customer ", req.customer_id(), " is not classified yet"));
   }
   *resp->mutable_classification() = *std::move(c);
+  // The inputs as every metric's value now, under the rule set in force.
+  ASSIGN_OR_RETURN(std::optional<v1::CustomerInputs> inputs,
+                   LoadInputs(impl_->store_, req.customer_id()));
+  if (inputs) {
+    const Metrics metrics = ComputeMetrics(*inputs, *impl_->CurrentRules(), impl_->Now());
+    for (const auto& [metric, value] : metrics) {  // std::map: by metric number
+      v1::MetricValue* m = resp->add_metrics();
+      m->set_metric(metric);
+      m->set_value(value);
+    }
+  }
   return absl::OkStatus();
 }
 

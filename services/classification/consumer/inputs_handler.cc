@@ -1,5 +1,6 @@
 // InputsHandler and LoadInputs: the CustomerInputs rows kept from the customer,
-// interaction and ticket topics, and the reclassification queue entries.
+// interaction (interactions and opportunities) and ticket topics, and the
+// reclassification queue entries.
 #include "crm/classification/consumer/inputs_handler.h"
 
 #include <algorithm>
@@ -27,6 +28,7 @@ namespace tv1 = ::crm::ticket::v1;
 constexpr int kMaxTransactions = 2000;
 constexpr int kMaxInteractions = 2000;
 constexpr int kMaxTickets = 500;
+constexpr int kMaxOpportunities = 500;
 
 absl::StatusOr<std::optional<v1::CustomerInputs>> ParseRow(const std::optional<std::string>& row) {
   if (!row) return std::nullopt;
@@ -212,6 +214,68 @@ void ApplyInteraction(const v1::InteractionInput& happened, v1::CustomerInputs& 
       [](const v1::InteractionInput&) { return false; });
 }
 
+// An opportunity event (kinds 30..40, opportunity_id set): the opportunity's
+// OpportunityInput becomes what the event's figures say after it.
+bool IsOpportunityEvent(const iv1::InteractionEvent& e) {
+  switch (e.kind_case()) {
+    case iv1::InteractionEvent::kOpportunityCreated:
+    case iv1::InteractionEvent::kOpportunityUpdated:
+    case iv1::InteractionEvent::kOpportunityAssigned:
+    case iv1::InteractionEvent::kOpportunityStageChanged:
+    case iv1::InteractionEvent::kOpportunityProbabilitySet:
+    case iv1::InteractionEvent::kOpportunityWon:
+    case iv1::InteractionEvent::kOpportunityLost:
+    case iv1::InteractionEvent::kOpportunityReopened:
+    case iv1::InteractionEvent::kPlanStepAdded:
+    case iv1::InteractionEvent::kPlanStepCompleted:
+    case iv1::InteractionEvent::kPlanStepOverdue:
+      return !e.opportunity_id().empty() && e.has_opportunity_figures();
+    default:
+      return false;
+  }
+}
+
+bool IsClosedStage(iv1::OpportunityStage stage) {
+  return stage == iv1::OPPORTUNITY_STAGE_WON || stage == iv1::OPPORTUNITY_STAGE_LOST;
+}
+
+void ApplyOpportunityEvent(const iv1::InteractionEvent& e, const Timestamp& occurred_at,
+                           v1::CustomerInputs& in) {
+  const iv1::OpportunityFigures& figures = e.opportunity_figures();
+  v1::OpportunityInput* kept = FindById(
+      in.mutable_opportunities(), e.opportunity_id(),
+      [](const v1::OpportunityInput& x) -> const std::string& { return x.opportunity_id(); });
+  if (kept == nullptr) {
+    kept = in.add_opportunities();
+    kept->set_opportunity_id(e.opportunity_id());
+    *kept->mutable_created_at() = occurred_at;
+  }
+  kept->set_stage(figures.stage());
+  kept->set_probability(figures.probability());
+  kept->set_currency_code(figures.expected_amount().currency_code());
+  kept->set_expected_amount_minor(figures.expected_amount().amount_minor());
+  if (figures.stage() == iv1::OPPORTUNITY_STAGE_WON) {
+    kept->set_won_currency_code(figures.final_amount().currency_code());
+    kept->set_won_amount_minor(figures.final_amount().amount_minor());
+  } else {
+    kept->clear_won_currency_code();
+    kept->clear_won_amount_minor();
+  }
+  if (!IsClosedStage(figures.stage())) {
+    kept->clear_closed_at();
+  } else if (e.has_opportunity_won() || e.has_opportunity_lost() || !kept->has_closed_at()) {
+    // Closed by this event (or first seen closed: the best time known).
+    *kept->mutable_closed_at() = occurred_at;
+  }
+  // Closed ones go first, the longest closed first; only then the oldest open one.
+  DropOldest(
+      in.mutable_opportunities(), kMaxOpportunities,
+      [](const v1::OpportunityInput& x) {
+        return Key(x.has_closed_at() ? x.closed_at() : x.created_at());
+      },
+      [](const v1::OpportunityInput& x) { return !x.has_closed_at(); });
+}
+
 // --- crm.ticket.v1 ------------------------------------------------------------
 
 void ApplyTicketEvent(const tv1::TicketEvent& e, const Timestamp& occurred_at,
@@ -290,7 +354,10 @@ absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
   } else if (event.topic == messaging::kInteractionTopic) {
     iv1::InteractionEvent e;
     parsed = e.ParseFromString(event.event.payload());
-    if (parsed) {
+    if (parsed && IsOpportunityEvent(e)) {
+      status = Update(e.customer_id(), token, view, out,
+                      [&](v1::CustomerInputs& in) { ApplyOpportunityEvent(e, occurred_at, in); });
+    } else if (parsed) {
       const std::optional<v1::InteractionInput> happened = InteractionOf(e, occurred_at);
       if (happened.has_value() && !e.interaction_id().empty()) {
         status = Update(e.customer_id(), token, view, out,

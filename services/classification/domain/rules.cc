@@ -30,6 +30,25 @@ constexpr char kDefaultRule[] = "default";
 
 const absl::Duration kDay = absl::Hours(24);
 
+// crm.interaction.v1.OpportunityStage numbers (OpportunityInput.stage).
+constexpr int32_t kStageQualification = 1;
+constexpr int32_t kStageNegotiation = 4;
+constexpr int32_t kStageWon = 5;
+
+// The credit rule of a customer without payment history.
+constexpr char kUnratedRule[] = "no payment history";
+
+bool IsOpenStage(int32_t stage) {
+  return stage >= kStageQualification && stage <= kStageNegotiation;
+}
+
+// round(amount_minor × percent / 100), half away from zero, in minor units
+// (percent 0..100, so the result fits whatever the amount).
+int64_t RoundedPercent(int64_t amount_minor, int64_t percent) {
+  const __int128 product = static_cast<__int128>(amount_minor) * percent;
+  return static_cast<int64_t>(product >= 0 ? (product + 50) / 100 : -((-product + 50) / 100));
+}
+
 // ---- Rule set defaults (Evaluate also accepts an un-normalized rule set) ----
 
 std::string CurrencyOf(const v1::RuleSet& rules) {
@@ -267,6 +286,7 @@ Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rule
   int64_t late = 0;
   int64_t days_to_pay_sum = 0;
   int64_t unpaid_overdue = 0;
+  int64_t payment_history = 0;
   for (const v1::TransactionInput& transaction : inputs.transactions()) {
     if (!transaction.own_company() || transaction.currency_code() != currency) continue;
     std::optional<absl::CivilDay> day = ParseDay(transaction.date());
@@ -290,6 +310,7 @@ Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rule
       if (StartOf(*paid_day) > now) paid_day.reset();
     }
     if (paid_day) {
+      ++payment_history;
       if (in_year) {
         const int64_t days_to_pay = *paid_day - *day;
         ++paid;
@@ -298,6 +319,31 @@ Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rule
       }
     } else if (DaysBetween(start, now) > grace_days) {
       ++unpaid_overdue;
+      ++payment_history;
+    }
+  }
+
+  // Opportunities: the latest known state of each; one created after now is not
+  // seen, a win counts when it happened in the last 365 days.
+  int64_t open_pipeline_minor = 0;
+  int64_t weighted_pipeline_minor = 0;
+  int64_t wins_12m = 0;
+  int64_t won_12m_minor = 0;
+  for (const v1::OpportunityInput& opportunity : inputs.opportunities()) {
+    if (opportunity.has_created_at() && FromProtoTimestamp(opportunity.created_at()) > now) {
+      continue;
+    }
+    if (IsOpenStage(opportunity.stage())) {
+      if (opportunity.currency_code() != currency) continue;
+      const int64_t probability = std::clamp<int64_t>(opportunity.probability(), 0, 100);
+      open_pipeline_minor += opportunity.expected_amount_minor();
+      weighted_pipeline_minor += RoundedPercent(opportunity.expected_amount_minor(), probability);
+    } else if (opportunity.stage() == kStageWon && opportunity.has_closed_at()) {
+      const absl::Time won_at = FromProtoTimestamp(opportunity.closed_at());
+      if (won_at > now || won_at <= year_ago) continue;
+      ++wins_12m;
+      if (opportunity.won_currency_code() == currency)
+        won_12m_minor += opportunity.won_amount_minor();
     }
   }
 
@@ -382,6 +428,12 @@ Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rule
   metrics[v1::METRIC_UNPAID_OVERDUE] = static_cast<double>(unpaid_overdue);
   metrics[v1::METRIC_CUSTOMER_AGE_DAYS] = static_cast<double>(days_since_registration);
   metrics[v1::METRIC_LIFECYCLE] = static_cast<double>(inputs.lifecycle());
+  metrics[v1::METRIC_OPEN_PIPELINE_AMOUNT] = static_cast<double>(open_pipeline_minor) / 100.0;
+  metrics[v1::METRIC_WEIGHTED_PIPELINE_AMOUNT] =
+      static_cast<double>(weighted_pipeline_minor) / 100.0;
+  metrics[v1::METRIC_WINS_12M] = static_cast<double>(wins_12m);
+  metrics[v1::METRIC_WON_AMOUNT_12M] = static_cast<double>(won_12m_minor) / 100.0;
+  metrics[v1::METRIC_PAYMENT_HISTORY] = static_cast<double>(payment_history);
   return metrics;
 }
 
@@ -646,16 +698,28 @@ v1::Classification Evaluate(const v1::CustomerInputs& inputs, const v1::RuleSet&
       decided = &grade;
       grade_index = g;
     }
-    credit->set_rating(decided->rating());
-    credit->set_credit_limit_minor(decided->credit_limit_minor());
-    credit->set_currency_code(CurrencyOf(rules));
-    credit->set_payment_terms_days(decided->payment_terms_days());
-    credit->set_grade_index(grade_index);
-    if (grade_index < 0) {
-      credit->set_rule(kDefaultRule);
+    // Rated from payment history: without any, unrated unless the rule set says
+    // otherwise (only when it has credit rules at all).
+    const bool has_credit_rules =
+        credit_rules.grades_size() > 0 || credit_rules.has_default_grade();
+    const bool unrated = has_credit_rules && !credit_rules.rate_without_payment_history() &&
+                         metrics.at(v1::METRIC_PAYMENT_HISTORY) == 0;
+    if (unrated) {
+      used.insert(v1::METRIC_PAYMENT_HISTORY);
+      credit->set_grade_index(-1);
+      credit->set_rule(kUnratedRule);
     } else {
-      credit->set_rule(decided->description().empty() ? DescribeAll(decided->all_of())
-                                                      : decided->description());
+      credit->set_rating(decided->rating());
+      credit->set_credit_limit_minor(decided->credit_limit_minor());
+      credit->set_currency_code(CurrencyOf(rules));
+      credit->set_payment_terms_days(decided->payment_terms_days());
+      credit->set_grade_index(grade_index);
+      if (grade_index < 0) {
+        credit->set_rule(kDefaultRule);
+      } else {
+        credit->set_rule(decided->description().empty() ? DescribeAll(decided->all_of())
+                                                        : decided->description());
+      }
     }
     AddInputs(used, metrics, credit->mutable_inputs());
     credit->set_rule_set_version(rules.version());
@@ -711,7 +775,8 @@ std::vector<v1::ClassificationEvent> Diff(const v1::Classification& current,
       old_credit.credit_limit_minor() != new_credit.credit_limit_minor() ||
       old_credit.currency_code() != new_credit.currency_code() ||
       old_credit.payment_terms_days() != new_credit.payment_terms_days()) {
-    // A never-rated customer without credit rules (nothing at all) stays silent.
+    // A never-rated customer that is still unrated (no credit rules, or no payment
+    // history) stays silent.
     const bool nothing = new_credit.rating().empty() && new_credit.credit_limit_minor() == 0 &&
                          new_credit.payment_terms_days() == 0 && old_credit.rating().empty() &&
                          old_credit.credit_limit_minor() == 0 &&

@@ -97,6 +97,38 @@ Consumed Complaint(const std::string& id, const std::string& ticket, absl::Time 
   return {std::string(messaging::kTicketTopic), e.SerializeAsString(), at};
 }
 
+// An opportunity event of customer `id` with its figures after it (stage number
+// as in crm.interaction.v1.OpportunityStage; amounts in CNY): OpportunityWon for
+// stage 5, OpportunityReopened for an open stage with a final amount (a reopened
+// win), else OpportunityStageChanged.
+Consumed Opportunity(const std::string& id, const std::string& opportunity, int stage,
+                     int probability, double expected, double final_amount, absl::Time at) {
+  namespace iv1 = ::crm::interaction::v1;
+  iv1::InteractionEvent e;
+  e.set_customer_id(id);
+  e.set_opportunity_id(opportunity);
+  iv1::OpportunityFigures& f = *e.mutable_opportunity_figures();
+  f.set_stage(static_cast<iv1::OpportunityStage>(stage));
+  f.set_probability(probability);
+  f.mutable_expected_amount()->set_currency_code("CNY");
+  f.mutable_expected_amount()->set_amount_minor(static_cast<int64_t>(expected * 100));
+  if (final_amount != 0) {
+    f.mutable_final_amount()->set_currency_code("CNY");
+    f.mutable_final_amount()->set_amount_minor(static_cast<int64_t>(final_amount * 100));
+  }
+  if (stage == iv1::OPPORTUNITY_STAGE_WON) {
+    *e.mutable_opportunity_won()->mutable_final_amount() = f.final_amount();
+  } else if (final_amount != 0) {  // open again with the final amount of its win
+    e.mutable_opportunity_reopened()->set_from(iv1::OPPORTUNITY_STAGE_WON);
+    e.mutable_opportunity_reopened()->set_to(f.stage());
+    e.mutable_opportunity_reopened()->set_probability(probability);
+  } else {
+    e.mutable_opportunity_stage_changed()->set_to(f.stage());
+    e.mutable_opportunity_stage_changed()->set_probability(probability);
+  }
+  return {std::string(messaging::kInteractionTopic), e.SerializeAsString(), at};
+}
+
 class ClassificationAppTest : public command::testing::AppTest<ClassificationApp> {
  protected:
   ClassificationAppTest() : AppTest(kStart) {}
@@ -208,6 +240,97 @@ TEST_F(ClassificationAppTest, ChurnRiskIsRaisedAsTimePassesAndClearedByNewBusine
   EXPECT_EQ(CountEvents("crm.classification.v1.ChurnRiskCleared"), 1);
   // Every row comes back from the log alone (--rebuild_projections), with each
   // customer's scope from the consumed inputs.
+  ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
+}
+
+// The input view: GetClassification shows every metric now, the opportunities'
+// among them; a rule set can class on them; a reopened win stops counting; no
+// payment history means no credit rating until the first payment.
+TEST_F(ClassificationAppTest, OpportunitiesAreMetricsOfTheInputViewAndOfRuleSets) {
+  Consume(Registered("c1", "alice", "north", "energy", kStart));
+  Consume(Opportunity("c1", "o1", 1, 10, 800'000, 0, kStart));
+  Consume(Opportunity("c1", "o1", 5, 100, 800'000, 750'000, kStart));  // won
+  Consume(Opportunity("c1", "o2", 3, 40, 100'000, 0, kStart));
+  EXPECT_EQ(*app_->ReclassifyQueued(), 1);
+
+  auto metrics_of = [&](const std::string& id) {
+    v1::GetClassificationRequest req;
+    req.set_customer_id(id);
+    auto r = Call(&ClassificationApp::GetClassification, alice_, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::map<v1::Metric, double> out;
+    if (!r.ok()) return out;
+    int previous = 0;
+    for (const v1::MetricValue& m : r->metrics()) {
+      EXPECT_GT(m.metric(), previous);  // sorted by number, each once
+      previous = m.metric();
+      out[m.metric()] = m.value();
+    }
+    return out;
+  };
+  std::map<v1::Metric, double> m = metrics_of("c1");
+  EXPECT_EQ(m.size(), 25u);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WINS_12M], 1.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WON_AMOUNT_12M], 750'000.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_OPEN_PIPELINE_AMOUNT], 100'000.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WEIGHTED_PIPELINE_AMOUNT], 40'000.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_PAYMENT_HISTORY], 0.0);
+  // No payment history: unrated, and nothing announced.
+  const v1::Classification first = Get("c1", alice_);
+  EXPECT_EQ(first.credit().rating(), "");
+  EXPECT_EQ(first.credit().credit_limit_minor(), 0);
+  EXPECT_EQ(ClassOf(first, v1::SCHEME_TIER), "potential");
+  EXPECT_EQ(CountEvents("crm.classification.v1.CreditRated"), 0);
+
+  // A rule set whose tier "key" is a won amount of at least 500,000 in 12 months.
+  v1::RuleSet rules = DefaultRuleSet();
+  for (v1::SchemeRules& scheme : *rules.mutable_schemes()) {
+    if (scheme.scheme() != v1::SCHEME_TIER) continue;
+    v1::ClassRule* rule = scheme.add_rules();
+    rule->set_class_name("key");
+    v1::Condition* won = rule->add_all_of();
+    won->set_metric(v1::METRIC_WON_AMOUNT_12M);
+    won->set_op(v1::OP_GE);
+    won->set_value(500'000);
+    for (int i = scheme.rules_size() - 1; i > 0; --i)
+      scheme.mutable_rules()->SwapElements(i, i - 1);
+  }
+  v1::PublishRuleSetRequest publish;
+  *publish.mutable_rule_set() = rules;
+  ASSERT_TRUE(Call(&ClassificationApp::PublishRuleSet, exec_, publish).ok());
+  ASSERT_TRUE(app_->ReclassifyQueued().ok());
+  const v1::Classification key = Get("c1", alice_);
+  ASSERT_EQ(ClassOf(key, v1::SCHEME_TIER), "key");
+  for (const auto& r : key.schemes()) {
+    if (r.scheme() != v1::SCHEME_TIER) continue;
+    EXPECT_EQ(r.rule(), "WON_AMOUNT_12M >= 500000");
+    EXPECT_EQ(r.rule_set_version(), 1u);
+    bool saw = false;
+    for (const auto& v : r.inputs()) {
+      if (v.metric() != v1::METRIC_WON_AMOUNT_12M) continue;
+      saw = true;
+      EXPECT_DOUBLE_EQ(v.value(), 750'000.0);
+    }
+    EXPECT_TRUE(saw);
+  }
+
+  // Reopened (won → negotiation at 80 %): no longer a win, pipeline again.
+  Consume(Opportunity("c1", "o1", 4, 80, 800'000, 750'000, kStart));
+  EXPECT_EQ(*app_->ReclassifyQueued(), 1);
+  EXPECT_EQ(ClassOf(Get("c1", alice_), v1::SCHEME_TIER), "potential");
+  m = metrics_of("c1");
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WINS_12M], 0.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WON_AMOUNT_12M], 0.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_OPEN_PIPELINE_AMOUNT], 900'000.0);
+  EXPECT_DOUBLE_EQ(m[v1::METRIC_WEIGHTED_PIPELINE_AMOUNT], 680'000.0);
+
+  // The first payment: rated from then on.
+  Consume(Transaction("c1", "t1", 1'000, kStart));
+  EXPECT_EQ(*app_->ReclassifyQueued(), 1);
+  const v1::Classification rated = Get("c1", alice_);
+  EXPECT_EQ(rated.credit().rating(), "AA");
+  EXPECT_EQ(rated.credit().credit_limit_minor(), 30'000'000);
+  EXPECT_EQ(CountEvents("crm.classification.v1.CreditRated"), 1);
   ExpectRebuildReproducesTheRows(*NewRebuildProjector(), RebuildTargets());
 }
 

@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "common/testing/temp_dir.h"
+#include "crm/classification/domain/rules.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
@@ -708,6 +709,342 @@ TEST_F(InputsHandlerTest, OtherTicketEventsAndUnknownTicketsChangeNothing) {
   EXPECT_EQ(Queue(), std::vector<std::string>{"c1/event-1"});
 }
 
+// --- crm.interaction.v1: opportunities ------------------------------------------
+
+// 2026-01-01 00:00 UTC and whole days after it.
+constexpr int64_t kT0 = 1767225600;
+constexpr int64_t kDaySeconds = 86400;
+int64_t Day(int n) { return kT0 + n * kDaySeconds; }
+
+// The figures every opportunity event carries: after the event.
+struct Figures {
+  std::string stage;
+  int probability;
+  std::string currency;
+  int64_t expected_minor;
+  int64_t final_minor = 0;  // final_amount in `currency` when non-zero
+};
+
+// An opportunity event of c1: `kind` is the event's kind in text format.
+std::string OpportunityEvent(const std::string& id, const std::string& kind, const Figures& f,
+                             const std::string& customer_id = "c1") {
+  std::string final_amount;
+  if (f.final_minor != 0) {
+    final_amount = absl::StrFormat(R"pb(final_amount { currency_code: "%s" amount_minor: %d })pb",
+                                   f.currency, f.final_minor);
+  }
+  return absl::StrFormat(R"pb(customer_id: "%s"
+                              opportunity_id: "%s"
+                              opportunity_figures {
+                                stage: %s
+                                probability: %d
+                                expected_amount { currency_code: "%s" amount_minor: %d } %s
+                                owner: "alice"
+                                region: "north"
+                              } %s)pb",
+                         customer_id, id, f.stage, f.probability, f.currency, f.expected_minor,
+                         final_amount, kind);
+}
+
+std::string Created(const std::string& currency, int64_t expected_minor) {
+  return absl::StrFormat(R"pb(opportunity_created {
+                                details {
+                                  title: "deal"
+                                  source: OPPORTUNITY_SOURCE_EXHIBITION
+                                  expected_amount { currency_code: "%s" amount_minor: %d }
+                                  expected_close_date: "2026-06-30"
+                                }
+                                owner: "alice"
+                                region: "north"
+                                stage: OPPORTUNITY_STAGE_QUALIFICATION
+                                probability: 10
+                              })pb",
+                         currency, expected_minor);
+}
+
+std::string StageChanged(const std::string& from, const std::string& to, int probability) {
+  return absl::StrFormat(R"pb(opportunity_stage_changed { from: %s to: %s probability: %d })pb",
+                         from, to, probability);
+}
+
+std::string Won(const std::string& from, const std::string& currency, int64_t final_minor) {
+  return absl::StrFormat(
+      R"pb(opportunity_won {
+             from: %s
+             final_amount { currency_code: "%s" amount_minor: %d }
+           })pb",
+      from, currency, final_minor);
+}
+
+constexpr char kQualification[] = "OPPORTUNITY_STAGE_QUALIFICATION";
+constexpr char kNeedsAnalysis[] = "OPPORTUNITY_STAGE_NEEDS_ANALYSIS";
+constexpr char kProposal[] = "OPPORTUNITY_STAGE_PROPOSAL";
+constexpr char kNegotiation[] = "OPPORTUNITY_STAGE_NEGOTIATION";
+constexpr char kWon[] = "OPPORTUNITY_STAGE_WON";
+constexpr char kLost[] = "OPPORTUNITY_STAGE_LOST";
+
+// The hand-made sequence of opportunity events of c1 (two currencies), as
+// (payload, occurred_at):
+//   o1 CNY 1,000,000.00: created, → proposal (50), probability set to 65: open.
+//   o2 USD 50,000.00: created, → negotiation (80), won for 48,000.00 USD on day 10.
+//   o3 CNY 333.33: created, → needs analysis (25), probability set to 35: open.
+//   o4 CNY 200,000.00: created, won for 180,000.00 on day 20, reopened on day 25
+//      to negotiation (80; the figures still carry the final amount): open.
+//   o5 CNY 70,000.00: created, won for 75,000.00 on day 30.
+//   o6 CNY 40,000.00: created, lost on day 15.
+//   A plan step added to o1 (same figures): nothing changes.
+std::vector<std::pair<std::string, int64_t>> OpportunityHistory() {
+  std::vector<std::pair<std::string, int64_t>> h;
+  auto add = [&](const std::string& id, const std::string& kind, const Figures& f, int64_t at) {
+    h.emplace_back(OpportunityEvent(id, kind, f), at);
+  };
+  add("o1", Created("CNY", 100000000), {kQualification, 10, "CNY", 100000000}, Day(1));
+  add("o1", StageChanged(kQualification, kProposal, 50), {kProposal, 50, "CNY", 100000000}, Day(2));
+  add("o1", R"pb(opportunity_probability_set { probability: 65 overridden: true })pb",
+      {kProposal, 65, "CNY", 100000000}, Day(3));
+  add("o2", Created("USD", 5000000), {kQualification, 10, "USD", 5000000}, Day(1) + 60);
+  add("o2", StageChanged(kQualification, kNegotiation, 80), {kNegotiation, 80, "USD", 5000000},
+      Day(5));
+  add("o2", Won(kNegotiation, "USD", 4800000), {kWon, 100, "USD", 5000000, 4800000}, Day(10));
+  add("o3", Created("CNY", 33333), {kQualification, 10, "CNY", 33333}, Day(2) + 60);
+  add("o3", StageChanged(kQualification, kNeedsAnalysis, 25), {kNeedsAnalysis, 25, "CNY", 33333},
+      Day(4));
+  add("o3", R"pb(opportunity_probability_set { probability: 35 overridden: true })pb",
+      {kNeedsAnalysis, 35, "CNY", 33333}, Day(6));
+  add("o4", Created("CNY", 20000000), {kQualification, 10, "CNY", 20000000}, Day(3) + 60);
+  add("o4", Won(kQualification, "CNY", 18000000), {kWon, 100, "CNY", 20000000, 18000000}, Day(20));
+  add("o4",
+      absl::StrFormat(R"pb(opportunity_reopened { from: %s to: %s probability: 80 reason: "x" })pb",
+                      kWon, kNegotiation),
+      {kNegotiation, 80, "CNY", 20000000, 18000000}, Day(25));
+  add("o5", Created("CNY", 7000000), {kQualification, 10, "CNY", 7000000}, Day(4) + 60);
+  add("o5", Won(kQualification, "CNY", 7500000), {kWon, 100, "CNY", 7000000, 7500000}, Day(30));
+  add("o6", Created("CNY", 4000000), {kQualification, 10, "CNY", 4000000}, Day(5) + 60);
+  add("o6",
+      absl::StrFormat(R"pb(opportunity_lost { from: %s reason: LOST_REASON_PRICE })pb",
+                      kQualification),
+      {kLost, 10, "CNY", 4000000}, Day(15));
+  add("o1",
+      R"pb(plan_step_added { step { step_id: "1" action: "call" planned_date: "2026-02-01" } })pb",
+      {kProposal, 65, "CNY", 100000000}, Day(31));
+  return h;
+}
+
+constexpr char kOpportunityRow[] = R"pb(
+  customer_id: "c1"
+  opportunities {
+    opportunity_id: "o1"
+    stage: 3
+    probability: 65
+    currency_code: "CNY"
+    expected_amount_minor: 100000000
+    created_at { seconds: 1767312000 }
+  }
+  opportunities {
+    opportunity_id: "o2"
+    stage: 5
+    probability: 100
+    currency_code: "USD"
+    expected_amount_minor: 5000000
+    won_currency_code: "USD"
+    won_amount_minor: 4800000
+    created_at { seconds: 1767312060 }
+    closed_at { seconds: 1768089600 }
+  }
+  opportunities {
+    opportunity_id: "o3"
+    stage: 2
+    probability: 35
+    currency_code: "CNY"
+    expected_amount_minor: 33333
+    created_at { seconds: 1767398460 }
+  }
+  opportunities {
+    opportunity_id: "o4"
+    stage: 4
+    probability: 80
+    currency_code: "CNY"
+    expected_amount_minor: 20000000
+    created_at { seconds: 1767484860 }
+  }
+  opportunities {
+    opportunity_id: "o5"
+    stage: 5
+    probability: 100
+    currency_code: "CNY"
+    expected_amount_minor: 7000000
+    won_currency_code: "CNY"
+    won_amount_minor: 7500000
+    created_at { seconds: 1767571260 }
+    closed_at { seconds: 1769817600 }
+  }
+  opportunities {
+    opportunity_id: "o6"
+    stage: 6
+    probability: 10
+    currency_code: "CNY"
+    expected_amount_minor: 4000000
+    created_at { seconds: 1767657660 }
+    closed_at { seconds: 1768521600 }
+  })pb";
+
+TEST_F(InputsHandlerTest, OpportunityEventsKeepEachOpportunitysLatestFigures) {
+  const auto history = OpportunityHistory();
+  std::vector<size_t> writes;
+  for (const auto& [payload, at] : history) {
+    writes.push_back(Interaction(payload, at).size());
+  }
+  EXPECT_EQ(Row("c1"), Expected(kOpportunityRow));
+  // Every event but the plan step (same figures) wrote the row and queued c1.
+  std::vector<size_t> expected_writes(history.size(), 2);
+  expected_writes.back() = 0;
+  EXPECT_EQ(writes, expected_writes);
+  EXPECT_EQ(Queue().size(), history.size() - 1);
+}
+
+TEST_F(InputsHandlerTest, OpportunityWonThenReopenedIsNoLongerAWin) {
+  Interaction(OpportunityEvent("o1", Created("CNY", 500000), {kQualification, 10, "CNY", 500000}),
+              Day(1));
+  Interaction(OpportunityEvent("o1", Won(kQualification, "CNY", 450000),
+                               {kWon, 100, "CNY", 500000, 450000}),
+              Day(2));
+  EXPECT_EQ(Row("c1"), Expected(R"pb(customer_id: "c1"
+                                     opportunities {
+                                       opportunity_id: "o1"
+                                       stage: 5
+                                       probability: 100
+                                       currency_code: "CNY"
+                                       expected_amount_minor: 500000
+                                       won_currency_code: "CNY"
+                                       won_amount_minor: 450000
+                                       created_at { seconds: 1767312000 }
+                                       closed_at { seconds: 1767398400 }
+                                     })pb"));
+  // Reopened to proposal: open again, the won amount and closing time are gone.
+  Interaction(OpportunityEvent(
+                  "o1",
+                  absl::StrFormat(R"pb(opportunity_reopened { from: %s to: %s probability: 50 })pb",
+                                  kWon, kProposal),
+                  {kProposal, 50, "CNY", 500000, 450000}),
+              Day(3));
+  const std::string reopened = R"pb(customer_id: "c1"
+                                    opportunities {
+                                      opportunity_id: "o1"
+                                      stage: 3
+                                      probability: 50
+                                      currency_code: "CNY"
+                                      expected_amount_minor: 500000
+                                      created_at { seconds: 1767312000 }
+                                    })pb";
+  EXPECT_EQ(Row("c1"), Expected(reopened));
+  // Lost afterwards: closed on day 4, still no won amount.
+  Interaction(OpportunityEvent(
+                  "o1",
+                  absl::StrFormat(R"pb(opportunity_lost { from: %s reason: LOST_REASON_TIMING })pb",
+                                  kProposal),
+                  {kLost, 50, "CNY", 500000}),
+              Day(4));
+  EXPECT_EQ(Row("c1"), Expected(R"pb(customer_id: "c1"
+                                     opportunities {
+                                       opportunity_id: "o1"
+                                       stage: 6
+                                       probability: 50
+                                       currency_code: "CNY"
+                                       expected_amount_minor: 500000
+                                       created_at { seconds: 1767312000 }
+                                       closed_at { seconds: 1767571200 }
+                                     })pb"));
+  // A later event of the lost opportunity keeps its closing time.
+  Interaction(OpportunityEvent("o1", R"pb(plan_step_overdue { step_id: "1" })pb",
+                               {kLost, 50, "CNY", 500000}),
+              Day(9));
+  EXPECT_EQ(Row("c1"), Expected(R"pb(customer_id: "c1"
+                                     opportunities {
+                                       opportunity_id: "o1"
+                                       stage: 6
+                                       probability: 50
+                                       currency_code: "CNY"
+                                       expected_amount_minor: 500000
+                                       created_at { seconds: 1767312000 }
+                                       closed_at { seconds: 1767571200 }
+                                     })pb"));
+}
+
+TEST_F(InputsHandlerTest, OpportunityFirstSeenClosedIsClosedAtThatEvent) {
+  // The consumer starts after the win: the first event seen is an update of a won one.
+  Interaction(OpportunityEvent("o1", R"pb(opportunity_updated { details { title: "t" } })pb",
+                               {kWon, 100, "EUR", 1000, 900}),
+              Day(7));
+  EXPECT_EQ(Row("c1"), Expected(R"pb(customer_id: "c1"
+                                     opportunities {
+                                       opportunity_id: "o1"
+                                       stage: 5
+                                       probability: 100
+                                       currency_code: "EUR"
+                                       expected_amount_minor: 1000
+                                       won_currency_code: "EUR"
+                                       won_amount_minor: 900
+                                       created_at { seconds: 1767830400 }
+                                       closed_at { seconds: 1767830400 }
+                                     })pb"));
+}
+
+TEST_F(InputsHandlerTest, OpportunityEventsWithoutCustomerIdOrFiguresAreIgnored) {
+  EXPECT_TRUE(Interaction(OpportunityEvent("o1", Created("CNY", 100),
+                                           {kQualification, 10, "CNY", 100}, /*customer_id=*/""),
+                          Day(1))
+                  .empty());
+  EXPECT_TRUE(Interaction(R"pb(customer_id: "c1"
+                               opportunity_id: "o1"
+                               opportunity_created { probability: 10 })pb",
+                          Day(1))
+                  .empty());
+  EXPECT_TRUE(Interaction(R"pb(customer_id: "c1"
+                               opportunity_figures { stage: OPPORTUNITY_STAGE_QUALIFICATION }
+                               opportunity_created { probability: 10 })pb",
+                          Day(1))
+                  .empty());
+  EXPECT_EQ(Row("c1"), "<none>");
+  EXPECT_TRUE(Queue().empty());
+}
+
+// The metrics of the hand-made sequence at day 40, under the default rule set
+// (CNY) and under the same in USD: amounts only in the rule set's currency, wins
+// counted in every currency; o4 (won, then reopened) is pipeline, not a win; o6
+// (lost) counts nowhere.
+TEST_F(InputsHandlerTest, OpportunityHistoryGivesExactPipelineAndWinMetrics) {
+  for (const auto& [payload, at] : OpportunityHistory()) Interaction(payload, at);
+  auto row = LoadInputs(*store_, "c1");
+  ASSERT_TRUE(row.ok() && row->has_value());
+  const absl::Time now = absl::FromUnixSeconds(Day(40));
+
+  const Metrics cny = ComputeMetrics(**row, DefaultRuleSet(), now);
+  // o1 1,000,000.00 + o3 333.33 + o4 200,000.00.
+  EXPECT_DOUBLE_EQ(cny.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 1'200'333.33);
+  // o1 65% = 650,000.00; o3 35% of 333.33 = 116.6655 → 116.67; o4 80% = 160,000.00.
+  EXPECT_DOUBLE_EQ(cny.at(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT), 810'116.67);
+  EXPECT_DOUBLE_EQ(cny.at(v1::METRIC_WINS_12M), 2.0);  // o2 (USD), o5
+  EXPECT_DOUBLE_EQ(cny.at(v1::METRIC_WON_AMOUNT_12M), 75'000.0);
+
+  v1::RuleSet usd = DefaultRuleSet();
+  usd.set_currency_code("USD");
+  const Metrics in_usd = ComputeMetrics(**row, usd, now);
+  EXPECT_DOUBLE_EQ(in_usd.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 0.0);
+  EXPECT_DOUBLE_EQ(in_usd.at(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT), 0.0);
+  EXPECT_DOUBLE_EQ(in_usd.at(v1::METRIC_WINS_12M), 2.0);
+  EXPECT_DOUBLE_EQ(in_usd.at(v1::METRIC_WON_AMOUNT_12M), 48'000.0);
+
+  // A year and a day after o5's win (day 30): neither win is in the last 365 days.
+  const Metrics later = ComputeMetrics(**row, DefaultRuleSet(), absl::FromUnixSeconds(Day(396)));
+  EXPECT_DOUBLE_EQ(later.at(v1::METRIC_WINS_12M), 0.0);
+  EXPECT_DOUBLE_EQ(later.at(v1::METRIC_WON_AMOUNT_12M), 0.0);
+  EXPECT_DOUBLE_EQ(later.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 1'200'333.33);
+  // On day 394 (364 days after day 30) o5 still counts; o2 (day 10) does not.
+  const Metrics before = ComputeMetrics(**row, DefaultRuleSet(), absl::FromUnixSeconds(Day(394)));
+  EXPECT_DOUBLE_EQ(before.at(v1::METRIC_WINS_12M), 1.0);
+  EXPECT_DOUBLE_EQ(before.at(v1::METRIC_WON_AMOUNT_12M), 75'000.0);
+}
+
 // --- Across topics ------------------------------------------------------------
 
 TEST_F(InputsHandlerTest, EventsBeforeRegistrationAreKeptAndRegistrationAddsTheProfile) {
@@ -1078,6 +1415,39 @@ TEST_F(InputsHandlerTest, AtMost500TicketsTheOldestResolvedDroppedFirst) {
   EXPECT_TRUE(ids.count("k502"));
   EXPECT_EQ(row.tickets(0).ticket_id(), "k1");
   EXPECT_EQ(row.tickets(499).ticket_id(), "k502");
+}
+
+std::string OpportunityPayload(int n, const std::string& kind, const Figures& f) {
+  return InteractionPayload(OpportunityEvent(absl::StrCat("o", n), kind, f));
+}
+
+TEST_F(InputsHandlerTest, AtMost500OpportunitiesTheLongestClosedDroppedFirst) {
+  std::vector<std::string> payloads;
+  // o0..o499 created (created_at = 1000 + position); o20 lost, then o10 won; then
+  // o500, o501, o502 created: o20 (closed first) and o10 go, then the oldest open (o0).
+  const Figures open = {kQualification, 10, "CNY", 100};
+  for (int n = 0; n < 500; ++n)
+    payloads.push_back(OpportunityPayload(n, Created("CNY", 100), open));
+  payloads.push_back(OpportunityPayload(
+      20,
+      absl::StrFormat(R"pb(opportunity_lost { from: %s reason: LOST_REASON_PRICE })pb",
+                      kQualification),
+      {kLost, 10, "CNY", 100}));
+  payloads.push_back(
+      OpportunityPayload(10, Won(kQualification, "CNY", 90), {kWon, 100, "CNY", 100, 90}));
+  for (int n = 500; n < 503; ++n)
+    payloads.push_back(OpportunityPayload(n, Created("CNY", 100), open));
+  const v1::CustomerInputs row = FeedInMemory(handler_, messaging::kInteractionTopic, payloads);
+  ASSERT_EQ(row.opportunities_size(), 500);
+  std::set<std::string> ids;
+  for (const auto& o : row.opportunities()) ids.insert(o.opportunity_id());
+  EXPECT_FALSE(ids.count("o0"));
+  EXPECT_FALSE(ids.count("o10"));
+  EXPECT_FALSE(ids.count("o20"));
+  EXPECT_TRUE(ids.count("o1"));
+  EXPECT_TRUE(ids.count("o502"));
+  EXPECT_EQ(row.opportunities(0).opportunity_id(), "o1");
+  EXPECT_EQ(row.opportunities(499).opportunity_id(), "o502");
 }
 
 }  // namespace

@@ -133,9 +133,9 @@ std::vector<std::string> NamesOf(const google::protobuf::RepeatedPtrField<std::s
 
 TEST(Metrics, GivenAnyInputs_WhenComputed_ThenEveryMetricHasAValue) {
   const Metrics metrics = MetricsOf(Customer());
-  EXPECT_EQ(metrics.size(), 20u);
+  EXPECT_EQ(metrics.size(), 25u);
   EXPECT_EQ(metrics.count(v1::METRIC_UNSPECIFIED), 0u);
-  for (int m = v1::METRIC_REVENUE_12M; m <= v1::METRIC_LIFECYCLE; ++m) {
+  for (int m = v1::METRIC_REVENUE_12M; m <= v1::METRIC_PAYMENT_HISTORY; ++m) {
     EXPECT_EQ(metrics.count(static_cast<v1::Metric>(m)), 1u) << m;
   }
 }
@@ -369,6 +369,101 @@ TEST(Metrics, GivenAProfile_WhenComputed_ThenProfileMetricsAreCopied) {
   EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_ANNUAL_REVENUE), 9876543.21);
   EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_LIFECYCLE), 4.0);
   EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_CUSTOMER_AGE_DAYS), 1000.0);
+}
+
+TEST(Metrics, GivenPaymentRecords_WhenComputed_ThenPaymentHistoryCountsPaidAndOverdueOfAnyAge) {
+  v1::CustomerInputs none = Customer();
+  EXPECT_DOUBLE_EQ(MetricOf(none, v1::METRIC_PAYMENT_HISTORY), 0.0);
+
+  v1::CustomerInputs inputs = Customer();
+  AddTransaction(inputs, 100, 10, 3);             // paid: counts
+  AddTransaction(inputs, 100, 800, 5);            // paid, older than 2 years: counts
+  AddTransaction(inputs, 100, 31, std::nullopt);  // unpaid past the 30-day grace: counts
+  AddTransaction(inputs, 100, 30, std::nullopt);  // unpaid within grace: not yet
+  AddTransaction(inputs, 100, 10, 15);            // paid 5 days after now, within grace: not yet
+  AddTransaction(inputs, 100, 50).set_paid_date("x");  // invalid paid_date: out of payment metrics
+  AddTransaction(inputs, 100, 10).set_currency_code("USD");  // other currency
+  AddTransaction(inputs, 100, 10).set_own_company(false);    // a competitor's
+  EXPECT_DOUBLE_EQ(MetricOf(inputs, v1::METRIC_PAYMENT_HISTORY), 3.0);
+
+  v1::RuleSet usd = DefaultRuleSet();
+  usd.set_currency_code("USD");
+  EXPECT_DOUBLE_EQ(MetricOf(inputs, v1::METRIC_PAYMENT_HISTORY, usd), 1.0);
+}
+
+// stage: 1..4 open, 5 won, 6 lost (crm.interaction.v1.OpportunityStage).
+v1::OpportunityInput& AddOpportunity(v1::CustomerInputs& inputs, int stage, int probability,
+                                     const std::string& currency, int64_t expected_minor,
+                                     absl::Duration created_ago = absl::Hours(24 * 30)) {
+  v1::OpportunityInput* opportunity = inputs.add_opportunities();
+  opportunity->set_opportunity_id("o-" + std::to_string(inputs.opportunities_size()));
+  opportunity->set_stage(stage);
+  opportunity->set_probability(probability);
+  opportunity->set_currency_code(currency);
+  opportunity->set_expected_amount_minor(expected_minor);
+  *opportunity->mutable_created_at() = TimeAgo(created_ago);
+  return *opportunity;
+}
+
+v1::OpportunityInput& AddWin(v1::CustomerInputs& inputs, const std::string& currency,
+                             int64_t won_minor, absl::Duration won_ago) {
+  v1::OpportunityInput& won =
+      AddOpportunity(inputs, 5, 100, currency, won_minor, won_ago + absl::Hours(24 * 30));
+  won.set_won_currency_code(currency);
+  won.set_won_amount_minor(won_minor);
+  *won.mutable_closed_at() = TimeAgo(won_ago);
+  return won;
+}
+
+TEST(Metrics, GivenNoOpportunities_WhenComputed_ThenPipelineAndWinsAreZero) {
+  const Metrics metrics = MetricsOf(Customer());
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 0.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT), 0.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WINS_12M), 0.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WON_AMOUNT_12M), 0.0);
+}
+
+TEST(Metrics, GivenOpenOpportunities_WhenComputed_ThenPipelineIsInTheRuleSetsCurrency) {
+  v1::CustomerInputs inputs = Customer();
+  AddOpportunity(inputs, 1, 10, "CNY", 100'000);  // 1,000.00 at 10% = 100.00
+  AddOpportunity(inputs, 2, 25, "CNY", 1'001);    // 10.01 at 25% = 2.5025 → 2.50
+  AddOpportunity(inputs, 3, 35, "CNY", 33'333);   // 333.33 at 35% = 116.6655 → 116.67
+  AddOpportunity(inputs, 4, 50, "CNY", 1);        // 0.01 at 50% = 0.005 → 0.01 (half up)
+  AddOpportunity(inputs, 4, 0, "CNY", 500'000);   // 5,000.00 at 0%: amount only
+  AddOpportunity(inputs, 3, 150, "CNY", 200);     // probability out of range: as 100
+  AddOpportunity(inputs, 3, 80, "USD", 999'999);  // another currency
+  AddOpportunity(inputs, 3, 80, "", 999'999);     // no currency: never matches
+  AddOpportunity(inputs, 6, 50, "CNY", 777'777);  // lost
+  AddOpportunity(inputs, 0, 50, "CNY", 888'888);  // stage unknown: not open
+  AddOpportunity(inputs, 1, 50, "CNY", 444'444, -absl::Hours(1));  // created after now
+  const Metrics metrics = MetricsOf(inputs);
+  // 100,000 + 1,001 + 33,333 + 1 + 500,000 + 200 minor.
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 6'345.35);
+  // 10,000 + 250 + 11,667 + 1 + 0 + 200 minor.
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT), 221.18);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WINS_12M), 0.0);
+
+  v1::RuleSet usd = DefaultRuleSet();
+  usd.set_currency_code("USD");
+  EXPECT_DOUBLE_EQ(MetricOf(inputs, v1::METRIC_OPEN_PIPELINE_AMOUNT, usd), 9'999.99);
+  EXPECT_DOUBLE_EQ(MetricOf(inputs, v1::METRIC_WEIGHTED_PIPELINE_AMOUNT, usd), 7'999.99);
+}
+
+TEST(Metrics, GivenWinsAroundThe365DayBoundary_WhenComputed_ThenOnlyThoseOfTheYearCount) {
+  v1::CustomerInputs inputs = Customer();
+  AddWin(inputs, "CNY", 100, absl::ZeroDuration());                      // now: in
+  AddWin(inputs, "CNY", 200, absl::Hours(24 * 365) - absl::Seconds(1));  // in
+  AddWin(inputs, "CNY", 400, absl::Hours(24 * 365));                     // exactly now - 365 d: out
+  AddWin(inputs, "CNY", 800, -absl::Seconds(1));                         // after now: not yet
+  AddWin(inputs, "USD", 1'600, absl::Hours(24));                    // counted, amount not (USD)
+  AddWin(inputs, "CNY", 3'200, absl::Hours(24)).clear_closed_at();  // no closing time: not a win
+  v1::OpportunityInput& reopened = AddOpportunity(inputs, 4, 80, "CNY", 6'400);  // reopened win
+  *reopened.mutable_closed_at() = TimeAgo(absl::Hours(48));  // (a stale time is ignored when open)
+  const Metrics metrics = MetricsOf(inputs);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WINS_12M), 3.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WON_AMOUNT_12M), 3.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_OPEN_PIPELINE_AMOUNT), 64.0);
+  EXPECT_DOUBLE_EQ(metrics.at(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT), 51.2);
 }
 
 // ========================= Conditions and names =============================
@@ -612,6 +707,96 @@ TEST(DefaultCredit, GivenAnyRating_WhenEvaluated_ThenInputsAreEveryCreditMetric)
                                                      Pair(v1::METRIC_UNPAID_OVERDUE, 3.0)));
 }
 
+TEST(DefaultCredit, GivenNoPaymentHistory_WhenRated_ThenUnrated) {
+  struct Case {
+    std::string name;
+    v1::CustomerInputs inputs;
+  };
+  v1::CustomerInputs within_grace = Customer();
+  AddTransaction(within_grace, 500'000'000, 30, std::nullopt);  // 5,000,000.00 not yet due
+  v1::CustomerInputs other_currency = Customer();
+  AddTransaction(other_currency, 100, 10, 0).set_currency_code("USD");
+  const std::vector<Case> cases = {
+      {"no transactions", Customer()},
+      {"only unpaid within grace", within_grace},
+      {"paid only in another currency", other_currency},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const v1::CreditResult credit = Evaluate(c.inputs, DefaultRuleSet(), kNow).credit();
+    EXPECT_EQ(credit.rating(), "");
+    EXPECT_EQ(credit.credit_limit_minor(), 0);
+    EXPECT_EQ(credit.payment_terms_days(), 0);
+    EXPECT_EQ(credit.currency_code(), "");
+    EXPECT_EQ(credit.grade_index(), -1);
+    EXPECT_EQ(credit.rule(), "no payment history");
+    EXPECT_EQ(credit.rule_set_version(), 0u);
+  }
+  const v1::CreditResult credit = Evaluate(within_grace, DefaultRuleSet(), kNow).credit();
+  EXPECT_THAT(InputsOf(credit.inputs()), ElementsAre(Pair(v1::METRIC_REVENUE_12M, 5'000'000.0),
+                                                     Pair(v1::METRIC_LATE_PAYMENT_SHARE, 0.0),
+                                                     Pair(v1::METRIC_UNPAID_OVERDUE, 0.0),
+                                                     Pair(v1::METRIC_PAYMENT_HISTORY, 0.0)));
+}
+
+TEST(DefaultCredit, GivenTheFirstPaymentOrOverdue_WhenRated_ThenTheGradesDecide) {
+  v1::CustomerInputs paid = Customer();
+  AddTransaction(paid, 100, 10, 3);  // one small payment on time
+  const v1::CreditResult aa = Evaluate(paid, DefaultRuleSet(), kNow).credit();
+  EXPECT_EQ(aa.rating(), "AA");
+  EXPECT_EQ(aa.credit_limit_minor(), 30'000'000);
+  EXPECT_EQ(aa.payment_terms_days(), 60);
+  EXPECT_EQ(aa.currency_code(), "CNY");
+  EXPECT_EQ(aa.grade_index(), 1);
+  // Payment history is not a condition of the default grades: not in their inputs.
+  EXPECT_THAT(InputsOf(aa.inputs()), ElementsAre(Pair(v1::METRIC_REVENUE_12M, 1.0),
+                                                 Pair(v1::METRIC_LATE_PAYMENT_SHARE, 0.0),
+                                                 Pair(v1::METRIC_UNPAID_OVERDUE, 0.0)));
+
+  v1::CustomerInputs overdue = Customer();
+  AddTransaction(overdue, 100, 31, std::nullopt);  // unpaid past the grace: on record
+  EXPECT_EQ(Evaluate(overdue, DefaultRuleSet(), kNow).credit().rating(), "AA");
+}
+
+TEST(Credit, GivenARuleSetRatingWithoutPaymentHistory_WhenRated_ThenTheGradesDecide) {
+  v1::RuleSet rules = DefaultRuleSet();
+  rules.mutable_credit()->set_rate_without_payment_history(true);
+  const v1::CreditResult old_way = Evaluate(Customer(), rules, kNow).credit();
+  EXPECT_EQ(old_way.rating(), "AA");  // late share 0 of no payment
+  EXPECT_EQ(old_way.credit_limit_minor(), 30'000'000);
+  EXPECT_EQ(old_way.rule(), "at most 20% paid late");
+
+  // A grade of its own for newcomers.
+  v1::CreditGrade newcomer;
+  newcomer.set_rating("N");
+  v1::Condition* none = newcomer.add_all_of();
+  none->set_metric(v1::METRIC_PAYMENT_HISTORY);
+  none->set_op(v1::OP_EQ);
+  none->set_value(0);
+  newcomer.set_credit_limit_minor(2'000'000);
+  newcomer.set_payment_terms_days(0);
+  auto* grades = rules.mutable_credit()->mutable_grades();
+  *grades->Add() = std::move(newcomer);
+  for (int i = grades->size() - 1; i > 0; --i) grades->SwapElements(i, i - 1);  // first
+  ASSERT_TRUE(ValidateRuleSet(rules).ok());
+  const v1::CreditResult n = Evaluate(Customer(), rules, kNow).credit();
+  EXPECT_EQ(n.rating(), "N");
+  EXPECT_EQ(n.credit_limit_minor(), 2'000'000);
+  EXPECT_EQ(n.currency_code(), "CNY");
+  EXPECT_EQ(n.grade_index(), 0);
+  EXPECT_EQ(n.rule(), "PAYMENT_HISTORY == 0");
+  EXPECT_EQ(Evaluate(Payer(0), rules, kNow).credit().rating(), "AAA");
+}
+
+TEST(Credit, GivenNoCreditRules_WhenACustomerHasNoPaymentHistory_ThenNothingIsRated) {
+  v1::RuleSet rules = DefaultRuleSet();
+  rules.clear_credit();
+  const v1::CreditResult credit = Evaluate(Customer(), rules, kNow).credit();
+  EXPECT_EQ(credit.rating(), "");
+  EXPECT_EQ(credit.rule(), "default");
+  EXPECT_THAT(InputsOf(credit.inputs()), IsEmpty());
+}
+
 // ========================== Default rule set: churn =========================
 
 struct ChurnSignals {
@@ -793,6 +978,46 @@ TEST(Evaluate, GivenAnUnnormalizedRuleSet_WhenEvaluated_ThenDefaultsApply) {
   EXPECT_EQ(SchemeOf(result, v1::SCHEME_VALUE).class_name(), "A");
   EXPECT_EQ(result.credit().currency_code(), "CNY");
   EXPECT_EQ(result.credit().rating(), "AA");  // one unpaid overdue after 30 days
+}
+
+TEST(Evaluate, GivenRulesOnPipelineAndWins_WhenEvaluated_ThenTheyDecideWithTheirValuesShown) {
+  v1::RuleSet rules;
+  rules.set_version(3);
+  v1::SchemeRules* scheme = rules.add_schemes();
+  scheme->set_scheme(v1::SCHEME_ABCD);
+  scheme->set_default_class("D");
+  auto add_rule = [&](const std::string& class_name, v1::Metric metric, double value) {
+    v1::ClassRule* rule = scheme->add_rules();
+    rule->set_class_name(class_name);
+    v1::Condition* condition = rule->add_all_of();
+    condition->set_metric(metric);
+    condition->set_op(v1::OP_GE);
+    condition->set_value(value);
+  };
+  add_rule("A", v1::METRIC_WON_AMOUNT_12M, 1'000'000);
+  add_rule("B", v1::METRIC_WEIGHTED_PIPELINE_AMOUNT, 500'000);
+  add_rule("C", v1::METRIC_OPEN_PIPELINE_AMOUNT, 100'000);
+  add_rule("C", v1::METRIC_WINS_12M, 1);
+  absl::StatusOr<v1::RuleSet> validated = ValidateRuleSet(rules);
+  ASSERT_TRUE(validated.ok()) << validated.status();
+
+  v1::CustomerInputs inputs = Customer();
+  AddOpportunity(inputs, 4, 60, "CNY", 100'000'000);  // 1,000,000.00 at 60%
+  AddWin(inputs, "USD", 500'000'000, absl::Hours(24 * 100));
+  const v1::SchemeResult b = SchemeOf(Evaluate(inputs, *validated, kNow), v1::SCHEME_ABCD);
+  EXPECT_EQ(b.class_name(), "B");
+  EXPECT_EQ(b.rule_index(), 1);
+  EXPECT_EQ(b.rule(), "WEIGHTED_PIPELINE_AMOUNT >= 500000");
+  EXPECT_THAT(InputsOf(b.inputs()),
+              ElementsAre(Pair(v1::METRIC_OPEN_PIPELINE_AMOUNT, 1'000'000.0),
+                          Pair(v1::METRIC_WEIGHTED_PIPELINE_AMOUNT, 600'000.0),
+                          Pair(v1::METRIC_WINS_12M, 1.0), Pair(v1::METRIC_WON_AMOUNT_12M, 0.0)));
+
+  inputs.mutable_opportunities(0)->set_probability(49);  // 490,000.00: below B
+  const v1::SchemeResult c = SchemeOf(Evaluate(inputs, *validated, kNow), v1::SCHEME_ABCD);
+  EXPECT_EQ(c.class_name(), "C");
+  EXPECT_EQ(c.rule_index(), 2);
+  EXPECT_EQ(c.rule(), "OPEN_PIPELINE_AMOUNT >= 100000");
 }
 
 TEST(Evaluate, GivenTheSameArguments_WhenEvaluatedTwice_ThenSerializationsAreIdentical) {
@@ -993,6 +1218,38 @@ TEST(Diff, GivenACustomerNeverClassified_WhenDiffed_ThenEverySchemeAndTheCreditA
   EXPECT_EQ(rated.payment_terms_days(), 90);
   EXPECT_EQ(rated.reason(), next.credit().rule());
   EXPECT_EQ(InputsOf(rated.inputs()), InputsOf(next.credit().inputs()));
+}
+
+TEST(Diff,
+     GivenARatedCustomerWithoutPaymentHistory_WhenRulesRateFromHistory_ThenUnratedIsAnnounced) {
+  v1::RuleSet old_rules = DefaultRuleSet();
+  old_rules.mutable_credit()->set_rate_without_payment_history(true);
+  const v1::Classification old = Evaluate(Customer(), old_rules, kNow);
+  const v1::Classification current =
+      Fold(v1::Classification{}, Diff(v1::Classification{}, old), 1, kNow);
+  ASSERT_EQ(current.credit().rating(), "AA");
+  const v1::Classification next = Evaluate(Customer(), DefaultRuleSet(), kNow);
+  const std::vector<v1::ClassificationEvent> events = Diff(current, next);
+  ASSERT_EQ(events.size(), 1u);
+  const v1::CreditRated& rated = events[0].credit_rated();
+  EXPECT_EQ(rated.old_rating(), "AA");
+  EXPECT_EQ(rated.rating(), "");
+  EXPECT_EQ(rated.credit_limit_minor(), 0);
+  EXPECT_EQ(rated.currency_code(), "");
+  EXPECT_EQ(rated.payment_terms_days(), 0);
+  EXPECT_EQ(rated.grade_index(), -1);
+  EXPECT_EQ(rated.reason(), "no payment history");
+  v1::Classification state = current;
+  Apply(state, events[0], 9, kNow);
+  EXPECT_EQ(ClassesOf(state), ClassesOf(next));
+  EXPECT_EQ(state.credit().rule(), "no payment history");
+}
+
+TEST(Diff, GivenANewCustomerWithoutPaymentHistory_WhenFirstDiffed_ThenNoCreditIsAnnounced) {
+  const std::vector<v1::ClassificationEvent> events =
+      Diff(v1::Classification{}, Evaluate(Customer(), DefaultRuleSet(), kNow));
+  ASSERT_EQ(events.size(), 4u);
+  for (const v1::ClassificationEvent& event : events) EXPECT_TRUE(event.has_classified());
 }
 
 TEST(Diff, GivenANewCustomerAtRisk_WhenFirstDiffed_ThenChurnRiskIsRaised) {

@@ -61,6 +61,8 @@ class ClassificationApp {
       ClassificationAppOptions options);
   ~ClassificationApp();
 
+  // The stored classification, and `metrics`: every metric's value now from the
+  // customer's kept inputs under the rule set in force (the input view).
   absl::Status GetClassification(const auth::Principal& who,
                                  const v1::GetClassificationRequest& req,
                                  v1::GetClassificationResponse* resp);

@@ -1,6 +1,7 @@
 // What the classification service keeps about each customer, from the customer,
 // interaction and ticket services' events: one CustomerInputs row per customer
-// (profile, transactions, interactions, tickets, lifecycle changes), written with
+// (profile, transactions, interactions, tickets, lifecycle changes, sales
+// opportunities), written with
 // the consumer's offsets, and a queue entry per changed customer for the
 // reclassification worker. Deterministic: replaying the same events from offset 0
 // yields the same rows.
@@ -42,15 +43,21 @@ inline constexpr std::string_view kReclassifyQueueProjection = "reclassify_queue
 //   NOT interactions that happened and are ignored until recorded); satisfaction
 //   from SatisfactionRecorded.survey.score and RevisitCompleted.record.satisfaction;
 //   intent from VisitRecorded.record.cooperation_intent (STRONG 4 ... NONE 1).
+//   Opportunity events (kinds 30..40, opportunity_id set, interaction_id empty):
+//   the opportunity's OpportunityInput from the event's opportunity_figures
+//   (stage, probability, expected amount; the final amount while WON), created_at
+//   = occurred_at of the first event seen, closed_at = occurred_at of
+//   OpportunityWon / OpportunityLost (cleared when reopened).
 // - crm.ticket.v1: TicketOpened (TicketInput, complaint when type COMPLAINT,
 //   opened_at = occurred_at), TicketResolved (resolved_at), TicketReopened (clears
 //   resolved_at), FeedbackRecorded (satisfaction = score).
 // Events for a customer not registered yet still create its row (the customer's
 // registration may arrive later on another topic). Undecodable payloads are logged
 // and skipped. Every event that changed a row queues the customer.
-// Bounded rows: at most 2000 transactions, 2000 interactions and 500 tickets per
-// customer; beyond that the oldest is dropped, settled ones (paid transactions,
-// resolved tickets) first (inputs/README.md).
+// Bounded rows: at most 2000 transactions, 2000 interactions, 500 tickets and 500
+// opportunities per customer; beyond that the oldest is dropped, settled ones
+// (paid transactions, resolved tickets, won or lost opportunities) first
+// (consumer/README.md).
 class InputsHandler final : public messaging::EventHandler {
  public:
   absl::Status Handle(const messaging::ConsumedEvent& event, const messaging::BatchView& view,

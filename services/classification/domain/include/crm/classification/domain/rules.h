@@ -25,7 +25,10 @@ namespace crm::classification {
 // Every metric's value for one customer at `now` (METRIC_UNSPECIFIED absent).
 // Dates ("YYYY-MM-DD") are days in UTC; a transaction dated D is "in the last 365
 // days" when now - 365 days < D 00:00 UTC <= now. Transactions in another currency
-// than rules.currency_code() and competitors' transactions are not counted.
+// than rules.currency_code() and competitors' transactions are not counted; nor
+// are opportunity amounts in another currency (the pipeline and won amounts),
+// while WINS_12M counts wins in every currency. A reopened opportunity is open
+// again and no longer a win.
 using Metrics = std::map<v1::Metric, double>;
 Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rules, absl::Time now);
 
@@ -47,7 +50,7 @@ std::string Describe(const v1::Condition& condition);
 // At least one scheme is required ("schemes: at least one is required").
 absl::StatusOr<v1::RuleSet> ValidateRuleSet(const v1::RuleSet& candidate);
 
-// The built-in rule set (version 0), documented in rules/README.md:
+// The built-in rule set (version 0), documented in domain/README.md:
 //   TIER: key (revenue_12m >= 5,000,000 and intent >= 3), important (revenue_12m
 //     >= 1,000,000), ordinary (transactions_12m >= 1), default potential;
 //   ABCD: A (revenue_12m >= 2,000,000 or strong intent with >= 1000 employees —
@@ -59,6 +62,8 @@ absl::StatusOr<v1::RuleSet> ValidateRuleSet(const v1::RuleSet& candidate);
 //   credit: AAA (no overdue, late share <= 0.05, revenue_12m >= 1,000,000; limit
 //     1,000,000.00, 90 days), AA (late share <= 0.2; 300,000.00, 60 days), A
 //     (unpaid overdue <= 2; 100,000.00, 30 days), default C (0, cash on delivery = 0 days);
+//     a customer without payment history (PAYMENT_HISTORY 0) is unrated (rating "",
+//     no limit) as in every rule set without credit.rate_without_payment_history;
 //   churn: "no interaction for 90 days" (DAYS_SINCE_LAST_INTERACTION >= 90,
 //     weight 2), "falling transactions" (REVENUE_PREV_12M > 0 and REVENUE_TREND <
 //     0.5, weight 2), "unresolved complaint" (OLDEST_OPEN_COMPLAINT_DAYS >= 14,
@@ -66,7 +71,9 @@ absl::StatusOr<v1::RuleSet> ValidateRuleSet(const v1::RuleSet& candidate);
 //     raise_at 3; currency CNY.
 v1::RuleSet DefaultRuleSet();
 
-// Evaluates every scheme, the credit grade and churn risk. The result carries
+// Evaluates every scheme, the credit grade and churn risk (credit: unrated, rule
+// "no payment history", when the rule set has credit rules, does not set
+// rate_without_payment_history and PAYMENT_HISTORY is 0). The result carries
 // customer_id, owner, region, industry from the inputs, evaluated_at = now, and
 // per result the rule set's version, the deciding rule in words and the values of
 // every metric the scheme's (or credit's, churn's) conditions use. `since` and
