@@ -7,7 +7,9 @@
 #include <string>
 
 #include "crm/interaction/api/interaction_service.h"
+#include "crm/interaction/api/sales_service.h"
 #include "crm/interaction/app/interaction_app.h"
+#include "crm/interaction/app/sales_app.h"
 #include "crm/interaction/consumer/interaction_consumer.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/runtime/log.h"
@@ -17,6 +19,7 @@
 int main(int argc, char** argv) {
   using namespace crm;
   std::string cadence_spec;
+  std::string stage_spec;
   int scan_interval_ms = 1000;
   return service::Main(
       {.name = "crm-interaction",
@@ -30,7 +33,11 @@ int main(int argc, char** argv) {
              runtime::AddFlag(app, "cadence", &cadence_spec,
                               "Revisit cadence, e.g. \"A=91,B=182,C=365,key=A,default=365\"");
              runtime::AddFlag(app, "scan_interval_ms", &scan_interval_ms,
-                              "How often revisits are planned and overdue ones reported");
+                              "How often revisits are planned and overdue revisits and plan "
+                              "steps reported");
+             runtime::AddFlag(app, "stage_probabilities", &stage_spec,
+                              "Default probability of each open opportunity stage, e.g. "
+                              "\"qualification=10,needs_analysis=25,proposal=50,negotiation=75\"");
            },
        .build = [&](service::Parts& parts) -> absl::Status {
          if (scan_interval_ms < 10) {
@@ -44,24 +51,36 @@ int main(int argc, char** argv) {
                                                 .customers = parts.customers(),
                                                 .cadence = *cadence,
                                                 .slow_queries = &parts.slow_queries()}));
+         absl::StatusOr<interaction::StageTable> stages = interaction::ParseStageTable(stage_spec);
+         if (!stages.ok()) return stages.status();
          parts.AddService(
              parts.Keep(std::make_unique<interaction::InteractionServiceImpl>(app, parts.verifier())));
+         auto& sales = parts.Keep(std::make_unique<interaction::SalesApp>(
+             interaction::SalesAppOptions{.pipeline = &parts.pipeline(),
+                                          .customers = parts.customers(),
+                                          .stages = *stages,
+                                          .slow_queries = &parts.slow_queries()}));
+         parts.AddService(
+             parts.Keep(std::make_unique<interaction::SalesServiceImpl>(sales, parts.verifier())));
          parts.SetConsumer(parts.Keep(interaction::NewInteractionConsumer()));
          // Plans revisits and reports overdue ones every scan interval.
          runtime::Counter& scans = runtime::MetricsRegistry::Default().GetCounter(
              "crm_revisit_scans_total", "Revisit planning and overdue scans completed.");
          runtime::Counter& overdue = runtime::MetricsRegistry::Default().GetCounter(
              "crm_revisit_overdue_reported_total", "RevisitOverdue events emitted.");
-         parts.AddWorker("revisit-scan", absl::Milliseconds(scan_interval_ms), [&app, &scans,
-                                                                                 &overdue] {
+         runtime::Counter& steps_overdue = runtime::MetricsRegistry::Default().GetCounter(
+             "crm_plan_step_overdue_reported_total", "PlanStepOverdue events emitted.");
+         parts.AddWorker("revisit-scan", absl::Milliseconds(scan_interval_ms),
+                         [&app, &sales, &scans, &overdue, &steps_overdue] {
            absl::StatusOr<int> planned = app.PlanRevisits();
            absl::StatusOr<int> reported = app.ReportOverdue();
-           if (!planned.ok() || !reported.ok()) {
-             runtime::Log(runtime::LogLevel::kError, "revisit_scan_failed",
-                          {{"error", (!planned.ok() ? planned.status() : reported.status()).ToString()}});
-           } else {
-             overdue.Inc(static_cast<uint64_t>(*reported));
+           absl::StatusOr<int> steps = sales.ReportOverdueSteps();
+           for (const absl::Status& s : {planned.status(), reported.status(), steps.status()}) {
+             if (!s.ok()) runtime::Log(runtime::LogLevel::kError, "revisit_scan_failed",
+                                       {{"error", s.ToString()}});
            }
+           if (reported.ok()) overdue.Inc(static_cast<uint64_t>(*reported));
+           if (steps.ok()) steps_overdue.Inc(static_cast<uint64_t>(*steps));
            scans.Inc();
          });
          return absl::OkStatus();

@@ -1,5 +1,7 @@
 #include "crm/domain/validation.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 
 #include "crm/common/field_errors.h"
@@ -176,6 +178,27 @@ absl::Status ValidateCurrencyCode(std::string_view field, std::string_view code)
   return absl::OkStatus();
 }
 
+bool IsIso4217Currency(std::string_view code) {
+  // ISO 4217 list one (current currencies), sorted; plus gold, silver and SDR.
+  static constexpr std::string_view kCodes[] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD",
+    "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN",
+    "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF",
+    "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
+    "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+    "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW",
+    "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
+    "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN",
+    "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+    "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT",
+    "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED",
+    "VES", "VND", "VUV", "WST", "XAF", "XAG", "XAU", "XCD", "XDR", "XOF", "XPF", "YER",
+    "ZAR", "ZMW", "ZWL",
+  };
+  return std::binary_search(std::begin(kCodes), std::end(kCodes), code);
+}
+
 absl::Status ValidateMoney(std::string_view field, std::string_view currency_code,
                            int64_t amount_minor, MoneyRule rule) {
   const bool present = !currency_code.empty() || amount_minor != 0;
@@ -186,6 +209,9 @@ absl::Status ValidateMoney(std::string_view field, std::string_view currency_cod
   const std::string prefix(field);
   if (absl::Status s = ValidateCurrencyCode(prefix + ".currency_code", currency_code); !s.ok()) {
     return s;
+  }
+  if (rule.known_currency && !IsIso4217Currency(currency_code)) {
+    return InvalidField(prefix + ".currency_code", "not an ISO 4217 currency");
   }
   if (rule.non_negative && amount_minor < 0) {
     return InvalidField(prefix + ".amount_minor", "must not be negative");

@@ -179,5 +179,18 @@ TEST(TimestampTest, RangeAndRoundTrip) {
   ExpectInvalid(ValidateTimestamp("t", ts), "t: not a valid timestamp");
 }
 
+TEST(MoneyTest, KnownCurrencyIsCheckedOnlyWhenAsked) {
+  EXPECT_TRUE(IsIso4217Currency("CNY"));
+  EXPECT_TRUE(IsIso4217Currency("USD"));
+  EXPECT_TRUE(IsIso4217Currency("ZWL"));
+  EXPECT_FALSE(IsIso4217Currency("XYZ"));
+  EXPECT_FALSE(IsIso4217Currency("cny"));
+  EXPECT_TRUE(ValidateMoney("amount", "XYZ", 5, {.required = true}).ok());
+  const absl::Status s = ValidateMoney("amount", "XYZ", 5, {.required = true, .known_currency = true});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "amount.currency_code: not an ISO 4217 currency");
+  EXPECT_TRUE(ValidateMoney("amount", "EUR", 5, {.required = true, .known_currency = true}).ok());
+}
+
 }  // namespace
 }  // namespace crm::domain

@@ -8,6 +8,19 @@
 
 namespace crm::eventstore {
 
+void IndexKeyWrites(std::string_view projection, const std::vector<std::string>& old_keys,
+                    const std::vector<std::string>& new_keys, std::vector<ProjectionWrite>& out) {
+  const auto contains = [](const std::vector<std::string>& v, const std::string& k) {
+    return std::find(v.begin(), v.end(), k) != v.end();
+  };
+  for (const std::string& k : old_keys) {
+    if (!contains(new_keys, k)) out.push_back(ProjectionWrite::Delete(std::string(projection), k));
+  }
+  for (const std::string& k : new_keys) {
+    if (!contains(old_keys, k)) out.push_back(ProjectionWrite::Put(std::string(projection), k, ""));
+  }
+}
+
 std::string TimeKey(absl::Time t, bool newest_first) {
   uint64_t v = static_cast<uint64_t>(absl::ToUnixMicros(t)) ^ (uint64_t{1} << 63);
   if (newest_first) v = ~v;

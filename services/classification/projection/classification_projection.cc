@@ -43,17 +43,7 @@ std::vector<ProjectionWrite> RowWrites(const v1::Classification& before,
   std::vector<ProjectionWrite> writes;
   writes.push_back(ProjectionWrite::Put(std::string(kClassificationsProjection), after.customer_id(),
                                         after.SerializeAsString()));
-  const std::vector<std::string> old_keys = RiskKeys(before), new_keys = RiskKeys(after);
-  auto contains = [](const std::vector<std::string>& v, const std::string& s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
-  };
-  const std::string index(kChurnRiskIndexProjection);
-  for (const std::string& k : old_keys) {
-    if (!contains(new_keys, k)) writes.push_back(ProjectionWrite::Delete(index, k));
-  }
-  for (const std::string& k : new_keys) {
-    if (!contains(old_keys, k)) writes.push_back(ProjectionWrite::Put(index, k, ""));
-  }
+  eventstore::IndexKeyWrites(kChurnRiskIndexProjection, RiskKeys(before), RiskKeys(after), writes);
   return writes;
 }
 

@@ -74,14 +74,7 @@ std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Cus
   row.clear_customer_class();  // kept in kClassProjection
   writes.push_back(ProjectionWrite::Put(projection, after.customer_id(), row.SerializeAsString()));
 
-  const std::string index(kIndexProjection);
-  const std::vector<std::string> old_keys = IndexKeys(before), new_keys = IndexKeys(after);
-  for (const std::string& k : old_keys) {
-    if (!Contains(new_keys, k)) writes.push_back(ProjectionWrite::Delete(index, k));
-  }
-  for (const std::string& k : new_keys) {
-    if (!Contains(old_keys, k)) writes.push_back(ProjectionWrite::Put(index, k, ""));
-  }
+  eventstore::IndexKeyWrites(kIndexProjection, IndexKeys(before), IndexKeys(after), writes);
 
   const std::string dup(kDuplicateProjection);
   const std::vector<std::string> old_dup = DuplicateKeys(before), new_dup = DuplicateKeys(after);

@@ -14,7 +14,9 @@
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
+#include "crm/interaction/app/sales_app.h"
 #include "crm/interaction/projection/interaction_projection.h"
+#include "crm/interaction/projection/opportunity_projection.h"
 
 namespace crm::interaction {
 namespace {
@@ -87,12 +89,17 @@ const InteractionAggregate& Interactions() {
 }
 
 std::unique_ptr<eventstore::ProjectionSetProjector> NewRebuildProjector() {
-  return std::make_unique<command::AggregateProjector<InteractionAggregate>>(Interactions());
+  return std::make_unique<command::Projectors>(
+      std::vector<std::shared_ptr<const eventstore::ProjectionSetProjector>>{
+          std::make_shared<command::AggregateProjector<InteractionAggregate>>(Interactions()),
+          std::make_shared<command::AggregateProjector<OpportunityAggregate>>(Opportunities())});
 }
 
 std::vector<std::string> RebuildTargets() {
-  return {std::string(kInteractionsProjection), std::string(kInteractionIndexProjection),
-          std::string(kOpenRevisitProjection)};
+  return {std::string(kInteractionsProjection),    std::string(kInteractionIndexProjection),
+          std::string(kOpenRevisitProjection),     std::string(kOpportunitiesProjection),
+          std::string(kOpportunityIndexProjection), std::string(kPlanDueProjection),
+          std::string(kPlanTodoProjection)};
 }
 
 // The commands, built once.

@@ -576,6 +576,8 @@ void Apply(v1::Interaction& state, const v1::InteractionEvent& event, const Even
     }
     case v1::InteractionEvent::KIND_NOT_SET:
       break;
+    default:
+      break;  // an opportunity's event (domain/opportunity.h): not an interaction's
   }
   state.set_version(meta.version);
   *state.mutable_updated_at() = ToProtoTimestamp(meta.occurred_at);

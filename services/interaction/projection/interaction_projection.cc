@@ -1,7 +1,5 @@
 #include "crm/interaction/projection/interaction_projection.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
@@ -49,10 +47,6 @@ std::vector<std::string> IndexKeys(const v1::Interaction& i) {
   return keys;
 }
 
-bool Contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 bool IsOpenRevisit(const v1::Interaction& i) {
   return i.type() == v1::INTERACTION_TYPE_REVISIT &&
          i.revisit().status() == v1::REVISIT_STATUS_PLANNED;
@@ -68,14 +62,8 @@ std::vector<ProjectionWrite> RowWrites(const v1::Interaction& before, const v1::
   std::vector<ProjectionWrite> writes;
   writes.push_back(ProjectionWrite::Put(std::string(kInteractionsProjection), after.interaction_id(),
                                         after.SerializeAsString()));
-  const std::string index(kInteractionIndexProjection);
-  const auto old_keys = IndexKeys(before), new_keys = IndexKeys(after);
-  for (const std::string& k : old_keys) {
-    if (!Contains(new_keys, k)) writes.push_back(ProjectionWrite::Delete(index, k));
-  }
-  for (const std::string& k : new_keys) {
-    if (!Contains(old_keys, k)) writes.push_back(ProjectionWrite::Put(index, k, ""));
-  }
+  eventstore::IndexKeyWrites(kInteractionIndexProjection, IndexKeys(before), IndexKeys(after),
+                             writes);
   const std::string open(kOpenRevisitProjection);
   const std::string open_key = absl::StrCat(after.customer_id(), "/", after.interaction_id());
   if (IsOpenRevisit(after) && !IsOpenRevisit(before)) {

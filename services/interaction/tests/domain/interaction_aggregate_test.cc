@@ -1380,6 +1380,17 @@ TEST(EventTypeTest, NamesTheMessageOfTheSetKind) {
       {"care_done {}", "crm.interaction.v1.CareDone"},
       {"care_evaluated {}", "crm.interaction.v1.CareEvaluated"},
       {"satisfaction_recorded {}", "crm.interaction.v1.SatisfactionRecorded"},
+      {"opportunity_created {}", "crm.interaction.v1.OpportunityCreated"},
+      {"opportunity_updated {}", "crm.interaction.v1.OpportunityUpdated"},
+      {"opportunity_assigned {}", "crm.interaction.v1.OpportunityAssigned"},
+      {"opportunity_stage_changed {}", "crm.interaction.v1.OpportunityStageChanged"},
+      {"opportunity_probability_set {}", "crm.interaction.v1.OpportunityProbabilitySet"},
+      {"opportunity_won {}", "crm.interaction.v1.OpportunityWon"},
+      {"opportunity_lost {}", "crm.interaction.v1.OpportunityLost"},
+      {"opportunity_reopened {}", "crm.interaction.v1.OpportunityReopened"},
+      {"plan_step_added {}", "crm.interaction.v1.PlanStepAdded"},
+      {"plan_step_completed {}", "crm.interaction.v1.PlanStepCompleted"},
+      {"plan_step_overdue {}", "crm.interaction.v1.PlanStepOverdue"},
   };
   // Every kind of the oneof is covered.
   ASSERT_EQ(static_cast<int>(cases.size()),

@@ -94,7 +94,13 @@ struct MoneyRule {
   bool required = false;
   // "<field>.amount_minor: must not be negative".
   bool non_negative = true;
+  // "<field>.currency_code: not an ISO 4217 currency" for a well-formed code
+  // that ISO 4217 does not list (IsIso4217Currency).
+  bool known_currency = false;
 };
+
+// True for a code of ISO 4217's list of current currencies (and XAU, XAG, XDR).
+bool IsIso4217Currency(std::string_view code);
 
 // ISO 4217 form: three upper-case ASCII letters. Error: "<field>: required" when
 // empty, "<field>: must be 3 upper-case letters (ISO 4217)" otherwise.

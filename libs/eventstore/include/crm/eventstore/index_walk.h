@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -41,6 +42,12 @@ absl::StatusOr<std::string> WalkIndex(
     EventStore& store, std::string_view projection, const std::string& prefix,
     const WalkOptions& options,
     const std::function<absl::StatusOr<WalkStep>(const std::string& key)>& visit);
+
+// The writes that move an index from `old_keys` to `new_keys` (values ""): a
+// delete for each old key no longer there, a put for each new one. Appended to
+// `out`. For the index rows a projection keeps next to its state rows.
+void IndexKeyWrites(std::string_view projection, const std::vector<std::string>& old_keys,
+                    const std::vector<std::string>& new_keys, std::vector<ProjectionWrite>& out);
 
 // `t` as 8 big-endian bytes that sort like the time (microseconds, biased to be
 // unsigned); newest_first inverts the order. For time-ordered index keys.

@@ -1,0 +1,536 @@
+#include "crm/interaction/app/sales_app.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "crm/auth/access.h"
+#include "crm/command/serve.h"
+#include "crm/common/field_errors.h"
+#include "crm/common/ids.h"
+#include "crm/common/proto_time.h"
+#include "crm/common/status_macros.h"
+#include "crm/domain/validation.h"
+#include "crm/interaction/domain/interaction_aggregate.h"
+#include "crm/interaction/domain/pipeline_report.h"
+#include "crm/interaction/projection/interaction_projection.h"
+#include "crm/interaction/projection/opportunity_projection.h"
+
+namespace crm::interaction {
+namespace {
+
+using auth::Principal;
+using auth::Role;
+using domain::CustomerRef;
+
+const Principal& Reporter() {
+  static const Principal* const kReporter =
+      new Principal{.subject = "crm-interaction", .roles = {Role::kService}};
+  return *kReporter;
+}
+
+absl::StatusOr<size_t> PageSize(int requested, int default_size) {
+  if (requested == 0) return static_cast<size_t>(default_size);
+  if (requested < 0 || requested > 500) return InvalidField("page_size", "must be 1..500");
+  return static_cast<size_t>(requested);
+}
+
+bool IsManager(const Principal& who) {
+  return who.Has(Role::kRegionalManager) || who.Has(Role::kExecutive) || who.Has(Role::kAdmin) ||
+         who.Has(Role::kService);
+}
+
+// The opportunity's owner sees it as a rep sees the customers it owns: with a
+// role whose scope is "own" (sales_rep, service_agent; libs/auth ListScope).
+bool OwnsIt(const Principal& who, const v1::Opportunity& o) {
+  const std::string& own = auth::ScopeFor(who).owner;
+  return !own.empty() && o.owner() == own;
+}
+
+using Target = command::Target<v1::Opportunity>;
+using CreateTarget = command::Target<v1::Opportunity, CustomerRef>;
+// The customer's region now (assignments take it over).
+using AssignTarget = command::Target<v1::Opportunity, std::string>;
+using Outcome = command::Outcome<v1::Opportunity, v1::InteractionEvent>;
+
+template <typename Req>
+command::WriteOptions OptionsOf(const Req& r) {
+  return command::WriteOptions::Of(r.options());
+}
+
+std::string Day(absl::Time t) {
+  return absl::FormatCivilTime(absl::ToCivilDay(t, absl::UTCTimeZone()));
+}
+
+absl::Status ValidateOptionalDate(std::string_view field, const std::string& value) {
+  if (value.empty()) return absl::OkStatus();
+  return domain::ValidateDate(field, value);
+}
+
+struct Overdue {
+  std::string opportunity_id;
+  std::string step_id;
+};
+struct Applied {
+  size_t events = 0;
+};
+
+}  // namespace
+
+const OpportunityAggregate& Opportunities() {
+  static const OpportunityAggregate* const kOpportunities = new OpportunityAggregate{
+      .name = "opportunity",
+      .stream_prefix = OpportunityStreamFor(""),
+      .state_projection = std::string(kOpportunitiesProjection),
+      .apply = [](v1::Opportunity& s, const v1::InteractionEvent& e,
+                  const domain::EventMeta& m) { ApplyOpportunity(s, e, m); },
+      .event_type = [](const v1::InteractionEvent& e) { return EventType(e); },
+      .partition_key = [](const v1::InteractionEvent& e) { return e.customer_id(); },
+      .rows = [](const v1::Opportunity& before, const v1::Opportunity& after, const Events&,
+                 absl::Time) { return OpportunityRowWrites(before, after); }};
+  return *kOpportunities;
+}
+
+struct SalesApp::Parts {
+  explicit Parts(const SalesAppOptions& o) : o(o), store(o.pipeline->store()) {}
+
+  const SalesAppOptions& o;
+  eventstore::EventStore& store;
+
+  absl::Time Now() const { return o.pipeline->clock().Now(); }
+  SalesContext Context(const command::Decision& d) const {
+    return SalesContext{.actor = d.actor, .now = d.now, .stages = &o.stages};
+  }
+
+  absl::StatusOr<CustomerRef> VisibleCustomer(const Principal& who,
+                                              const std::string& customer_id) const {
+    return directory::VisibleCustomer(store, o.customers, who, customer_id, Now());
+  }
+
+  // The opportunity, when it exists and `who` may see it: through its customer,
+  // or as its owner.
+  absl::StatusOr<v1::Opportunity> LoadVisible(const Principal& who, const std::string& id) const {
+    if (id.empty()) return InvalidField("opportunity_id", "required");
+    ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o, LoadOpportunity(store, id));
+    if (!o) return absl::NotFoundError(absl::StrCat("opportunity ", id, " not found"));
+    if (OwnsIt(who, *o)) return *std::move(o);
+    RETURN_IF_ERROR(VisibleCustomer(who, o->customer_id()).status());
+    return *std::move(o);
+  }
+
+  // For lists and reports: one check per customer, the directory only (a list
+  // never waits for crm-customer).
+  std::function<bool(const v1::Opportunity&)> VisibleFilter(const Principal& who) const {
+    const auth::ListScope scope = auth::ScopeFor(who);
+    if (scope.all) return [](const v1::Opportunity&) { return true; };
+    auto cache = std::make_shared<directory::VisibilityCache>(store, nullptr, who, Now());
+    return [cache, who](const v1::Opportunity& o) {
+      return OwnsIt(who, o) || cache->Visible(o.customer_id());
+    };
+  }
+
+  template <typename Req>
+  command::Command<OpportunityAggregate, Req, v1::WriteResponse> OnOpportunity(
+      std::string rpc,
+      absl::StatusOr<Events> (*decide)(const v1::Opportunity&, const Req&, const SalesContext&),
+      bool managers_only = false) {
+    return {.aggregate = &Opportunities(),
+            .rpc = std::move(rpc),
+            .options = OptionsOf<Req>,
+            .load = [this, managers_only](const Principal& who,
+                                          const Req& req) -> absl::StatusOr<Target> {
+              ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
+              if (managers_only && !IsManager(who)) {
+                return absl::PermissionDeniedError(
+                    "only managers (regional_manager, executive, admin, service) may do this");
+              }
+              return Target{.id = req.opportunity_id(), .state = std::move(state)};
+            },
+            .decide = [this, decide](const Target& t, const Req& req, const command::Decision& d) {
+              return decide(t.state, req, Context(d));
+            },
+            .respond = [](const Target&, const Outcome& outcome, v1::WriteResponse& r) {
+              command::FillWrite(outcome, r);
+            }};
+  }
+
+  const command::Command<OpportunityAggregate, v1::CreateOpportunityRequest,
+                         v1::CreateOpportunityResponse, CustomerRef>
+      create{.aggregate = &Opportunities(),
+             .rpc = "CreateOpportunity",
+             .options = OptionsOf<v1::CreateOpportunityRequest>,
+             .load = [this](const Principal& who, const v1::CreateOpportunityRequest& req)
+                 -> absl::StatusOr<CreateTarget> {
+               ASSIGN_OR_RETURN(CustomerRef customer, VisibleCustomer(who, req.customer_id()));
+               return CreateTarget{.id = NewId(), .context = std::move(customer)};
+             },
+             .decide = [this](const CreateTarget& t, const v1::CreateOpportunityRequest& req,
+                              const command::Decision& d) {
+               return DecideCreateOpportunity(req, t.id, t.context, Context(d));
+             },
+             .respond = [](const CreateTarget& t, const Outcome& outcome,
+                           v1::CreateOpportunityResponse& r) {
+               r.set_opportunity_id(t.id);
+               command::FillWrite(outcome, *r.mutable_write());
+             }};
+  const command::Command<OpportunityAggregate, v1::UpdateOpportunityRequest, v1::WriteResponse>
+      update = OnOpportunity<v1::UpdateOpportunityRequest>("UpdateOpportunity",
+                                                           DecideUpdateOpportunity);
+  const command::Command<OpportunityAggregate, v1::AssignOpportunityRequest, v1::WriteResponse,
+                         std::string>
+      assign{.aggregate = &Opportunities(),
+             .rpc = "AssignOpportunity",
+             .options = OptionsOf<v1::AssignOpportunityRequest>,
+             .load = [this](const Principal& who, const v1::AssignOpportunityRequest& req)
+                 -> absl::StatusOr<AssignTarget> {
+               ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
+               if (!IsManager(who)) {
+                 return absl::PermissionDeniedError(
+                     "only managers (regional_manager, executive, admin, service) may assign");
+               }
+               ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
+                                directory::LoadDirectoryEntry(store, state.customer_id()));
+               return AssignTarget{.id = req.opportunity_id(),
+                                   .state = std::move(state),
+                                   .context = entry ? entry->region() : std::string()};
+             },
+             .decide = [this](const AssignTarget& t, const v1::AssignOpportunityRequest& req,
+                              const command::Decision& d) {
+               return DecideAssignOpportunity(t.state, req, t.context, Context(d));
+             },
+             .respond = [](const AssignTarget&, const Outcome& outcome, v1::WriteResponse& r) {
+               command::FillWrite(outcome, r);
+             }};
+  const command::Command<OpportunityAggregate, v1::MoveOpportunityStageRequest, v1::WriteResponse>
+      move = OnOpportunity<v1::MoveOpportunityStageRequest>("MoveOpportunityStage",
+                                                            DecideMoveStage);
+  const command::Command<OpportunityAggregate, v1::SetOpportunityProbabilityRequest,
+                         v1::WriteResponse>
+      set_probability = OnOpportunity<v1::SetOpportunityProbabilityRequest>(
+          "SetOpportunityProbability", DecideSetProbability);
+  const command::Command<OpportunityAggregate, v1::WinOpportunityRequest, v1::WriteResponse> win =
+      OnOpportunity<v1::WinOpportunityRequest>("WinOpportunity", DecideWin);
+  const command::Command<OpportunityAggregate, v1::LoseOpportunityRequest, v1::WriteResponse>
+      lose = OnOpportunity<v1::LoseOpportunityRequest>("LoseOpportunity", DecideLose);
+  const command::Command<OpportunityAggregate, v1::ReopenOpportunityRequest, v1::WriteResponse>
+      reopen = OnOpportunity<v1::ReopenOpportunityRequest>("ReopenOpportunity", DecideReopen,
+                                                           /*managers_only=*/true);
+  const command::Command<OpportunityAggregate, v1::AddPlanStepRequest, v1::AddPlanStepResponse>
+      add_step{.aggregate = &Opportunities(),
+               .rpc = "AddPlanStep",
+               .options = OptionsOf<v1::AddPlanStepRequest>,
+               .load = [this](const Principal& who,
+                              const v1::AddPlanStepRequest& req) -> absl::StatusOr<Target> {
+                 ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
+                 return Target{.id = req.opportunity_id(), .state = std::move(state)};
+               },
+               .decide = [this](const Target& t, const v1::AddPlanStepRequest& req,
+                                const command::Decision& d) {
+                 return DecideAddPlanStep(t.state, req, Context(d));
+               },
+               .respond = [](const Target&, const Outcome& outcome, v1::AddPlanStepResponse& r) {
+                 if (!outcome.after.plan().empty()) {
+                   r.set_step_id(outcome.after.plan().rbegin()->step_id());
+                 }
+                 command::FillWrite(outcome, *r.mutable_write());
+               }};
+  const command::Command<OpportunityAggregate, v1::CompletePlanStepRequest, v1::WriteResponse>
+      complete_step{
+          .aggregate = &Opportunities(),
+          .rpc = "CompletePlanStep",
+          .options = OptionsOf<v1::CompletePlanStepRequest>,
+          .load = [this](const Principal& who,
+                         const v1::CompletePlanStepRequest& req) -> absl::StatusOr<Target> {
+            ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
+            if (!req.interaction_id().empty()) {
+              // The visit or follow-up that carried the step out: of the same customer.
+              ASSIGN_OR_RETURN(std::optional<v1::Interaction> i,
+                               LoadInteraction(store, req.interaction_id()));
+              if (!i || i->customer_id() != state.customer_id()) {
+                return FieldNotFound("interaction_id",
+                                     absl::StrCat("no interaction ", req.interaction_id(),
+                                                  " of customer ", state.customer_id()));
+              }
+              if (i->type() != v1::INTERACTION_TYPE_VISIT &&
+                  i->type() != v1::INTERACTION_TYPE_FOLLOW_UP) {
+                return InvalidField("interaction_id",
+                                    absl::StrCat("interaction ", req.interaction_id(), " is a ",
+                                                 TypeName(i->type()),
+                                                 ", not a VISIT or FOLLOW_UP"));
+              }
+            }
+            return Target{.id = req.opportunity_id(), .state = std::move(state)};
+          },
+          .decide = [this](const Target& t, const v1::CompletePlanStepRequest& req,
+                           const command::Decision& d) {
+            return DecideCompletePlanStep(t.state, req, Context(d));
+          },
+          .respond = [](const Target&, const Outcome& outcome, v1::WriteResponse& r) {
+            command::FillWrite(outcome, r);
+          }};
+  // The overdue reporter's: decided on the opportunity's current state.
+  const command::Command<OpportunityAggregate, Overdue, Applied> report_overdue{
+      .aggregate = &Opportunities(),
+      .rpc = "ReportStepOverdue",
+      .load = [this](const Principal&, const Overdue& r) -> absl::StatusOr<Target> {
+        ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o, LoadOpportunity(store, r.opportunity_id));
+        if (!o) return absl::NotFoundError(absl::StrCat("opportunity ", r.opportunity_id, " not found"));
+        return Target{.id = r.opportunity_id, .state = *std::move(o)};
+      },
+      .decide = [this](const Target& t, const Overdue& r, const command::Decision& d) {
+        return DecideReportStepOverdue(t.state, r.step_id, Context(d));
+      },
+      .respond = [](const Target&, const Outcome& outcome, Applied& a) {
+        a.events = outcome.events.size();
+      }};
+};
+
+SalesApp::SalesApp(SalesAppOptions options)
+    : o_(std::move(options)), parts_(std::make_unique<Parts>(o_)) {}
+
+SalesApp::~SalesApp() = default;
+
+#define CRM_SALES_COMMAND(Method, Request, Response, member)                                \
+  void SalesApp::Method(const Principal& who, const v1::Request& req, v1::Response* resp, \
+                        command::Done done) {                                             \
+    o_.pipeline->Run(parts_->member, who, req, resp, std::move(done));                    \
+  }
+CRM_SALES_COMMAND(CreateOpportunity, CreateOpportunityRequest, CreateOpportunityResponse, create)
+CRM_SALES_COMMAND(UpdateOpportunity, UpdateOpportunityRequest, WriteResponse, update)
+CRM_SALES_COMMAND(AssignOpportunity, AssignOpportunityRequest, WriteResponse, assign)
+CRM_SALES_COMMAND(MoveOpportunityStage, MoveOpportunityStageRequest, WriteResponse, move)
+CRM_SALES_COMMAND(SetOpportunityProbability, SetOpportunityProbabilityRequest, WriteResponse,
+                  set_probability)
+CRM_SALES_COMMAND(WinOpportunity, WinOpportunityRequest, WriteResponse, win)
+CRM_SALES_COMMAND(LoseOpportunity, LoseOpportunityRequest, WriteResponse, lose)
+CRM_SALES_COMMAND(ReopenOpportunity, ReopenOpportunityRequest, WriteResponse, reopen)
+CRM_SALES_COMMAND(AddPlanStep, AddPlanStepRequest, AddPlanStepResponse, add_step)
+CRM_SALES_COMMAND(CompletePlanStep, CompletePlanStepRequest, WriteResponse, complete_step)
+#undef CRM_SALES_COMMAND
+
+absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportunityRequest& req,
+                                      v1::GetOpportunityResponse* resp) {
+  ASSIGN_OR_RETURN(v1::Opportunity current, parts_->LoadVisible(who, req.opportunity_id()));
+  if (!req.has_as_of()) {
+    *resp->mutable_opportunity() = std::move(current);
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
+  ASSIGN_OR_RETURN(auto events,
+                   parts_->store.ReadStreamAsOf(OpportunityStreamFor(req.opportunity_id()),
+                                                FromProtoTimestamp(req.as_of())));
+  if (events.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("opportunity ", req.opportunity_id(), " did not exist at the given time"));
+  }
+  v1::Opportunity past;
+  for (const eventstore::EventEnvelope& e : events) {
+    v1::InteractionEvent event;
+    if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt opportunity event");
+    ApplyOpportunity(past, event,
+                     {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
+  }
+  *resp->mutable_opportunity() = std::move(past);
+  return absl::OkStatus();
+}
+
+absl::Status SalesApp::GetOpportunityHistory(const Principal& who,
+                                             const v1::GetOpportunityHistoryRequest& req,
+                                             v1::GetOpportunityHistoryResponse* resp) {
+  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 100));
+  uint64_t from = 1;
+  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
+    return InvalidField("page_token", "not a token of this query");
+  }
+  RETURN_IF_ERROR(parts_->LoadVisible(who, req.opportunity_id()).status());
+  ASSIGN_OR_RETURN(auto events, parts_->store.ReadStream(OpportunityStreamFor(req.opportunity_id()),
+                                                         from, page_size + 1));
+  for (size_t i = 0; i < events.size() && i < page_size; ++i) {
+    const eventstore::EventEnvelope& e = events[i];
+    v1::OpportunityHistoryEntry* entry = resp->add_entries();
+    entry->set_version(e.stream_version());
+    entry->set_event_id(e.event_id());
+    entry->set_event_type(e.event_type());
+    entry->set_actor(e.actor());
+    *entry->mutable_occurred_at() = e.occurred_at();
+    if (!entry->mutable_event()->ParseFromString(e.payload())) {
+      return absl::DataLossError("corrupt opportunity event");
+    }
+  }
+  if (events.size() > page_size) resp->set_next_page_token(absl::StrCat(events.back().stream_version()));
+  return absl::OkStatus();
+}
+
+absl::Status SalesApp::ListOpportunities(const Principal& who,
+                                         const v1::ListOpportunitiesRequest& req,
+                                         v1::ListOpportunitiesResponse* resp) {
+  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  RETURN_IF_ERROR(domain::ValidateEnum("stage", req.stage(), v1::OpportunityStage_IsValid,
+                                       domain::Presence::kOptional));
+  RETURN_IF_ERROR(domain::ValidateEnum("status", req.status(), v1::OpportunityStatus_IsValid,
+                                       domain::Presence::kOptional));
+  RETURN_IF_ERROR(ValidateOptionalDate("close_from", req.close_from()));
+  RETURN_IF_ERROR(ValidateOptionalDate("close_to", req.close_to()));
+  if (!req.close_from().empty() && !req.close_to().empty() && req.close_to() < req.close_from()) {
+    return InvalidField("close_to", "must not be before close_from");
+  }
+  OpportunityQuery q{.page_size = page_size, .page_token = req.page_token()};
+  if (!req.customer_id().empty()) {
+    RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
+    q.index = OpportunityIndex::kCustomer;
+    q.value = req.customer_id();
+  } else if (!req.owner().empty()) {
+    q.index = OpportunityIndex::kOwner;
+    q.value = req.owner();
+  } else if (!req.region().empty()) {
+    q.index = OpportunityIndex::kRegion;
+    q.value = req.region();
+  }
+  auto visible = parts_->VisibleFilter(who);
+  ASSIGN_OR_RETURN(
+      OpportunityPage page,
+      interaction::ListOpportunities(parts_->store, q, [&](const v1::Opportunity& o) {
+        const std::string& close = o.details().expected_close_date();
+        const bool open = IsOpenStage(o.stage());
+        return (req.owner().empty() || o.owner() == req.owner()) &&
+               (req.region().empty() || o.region() == req.region()) &&
+               (req.stage() == 0 || o.stage() == req.stage()) &&
+               (req.status() != v1::OPPORTUNITY_STATUS_OPEN || open) &&
+               (req.status() != v1::OPPORTUNITY_STATUS_CLOSED || !open) &&
+               (req.close_from().empty() || close >= req.close_from()) &&
+               (req.close_to().empty() || close <= req.close_to()) && visible(o);
+      }));
+  for (v1::Opportunity& o : page.opportunities) *resp->add_opportunities() = std::move(o);
+  resp->set_next_page_token(page.next_page_token);
+  return absl::OkStatus();
+}
+
+absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
+                                            const v1::ListOverduePlanStepsRequest& req,
+                                            v1::ListOverduePlanStepsResponse* resp) {
+  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  const std::string responsible = req.responsible().empty() ? who.subject : req.responsible();
+  if (responsible.empty()) return InvalidField("responsible", "required");
+  if (responsible.size() > domain::kMaxIdLength) {
+    return InvalidField("responsible", "at most 256 bytes");
+  }
+  auto visible = parts_->VisibleFilter(who);
+  std::map<std::string, std::optional<v1::Opportunity>> seen;
+  absl::Status failure;
+  ASSIGN_OR_RETURN(
+      TodoPage page,
+      ListTodo(parts_->store, responsible, Day(parts_->Now()), page_size, req.page_token(),
+               [&](const std::string& opportunity_id) {
+                 auto [it, inserted] = seen.try_emplace(opportunity_id);
+                 if (inserted) {
+                   absl::StatusOr<std::optional<v1::Opportunity>> o =
+                       LoadOpportunity(parts_->store, opportunity_id);
+                   if (!o.ok()) {
+                     failure.Update(o.status());
+                   } else if (*o && visible(**o)) {
+                     it->second = **o;
+                   }
+                 }
+                 return it->second.has_value();
+               }));
+  RETURN_IF_ERROR(failure);
+  for (const StepRef& ref : page.steps) {
+    const v1::Opportunity& o = *seen[ref.opportunity_id];
+    for (const v1::PlanStep& s : o.plan()) {
+      if (s.step_id() != ref.step_id) continue;
+      v1::OverduePlanStep* out = resp->add_steps();
+      out->set_opportunity_id(o.opportunity_id());
+      out->set_customer_id(o.customer_id());
+      out->set_title(o.details().title());
+      *out->mutable_step() = s;
+    }
+  }
+  resp->set_next_page_token(page.next_page_token);
+  return absl::OkStatus();
+}
+
+void SalesApp::GetPipelineReport(const Principal& who, const v1::GetPipelineReportRequest& req,
+                                 v1::GetPipelineReportResponse* resp, command::Done done) {
+  command::RunOn(o_.slow_queries, std::move(done),
+                 [this, who, &req, resp] { return PipelineReport(who, req, resp); });
+}
+
+absl::Status SalesApp::PipelineReport(const Principal& who,
+                                      const v1::GetPipelineReportRequest& req,
+                                      v1::GetPipelineReportResponse* resp) {
+  const absl::Time now = parts_->Now();
+  std::optional<absl::Time> as_of;
+  if (req.has_as_of()) {
+    RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
+    as_of = FromProtoTimestamp(req.as_of());
+    if (*as_of > now) return InvalidField("as_of", "must not be in the future");
+  }
+  const absl::Time at = as_of.value_or(now);
+  RETURN_IF_ERROR(ValidateOptionalDate("period_from", req.period_from()));
+  RETURN_IF_ERROR(ValidateOptionalDate("period_to", req.period_to()));
+  const absl::CivilDay today = absl::ToCivilDay(at, absl::UTCTimeZone());
+  const absl::CivilMonth month(today);
+  ReportPeriod period{.from = absl::CivilDay(month), .to = absl::CivilDay(month + 1) - 1};
+  if (!req.period_from().empty()) period.from = *domain::ParseDate(req.period_from());
+  if (!req.period_to().empty()) period.to = *domain::ParseDate(req.period_to());
+  if (period.to < period.from) return InvalidField("period_to", "must not be before period_from");
+  RETURN_IF_ERROR(domain::ValidateText("owner", req.owner(), domain::kMaxIdLength));
+  RETURN_IF_ERROR(domain::ValidateText("region", req.region(), domain::kMaxIdLength));
+
+  PipelineReportBuilder report(at, period);
+  auto visible = parts_->VisibleFilter(who);
+  RETURN_IF_ERROR(ForEachOpportunity(parts_->store, [&](const v1::Opportunity& row) -> absl::Status {
+    v1::Opportunity past;
+    const v1::Opportunity* o = &row;
+    if (as_of && FromProtoTimestamp(row.updated_at()) > *as_of) {
+      if (FromProtoTimestamp(row.created_at()) > *as_of) return absl::OkStatus();
+      // Changed since: fold its events up to as_of.
+      ASSIGN_OR_RETURN(auto events, parts_->store.ReadStreamAsOf(
+                                        OpportunityStreamFor(row.opportunity_id()), *as_of));
+      for (const eventstore::EventEnvelope& e : events) {
+        v1::InteractionEvent event;
+        if (!event.ParseFromString(e.payload())) {
+          return absl::DataLossError("corrupt opportunity event");
+        }
+        ApplyOpportunity(past, event,
+                         {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
+      }
+      if (past.version() == 0) return absl::OkStatus();
+      o = &past;
+    }
+    if ((!req.owner().empty() && o->owner() != req.owner()) ||
+        (!req.region().empty() && o->region() != req.region()) || !visible(row)) {
+      return absl::OkStatus();
+    }
+    report.Add(*o);
+    return absl::OkStatus();
+  }));
+  *resp->mutable_report() = report.Finish();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> SalesApp::ReportOverdueSteps() {
+  const std::string today = Day(parts_->Now());
+  int reported = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(std::vector<StepRef> due, StepsPlannedBefore(parts_->store, today, 500));
+    if (due.empty()) break;
+    int this_round = 0;
+    for (const StepRef& ref : due) {
+      ASSIGN_OR_RETURN(Applied applied,
+                       o_.pipeline->Execute(parts_->report_overdue, Reporter(),
+                                            Overdue{ref.opportunity_id, ref.step_id}));
+      if (applied.events > 0) ++this_round;
+    }
+    reported += this_round;
+    // Each reported step leaves the index; one that did not (a race) ends the round.
+    if (this_round < static_cast<int>(due.size())) break;
+  }
+  return reported;
+}
+
+}  // namespace crm::interaction
