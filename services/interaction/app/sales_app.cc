@@ -39,10 +39,16 @@ absl::StatusOr<size_t> PageSize(int requested, int default_size) {
   return static_cast<size_t>(requested);
 }
 
-bool IsManager(const Principal& who) {
-  return who.Has(Role::kRegionalManager) || who.Has(Role::kExecutive) || who.Has(Role::kAdmin) ||
-         who.Has(Role::kService);
+// Managers and above: executives, admins and services anywhere; a regional
+// manager in the opportunity's region.
+bool IsManagerOf(const Principal& who, const v1::Opportunity& o) {
+  if (who.Has(Role::kExecutive) || who.Has(Role::kAdmin) || who.Has(Role::kService)) return true;
+  return who.Has(Role::kRegionalManager) && !who.region.empty() && who.region == o.region();
 }
+
+constexpr char kManagersOnly[] =
+    "only managers may do this (regional_manager of the opportunity's region, executive, admin "
+    "or service)";
 
 // The opportunity's owner sees it as a rep sees the customers it owns: with a
 // role whose scope is "own" (sales_rep, service_agent; libs/auth ListScope).
@@ -144,9 +150,8 @@ struct SalesApp::Parts {
             .load = [this, managers_only](const Principal& who,
                                           const Req& req) -> absl::StatusOr<Target> {
               ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
-              if (managers_only && !IsManager(who)) {
-                return absl::PermissionDeniedError(
-                    "only managers (regional_manager, executive, admin, service) may do this");
+              if (managers_only && !IsManagerOf(who, state)) {
+                return absl::PermissionDeniedError(kManagersOnly);
               }
               return Target{.id = req.opportunity_id(), .state = std::move(state)};
             },
@@ -188,10 +193,7 @@ struct SalesApp::Parts {
              .load = [this](const Principal& who, const v1::AssignOpportunityRequest& req)
                  -> absl::StatusOr<AssignTarget> {
                ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
-               if (!IsManager(who)) {
-                 return absl::PermissionDeniedError(
-                     "only managers (regional_manager, executive, admin, service) may assign");
-               }
+               if (!IsManagerOf(who, state)) return absl::PermissionDeniedError(kManagersOnly);
                ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
                                 directory::LoadDirectoryEntry(store, state.customer_id()));
                return AssignTarget{.id = req.opportunity_id(),

@@ -116,19 +116,18 @@ absl::StatusOr<OpportunityPage> ListOpportunities(
 
 absl::Status ForEachOpportunity(eventstore::EventStore& store,
                                 const std::function<absl::Status(const v1::Opportunity&)>& visit) {
-  std::string token;
-  do {
-    ASSIGN_OR_RETURN(
-        token, eventstore::WalkIndex(
-                   store, kOpportunitiesProjection, "", {.page_size = 2000, .page_token = token,
-                                                         .max_examined = 2000},
-                   [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
-                     ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o, LoadOpportunity(store, key));
-                     if (o) RETURN_IF_ERROR(visit(*o));
-                     return eventstore::WalkStep::kKept;
-                   }));
-  } while (!token.empty());
-  return absl::OkStatus();
+  // Rows with their values, a page at a time (no second lookup per row).
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto rows, store.ScanProjection(kOpportunitiesProjection, "", after, 2000));
+    if (rows.empty()) return absl::OkStatus();
+    v1::Opportunity o;
+    for (const auto& [key, value] : rows) {
+      if (!o.ParseFromString(value)) return absl::DataLossError("corrupt opportunity row");
+      RETURN_IF_ERROR(visit(o));
+    }
+    after = rows.back().first;
+  }
 }
 
 absl::StatusOr<std::vector<StepRef>> StepsPlannedBefore(eventstore::EventStore& store,

@@ -12,7 +12,8 @@
 // with the directory's current owner, region and grants) and to its own owner
 // when the caller is a sales_rep or service_agent (whose scope is "own").
 // Every command needs that; AssignOpportunity and ReopenOpportunity also need a
-// manager: regional_manager, executive, admin or service.
+// manager: a regional_manager of the opportunity's region (its customer's region
+// at creation or last assignment), an executive, admin or service.
 #pragma once
 
 #include <memory>
