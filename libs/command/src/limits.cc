@@ -172,4 +172,12 @@ std::string ScopedCommandKey(std::string_view rpc, std::string_view subject,
   return key;
 }
 
+absl::StatusOr<size_t> PageSize(int requested, size_t default_size) {
+  if (requested == 0) return default_size;
+  if (requested < 0 || requested > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: must be 1..", kMaxPageSize));
+  }
+  return static_cast<size_t>(requested);
+}
+
 }  // namespace crm::command

@@ -41,12 +41,6 @@ const Principal& Worker() {
   return *kWorker;
 }
 
-absl::StatusOr<size_t> PageSize(int requested, size_t default_size) {
-  if (requested == 0) return default_size;
-  if (requested < 0 || requested > 500) return absl::InvalidArgumentError("page_size: must be 1..500");
-  return static_cast<size_t>(requested);
-}
-
 bool CanManageRules(const Principal& who) {
   return who.Has(auth::Role::kExecutive) || who.Has(auth::Role::kAdmin);
 }
@@ -699,7 +693,7 @@ absl::Status ClassificationApp::GetClassificationHistory(
     const Principal& who, const v1::GetClassificationHistoryRequest& req,
     v1::GetClassificationHistoryResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 100));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   uint64_t from_version = 1;
   if (!req.page_token().empty() &&
       (!absl::SimpleAtoi(req.page_token(), &from_version) || from_version < 1)) {
@@ -732,7 +726,7 @@ absl::Status ClassificationApp::GetRuleSet(const Principal&, const v1::GetRuleSe
 absl::Status ClassificationApp::ListChurnRisks(const Principal& who,
                                                const v1::ListChurnRisksRequest& req,
                                                v1::ListChurnRisksResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   const auth::ListScope scope = auth::ScopeFor(who);
   if (scope.Empty()) {
     return absl::PermissionDeniedError("ListChurnRisks: the caller's roles cover no customers");

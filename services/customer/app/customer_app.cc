@@ -23,16 +23,6 @@ namespace {
 using auth::Principal;
 using auth::Role;
 
-constexpr int kMaxPageSize = 500;
-
-absl::StatusOr<int> PageSize(int requested, int default_size) {
-  if (requested == 0) return default_size;
-  if (requested < 0 || requested > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size: must be 1..", kMaxPageSize));
-  }
-  return requested;
-}
-
 std::vector<auth::AccessGrant> GrantsOf(const v1::Customer& c) {
   std::vector<auth::AccessGrant> out;
   for (const v1::AccessGrant& g : c.access_grants()) {
@@ -402,7 +392,7 @@ absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustome
 
 absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCustomersRequest& req,
                                         v1::ListCustomersResponse* resp) {
-  ASSIGN_OR_RETURN(int page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   if (!v1::Lifecycle_IsValid(req.lifecycle())) {
     return absl::InvalidArgumentError(absl::StrCat("lifecycle: unknown value ", req.lifecycle()));
   }
@@ -440,7 +430,7 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
                                              const v1::GetCustomerHistoryRequest& req,
                                              v1::GetCustomerHistoryResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
-  ASSIGN_OR_RETURN(int page_size, PageSize(req.page_size(), 100));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   uint64_t from = 1;
   if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
     return absl::InvalidArgumentError("page_token: not a token of this query");

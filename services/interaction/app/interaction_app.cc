@@ -31,12 +31,6 @@ const Principal& Planner() {
   return *kPlanner;
 }
 
-absl::StatusOr<size_t> PageSize(int requested, int default_size) {
-  if (requested == 0) return static_cast<size_t>(default_size);
-  if (requested < 0 || requested > 500) return absl::InvalidArgumentError("page_size: must be 1..500");
-  return static_cast<size_t>(requested);
-}
-
 using Target = command::Target<v1::Interaction>;
 using CreateTarget = command::Target<v1::Interaction, CustomerRef>;
 using Outcome = command::Outcome<v1::Interaction, v1::InteractionEvent>;
@@ -285,7 +279,7 @@ absl::Status InteractionApp::GetInteraction(const Principal& who,
 absl::Status InteractionApp::ListInteractions(const Principal& who,
                                               const v1::ListInteractionsRequest& req,
                                               v1::ListInteractionsResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   if (!v1::InteractionType_IsValid(req.type())) {
     return absl::InvalidArgumentError(absl::StrCat("type: unknown value ", req.type()));
   }
@@ -322,7 +316,7 @@ absl::Status InteractionApp::ListInteractions(const Principal& who,
 absl::Status InteractionApp::ListDueRevisits(const Principal& who,
                                              const v1::ListDueRevisitsRequest& req,
                                              v1::ListDueRevisitsResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   if (req.within_days() < 0 || req.within_days() > 3660) {
     return absl::InvalidArgumentError("within_days: must be 0..3660");
   }
@@ -342,7 +336,7 @@ absl::Status InteractionApp::ListDueRevisits(const Principal& who,
 
 absl::Status InteractionApp::GetTimeline(const Principal& who, const v1::GetTimelineRequest& req,
                                          v1::GetTimelineResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 100));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
   Query q{.index = Index::kTimeline, .value = req.customer_id(), .page_size = page_size,
           .page_token = req.page_token()};

@@ -33,12 +33,6 @@ const Principal& Reporter() {
   return *kReporter;
 }
 
-absl::StatusOr<size_t> PageSize(int requested, int default_size) {
-  if (requested == 0) return static_cast<size_t>(default_size);
-  if (requested < 0 || requested > 500) return InvalidField("page_size", "must be 1..500");
-  return static_cast<size_t>(requested);
-}
-
 // Managers and above: executives, admins and services anywhere; a regional
 // manager in the opportunity's region.
 bool IsManagerOf(const Principal& who, const v1::Opportunity& o) {
@@ -343,7 +337,7 @@ absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportu
 absl::Status SalesApp::GetOpportunityHistory(const Principal& who,
                                              const v1::GetOpportunityHistoryRequest& req,
                                              v1::GetOpportunityHistoryResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 100));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   uint64_t from = 1;
   if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
     return InvalidField("page_token", "not a token of this query");
@@ -370,7 +364,7 @@ absl::Status SalesApp::GetOpportunityHistory(const Principal& who,
 absl::Status SalesApp::ListOpportunities(const Principal& who,
                                          const v1::ListOpportunitiesRequest& req,
                                          v1::ListOpportunitiesResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   RETURN_IF_ERROR(domain::ValidateEnum("stage", req.stage(), v1::OpportunityStage_IsValid,
                                        domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateEnum("status", req.status(), v1::OpportunityStatus_IsValid,
@@ -414,7 +408,7 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
 absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
                                             const v1::ListOverduePlanStepsRequest& req,
                                             v1::ListOverduePlanStepsResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size(), 50));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   const std::string responsible = req.responsible().empty() ? who.subject : req.responsible();
   if (responsible.empty()) return InvalidField("responsible", "required");
   if (responsible.size() > domain::kMaxIdLength) {

@@ -33,12 +33,6 @@ const Principal& Service() {
   return *kService;
 }
 
-absl::StatusOr<size_t> PageSize(int requested) {
-  if (requested == 0) return size_t{50};
-  if (requested < 0 || requested > 500) return absl::InvalidArgumentError("page_size: must be 1..500");
-  return static_cast<size_t>(requested);
-}
-
 // KPI counters of one group.
 struct Tally {
   int64_t opened = 0, resolved = 0, on_time = 0, reopened = 0, feedback = 0, breaches = 0,
@@ -409,7 +403,7 @@ class TicketApp::Impl {
 
   absl::Status ListTickets(const Principal& who, const v1::ListTicketsRequest& req,
                            v1::ListTicketsResponse* resp) {
-    ASSIGN_OR_RETURN(size_t page_size, PageSize(req.page_size()));
+    ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
     for (int i = 0; i < req.statuses_size(); ++i) {
       if (!v1::TicketStatus_IsValid(req.statuses(i)) || req.statuses(i) == 0) {
         return absl::InvalidArgumentError(

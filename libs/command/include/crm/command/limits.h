@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "google/protobuf/message.h"
 
 namespace crm::command {
@@ -50,5 +51,10 @@ std::string Fingerprint(const google::protobuf::Message& request);
 // Subjects longer than 256 bytes are represented by their digest.
 std::string ScopedCommandKey(std::string_view rpc, std::string_view subject,
                              std::string_view command_id);
+
+// A list request's page_size: `default_size` when 0 (unset), else 1..kMaxPageSize;
+// INVALID_ARGUMENT "page_size: must be 1..500" otherwise. One rule for every list.
+inline constexpr int kMaxPageSize = 500;
+absl::StatusOr<size_t> PageSize(int requested, size_t default_size);
 
 }  // namespace crm::command
