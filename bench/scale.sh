@@ -4,6 +4,8 @@
 #
 #   bench/scale.sh --preset=small         50,000 customers, 250,000 interactions, 10,000 tickets
 #   bench/scale.sh --preset=full          1,000,000 / 5,000,000 / 200,000
+#   bench/scale.sh --preset=sales         20,000 customers and 100,000 opportunities
+#                                         (no interactions, no tickets)
 #   bench/scale.sh --preset=small --keep  keep the temp dir (logs, data dirs)
 #   bench/scale.sh --preset=full --reuse=DIR   measure again on the data dirs a
 #                                              --keep run of the same preset left
@@ -23,6 +25,10 @@
 #              region, first page of 50; closed loop, then open loop at 200/s
 #   report     crmctl classification report (executive token): wall time of 3 calls
 #              (crmctl's own start and connection included), the median
+#   sales      (when the preset has opportunities) crm-bench grpc --scenario=opportunity:
+#              CreateOpportunity writes per second, closed loop; then
+#              --scenario=pipeline-report with 1 caller: GetPipelineReport of every
+#              opportunity, now and as of the end of the generation
 #   memory     VmRSS of each process; disk: du -sm of each data dir
 #   restart    kill -9 crm-customer, start it again with the same flags, time until
 #              its ready line
@@ -44,7 +50,7 @@ seconds=10
 
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-  echo "Flags: --preset=small|full (required) --keep --reuse=DIR --callers=N (64) --seconds=N (10)"
+  echo "Flags: --preset=small|full|sales (required) --keep --reuse=DIR --callers=N (64) --seconds=N (10)"
 }
 
 while [ $# -gt 0 ]; do
@@ -60,9 +66,10 @@ while [ $# -gt 0 ]; do
   shift
 done
 case $preset in
-  small) customers=50000 interactions=250000 tickets=10000 ;;
-  full) customers=1000000 interactions=5000000 tickets=200000 ;;
-  *) echo "scale.sh: --preset=small or --preset=full required" >&2; usage >&2; exit 2 ;;
+  small) customers=50000 interactions=250000 tickets=10000 opportunities=0 ;;
+  full) customers=1000000 interactions=5000000 tickets=200000 opportunities=0 ;;
+  sales) customers=20000 interactions=0 tickets=0 opportunities=100000 ;;
+  *) echo "scale.sh: --preset=small, full or sales required" >&2; usage >&2; exit 2 ;;
 esac
 for n in "$seconds" "$callers"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "scale.sh: not a positive integer: $n" >&2; exit 2; }
@@ -203,17 +210,19 @@ addrs=(--customer_addr="${svc_addr[customer]}" --interaction_addr="${svc_addr[in
 
 # --- generate --------------------------------------------------------------------------
 say "crm-bench grpc --scenario=generate --customers=$customers --interactions=$interactions" \
-  "--tickets=$tickets --callers=$callers (progress in $work/generate.log)"
+  "--tickets=$tickets --opportunities=$opportunities --callers=$callers" \
+  "(progress in $work/generate.log)"
 if [ -n "$reuse" ]; then
   say "reusing the data generated earlier in $work (its generate.log has the rates)"
   generate_s="(reused: $(sed -n 's/^generate s: //p' "$work/generate.s" 2> /dev/null || true))"
 else
   t0=$(now)
   run_logged generate "$bench_bin" grpc --scenario=generate --customers="$customers" \
-    --interactions="$interactions" --tickets="$tickets" --callers="$callers" \
-    --jwt_secret_file="$secret" "${addrs[@]}"
+    --interactions="$interactions" --tickets="$tickets" --opportunities="$opportunities" \
+    --callers="$callers" --jwt_secret_file="$secret" "${addrs[@]}"
   generate_s=$(elapsed "$t0")
   echo "generate s: $generate_s" > "$work/generate.s"
+  date +%s > "$work/generate.end"
 fi
 grep -q '^errors: 0$' "$work/generate.log" || die "generate counted errors ($work/generate.log)"
 
@@ -247,15 +256,20 @@ fi
 # --- reads -----------------------------------------------------------------------------
 # bench_p99 NAME ROW FLAGS...: crm-bench grpc, then the p99 ms of ROW's line in
 # $p99 and the final rate in $rate.
+# A first flag --callers=N replaces the --callers of the run.
 bench_p99() {
-  local name=$1 row=$2
+  local name=$1 row=$2 n=$callers
   shift 2
-  say "crm-bench grpc $* --callers=$callers --seconds=$seconds"
-  run_logged "$name" "$bench_bin" grpc "$@" --callers="$callers" --seconds="$seconds" \
+  if [[ ${1:-} == --callers=* ]]; then
+    n=${1#*=}
+    shift
+  fi
+  say "crm-bench grpc $* --callers=$n --seconds=$seconds"
+  run_logged "$name" "$bench_bin" grpc "$@" --callers="$n" --seconds="$seconds" \
     --jwt_secret_file="$secret" "${addrs[@]}"
   p99=$(awk -v row="$row" '$1 == row { print $6 }' "$work/$name.log" | tail -n1)
   [ -n "$p99" ] || die "no $row row in $work/$name.log"
-  rate=$(sed -n 's/^rate [a-z]*: //p' "$work/$name.log" | tail -n1)
+  rate=$(sed -n 's/^rate [a-z-]*: //p' "$work/$name.log" | tail -n1)
 }
 # Closed loop (every caller busy: the machine saturated), then open loop at a
 # fixed rate well below that (latency without the queueing of a saturated machine).
@@ -267,6 +281,21 @@ bench_p99 list ListCustomers --scenario=list --existing=1
 list_p99=$p99 list_rate=$rate
 bench_p99 list_open ListCustomers --scenario=list --existing=1 --rate=200
 list_open_p99=$p99
+
+if [ "$opportunities" -gt 0 ]; then
+  bench_p99 opportunity CreateOpportunity --scenario=opportunity --existing="$customers"
+  opportunity_p99=$p99 opportunity_rate=$rate
+  bench_p99 pipeline GetPipelineReport --callers=1 --scenario=pipeline-report
+  pipeline_p50=$(awk '$1 == "GetPipelineReport" { print $4 }' "$work/pipeline.log" | tail -n1)
+  pipeline_p99=$p99 pipeline_rate=$rate
+  # As of the end of the generation: every generated opportunity, none of the later ones.
+  [ -f "$work/generate.end" ] || die "no $work/generate.end (a --reuse of a run before it was kept)"
+  ago=$(( $(date +%s) - $(cat "$work/generate.end") ))
+  bench_p99 pipeline_as_of GetPipelineReport --callers=1 --scenario=pipeline-report \
+    --as_of_seconds_ago="$ago"
+  pipeline_as_of_p50=$(awk '$1 == "GetPipelineReport" { print $4 }' "$work/pipeline_as_of.log" | tail -n1)
+  pipeline_as_of_p99=$p99
+fi
 
 report_ms=()
 for i in 1 2 3; do
@@ -311,7 +340,7 @@ rebuild_s=$(json_number seconds)
 rebuild_rate=$(json_number events_per_s)
 
 # --- results ---------------------------------------------------------------------------
-echo "scale preset: $preset ($customers customers, $interactions interactions, $tickets tickets; $(nproc) hardware threads, $fstype)"
+echo "scale preset: $preset ($customers customers, $interactions interactions, $tickets tickets, $opportunities opportunities; $(nproc) hardware threads, $fstype)"
 echo "scale generate s: $generate_s"
 sed -n 's/^generate \([a-z]*\): [0-9]* in [0-9.]* s, \([0-9.]*\)\/s.*/scale generate rate \1 per s: \2/p' \
   "$work/generate.log"
@@ -321,6 +350,11 @@ echo "scale get p99 ms at 1000/s: $get_open_p99 (open loop)"
 echo "scale list p99 ms: $list_p99 (closed loop, $callers callers: $list_rate/s; region filter, page 50)"
 echo "scale list p99 ms at 200/s: $list_open_p99 (open loop)"
 echo "scale report ms: $report_median (median of ${report_ms[*]})"
+if [ "$opportunities" -gt 0 ]; then
+  echo "scale opportunity writes per s: $opportunity_rate (CreateOpportunity, closed loop, $callers callers; p99 $opportunity_p99 ms)"
+  echo "scale pipeline report ms p50 / p99: $pipeline_p50 / $pipeline_p99 (1 caller: $pipeline_rate/s; $opportunities opportunities and those the write step added)"
+  echo "scale pipeline report as of the end of the generation ms p50 / p99: $pipeline_as_of_p50 / $pipeline_as_of_p99 (1 caller)"
+fi
 for name in customer interaction ticket classification; do
   echo "scale rss MB crm-$name: ${rss[$name]}"
 done

@@ -40,9 +40,11 @@
 #include "crm/auth/grpc_auth.h"
 #include "crm/auth/jwt.h"
 #include "crm/classification/v1/classification_service.grpc.pb.h"
+#include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/interaction/v1/interaction_service.grpc.pb.h"
+#include "crm/interaction/v1/sales_service.grpc.pb.h"
 #include "crm/ticket/v1/ticket_service.grpc.pb.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -111,12 +113,17 @@ enum Row : int {
   kGetClassification,
   kRecordTransaction,
   kTicketFlow,  // OpenTicket -> AssignTicket -> AddComment, first call's start to last return
+  kCreateOpportunity,
+  kMoveOpportunityStage,
+  kWinOpportunity,
+  kPipelineReport,
   kRowCount,
 };
 constexpr std::array<const char*, kRowCount> kRowNames = {
     "RegisterCustomer", "UpdateCustomer", "GetCustomer",       "ListCustomers",
     "LogFollowUp",      "OpenTicket",     "AssignTicket",      "AddComment",
-    "Health/Check",     "GetClassification", "RecordTransaction", "ticket flow (3 calls)"};
+    "Health/Check",     "GetClassification", "RecordTransaction", "ticket flow (3 calls)",
+    "CreateOpportunity", "MoveOpportunityStage", "WinOpportunity", "GetPipelineReport"};
 
 std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
@@ -295,6 +302,7 @@ using CustomerStubs = StubPool<cv1::CustomerService::Stub, decltype(NewStubFn<cv
 using InteractionStubs =
     StubPool<iv1::InteractionService::Stub, decltype(NewStubFn<iv1::InteractionService>())>;
 using TicketStubs = StubPool<tv1::TicketService::Stub, decltype(NewStubFn<tv1::TicketService>())>;
+using SalesStubs = StubPool<iv1::SalesService::Stub, decltype(NewStubFn<iv1::SalesService>())>;
 using ClassificationStubs =
     StubPool<clv1::ClassificationService::Stub, decltype(NewStubFn<clv1::ClassificationService>())>;
 using HealthStubs = StubPool<grpc::GenericStub, decltype(NewGenericStubFn())>;
@@ -304,6 +312,7 @@ constexpr char kHealthCheckMethod[] = "/grpc.health.v1.Health/Check";
 // What a scenario needs.
 struct Needs {
   bool customer = false, interaction = false, ticket = false, classification = false;
+  bool sales = false;
   bool preload = false, token = true;
 };
 
@@ -314,12 +323,18 @@ Needs NeedsOf(const GrpcBenchOptions& o) {
     n.token = false;
     return n;
   }
+  if (scenario == "pipeline-report") {
+    n.sales = true;
+    return n;
+  }
   n.customer = true;
   if (scenario == "generate") {
     n.interaction = o.interactions > 0;
     n.ticket = o.tickets > 0;
+    n.sales = o.opportunities > 0;
     return n;
   }
+  n.sales = scenario == "opportunity";
   n.preload = scenario != "register" && scenario != "propagation";
   n.interaction = scenario == "log-interaction" || scenario == "mixed";
   n.ticket = scenario == "ticket" || scenario == "mixed";
@@ -352,10 +367,19 @@ std::string Describe(const std::string& scenario) {
     return "RegisterCustomer, then GetClassification polled until the customer is classified "
            "(NOT_FOUND -> found)";
   }
+  if (scenario == "opportunity") {
+    return "CreateOpportunity (CNY, a new title each) for a random preloaded customer";
+  }
+  if (scenario == "pipeline-report") {
+    return "GetPipelineReport of the whole store (the token's scope: executive), now or, with "
+           "--as_of_seconds_ago, as of that long ago";
+  }
   if (scenario == "generate") {
     return "data generator: --customers RegisterCustomer (unique names, spread over regions and "
            "industries) + RecordTransaction each, then --interactions LogFollowUp spread over "
-           "them, then --tickets OpenTicket";
+           "them, then --tickets OpenTicket, then --opportunities CreateOpportunity (CNY or "
+           "USD; then, for four in five, a move to NEEDS_ANALYSIS, PROPOSAL or NEGOTIATION, or "
+           "a win)";
   }
   return scenario;
 }
@@ -393,6 +417,7 @@ class GrpcBench {
   void GenCustomer(int64_t i, ItemDone done);
   void GenFollowUp(int64_t i, ItemDone done);
   void GenTicket(int64_t i, ItemDone done);
+  void GenOpportunity(int64_t i, ItemDone done);
   int Generate();
   void PrintHeader() const;
   // Runs `op_` closed or open loop over warm-up + window; returns once every
@@ -456,6 +481,8 @@ class GrpcBench {
   void OpMixed(TimePoint due, Done done);
   void OpHealth(TimePoint due, Done done);
   void OpPropagation(TimePoint due, Done done);
+  void OpCreateOpportunity(TimePoint due, Done done);
+  void OpPipelineReport(TimePoint due, Done done);
   Operation OperationFor(const std::string& scenario);
 
   // Propagation: customers registered and not yet seen by the classification service.
@@ -489,6 +516,7 @@ class GrpcBench {
   InteractionStubs interaction_;
   TicketStubs ticket_;
   ClassificationStubs classification_;
+  SalesStubs sales_;
   HealthStubs health_;
 
   std::vector<std::string> customers_;  // preloaded, read-only once the run starts
@@ -561,6 +589,11 @@ absl::Status GrpcBench::Setup() {
   if (needs_.ticket) {
     RETURN_IF_ERROR(ticket_.Connect("crm-ticket", addr(o_.ticket_addr, kDefaultTicketAddr),
                                     o_.channels, NewStubFn<tv1::TicketService>()));
+  }
+  if (needs_.sales) {
+    RETURN_IF_ERROR(sales_.Connect("crm-interaction (SalesService)",
+                                   addr(o_.interaction_addr, kDefaultInteractionAddr), o_.channels,
+                                   NewStubFn<iv1::SalesService>()));
   }
   if (needs_.classification) {
     RETURN_IF_ERROR(classification_.Connect(
@@ -868,6 +901,44 @@ void GrpcBench::OpPropagation(TimePoint due, Done done) {
       });
 }
 
+iv1::CreateOpportunityRequest OpportunityRequest(const std::string& customer_id, uint64_t n,
+                                                 const std::string& currency) {
+  iv1::CreateOpportunityRequest req;
+  req.set_customer_id(customer_id);
+  iv1::OpportunityDetails* d = req.mutable_details();
+  d->set_title(absl::StrCat("crm-bench opportunity ", n));
+  d->set_source(iv1::OPPORTUNITY_SOURCE_WEB_MEDIA);
+  d->mutable_expected_amount()->set_currency_code(currency);
+  d->mutable_expected_amount()->set_amount_minor(static_cast<int64_t>(100000 * (1 + n % 997)));
+  // Spread over the next twelve months.
+  d->set_expected_close_date(absl::FormatTime(
+      "%Y-%m-%d", absl::Now() + absl::Hours(24 * static_cast<int64_t>(1 + n % 365)),
+      absl::UTCTimeZone()));
+  return req;
+}
+
+void GrpcBench::OpCreateOpportunity(TimePoint due, Done done) {
+  Call<iv1::CreateOpportunityResponse>(
+      kCreateOpportunity, due, OpportunityRequest(RandomCustomer(), counter_.fetch_add(1), "CNY"),
+      [stub = sales_.Pick()](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->CreateOpportunity(c, rq, rs, std::move(f));
+      },
+      [done](const grpc::Status& s, const iv1::CreateOpportunityResponse&) { done(s.ok()); });
+}
+
+void GrpcBench::OpPipelineReport(TimePoint due, Done done) {
+  iv1::GetPipelineReportRequest req;
+  if (o_.as_of_seconds_ago > 0) {
+    *req.mutable_as_of() = ToProtoTimestamp(absl::Now() - absl::Seconds(o_.as_of_seconds_ago));
+  }
+  Call<iv1::GetPipelineReportResponse>(
+      kPipelineReport, due, std::move(req),
+      [stub = sales_.Pick()](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->GetPipelineReport(c, rq, rs, std::move(f));
+      },
+      [done](const grpc::Status& s, const iv1::GetPipelineReportResponse&) { done(s.ok()); });
+}
+
 GrpcBench::Operation GrpcBench::OperationFor(const std::string& scenario) {
   auto bind = [this](void (GrpcBench::*fn)(TimePoint, Done)) -> Operation {
     return [this, fn](TimePoint due, Done done) { (this->*fn)(due, std::move(done)); };
@@ -880,6 +951,8 @@ GrpcBench::Operation GrpcBench::OperationFor(const std::string& scenario) {
   if (scenario == "list") return bind(&GrpcBench::OpList);
   if (scenario == "mixed") return bind(&GrpcBench::OpMixed);
   if (scenario == "noop") return bind(&GrpcBench::OpHealth);
+  if (scenario == "opportunity") return bind(&GrpcBench::OpCreateOpportunity);
+  if (scenario == "pipeline-report") return bind(&GrpcBench::OpPipelineReport);
   return bind(&GrpcBench::OpPropagation);
 }
 
@@ -1288,20 +1361,61 @@ void GrpcBench::GenTicket(int64_t i, ItemDone done) {
       [done](const grpc::Status& s, const tv1::OpenTicketResponse&) { done(s); });
 }
 
+void GrpcBench::GenOpportunity(int64_t i, ItemDone done) {
+  const uint64_t n = static_cast<uint64_t>(i);
+  iv1::CreateOpportunityRequest req = OpportunityRequest(
+      generated_[static_cast<size_t>((n * 7919) % generated_.size())], n, n % 3 == 0 ? "USD" : "CNY");
+  req.mutable_options()->set_command_id(absl::StrCat("crm-bench-", run_tag_, "-opportunity-", i));
+  iv1::SalesService::Stub* stub = sales_.Pick();
+  Call<iv1::CreateOpportunityResponse>(
+      kCreateOpportunity, Clock::now(), std::move(req),
+      [stub](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+        stub->async()->CreateOpportunity(c, rq, rs, std::move(f));
+      },
+      [this, stub, i, n, done](const grpc::Status& s, const iv1::CreateOpportunityResponse& r) {
+        if (!s.ok() || n % 5 == 0) return done(s);
+        const std::string command_id = absl::StrCat("crm-bench-", run_tag_, "-opportunity-", i, "-2");
+        if (n % 5 == 4) {
+          iv1::WinOpportunityRequest win;
+          win.mutable_options()->set_command_id(command_id);
+          win.set_opportunity_id(r.opportunity_id());
+          win.mutable_final_amount()->set_currency_code(n % 3 == 0 ? "USD" : "CNY");
+          win.mutable_final_amount()->set_amount_minor(static_cast<int64_t>(90000 * (1 + n % 997)));
+          return Call<iv1::WriteResponse>(
+              kWinOpportunity, Clock::now(), std::move(win),
+              [stub](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+                stub->async()->WinOpportunity(c, rq, rs, std::move(f));
+              },
+              [done](const grpc::Status& s2, const iv1::WriteResponse&) { done(s2); });
+        }
+        iv1::MoveOpportunityStageRequest move;
+        move.mutable_options()->set_command_id(command_id);
+        move.set_opportunity_id(r.opportunity_id());
+        move.set_stage(static_cast<iv1::OpportunityStage>(1 + n % 5));  // NA, P, N
+        Call<iv1::WriteResponse>(
+            kMoveOpportunityStage, Clock::now(), std::move(move),
+            [stub](auto* c, auto* rq, auto* rs, std::function<void(grpc::Status)> f) {
+              stub->async()->MoveOpportunityStage(c, rq, rs, std::move(f));
+            },
+            [done](const grpc::Status& s2, const iv1::WriteResponse&) { done(s2); });
+      });
+}
+
 int GrpcBench::Generate() {
   std::printf("crm-bench grpc: scenario generate: %s\n", Describe(o_.scenario).c_str());
   std::vector<std::string> targets = {"customer " + customer_.addr()};
   if (!interaction_.empty()) targets.push_back("interaction " + interaction_.addr());
   if (!ticket_.empty()) targets.push_back("ticket " + ticket_.addr());
+  if (!sales_.empty()) targets.push_back("sales " + sales_.addr());
   std::printf("  targets: %s; %d channels each; %d items in flight; %u hardware threads\n",
               absl::StrJoin(targets, ", ").c_str(), o_.channels, o_.callers,
               std::thread::hardware_concurrency());
   std::printf("  token: %s\n", token_origin_.c_str());
-  std::printf("  customers: %ld (regions %s; industries %s), interactions: %ld, tickets: %ld; "
-              "run tag %s\n\n",
+  std::printf("  customers: %ld (regions %s; industries %s), interactions: %ld, tickets: %ld, "
+              "opportunities: %ld; run tag %s\n\n",
               static_cast<long>(o_.customers), absl::StrJoin(kRegions, ",").c_str(),
               absl::StrJoin(kIndustries, ",").c_str(), static_cast<long>(o_.interactions),
-              static_cast<long>(o_.tickets), run_tag_.c_str());
+              static_cast<long>(o_.tickets), static_cast<long>(o_.opportunities), run_tag_.c_str());
   std::fflush(stdout);
   generated_.assign(static_cast<size_t>(o_.customers), std::string());
   int64_t errors = 0, items = 0;
@@ -1328,6 +1442,8 @@ int GrpcBench::Generate() {
         [this](int64_t i, ItemDone d) { GenFollowUp(i, std::move(d)); });
   phase("tickets", "OpenTicket", o_.tickets,
         [this](int64_t i, ItemDone d) { GenTicket(i, std::move(d)); });
+  phase("opportunities", "CreateOpportunity + a move or a win for 4 in 5", o_.opportunities,
+        [this](int64_t i, ItemDone d) { GenOpportunity(i, std::move(d)); });
   std::printf("errors: %ld\n", static_cast<long>(errors));
   std::printf("rate generate: %.1f\n", seconds > 0 ? static_cast<double>(items) / seconds : 0.0);
   std::fflush(stdout);
@@ -1340,8 +1456,8 @@ int GrpcBench::Run() {
     return 1;
   }
   if (o_.scenario == "generate") {
-    if (o_.customers <= 0 && (o_.interactions > 0 || o_.tickets > 0)) {
-      PrintError("generate: --interactions and --tickets need --customers > 0");
+    if (o_.customers <= 0 && (o_.interactions > 0 || o_.tickets > 0 || o_.opportunities > 0)) {
+      PrintError("generate: --interactions, --tickets and --opportunities need --customers > 0");
       return 1;
     }
     const int rc = Generate();
@@ -1370,10 +1486,11 @@ CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options) {
       "percentiles and errors; closed loop (--callers) or open loop (--rate)");
   cmd->add_option("--scenario", options->scenario,
                   "register | update | log-interaction | ticket | get | list | mixed | noop | "
-                  "propagation | generate")
+                  "propagation | opportunity | pipeline-report | generate")
       ->required()
       ->check(CLI::IsMember({"register", "update", "log-interaction", "ticket", "get", "list",
-                             "mixed", "noop", "propagation", "generate"}));
+                             "mixed", "noop", "propagation", "opportunity", "pipeline-report",
+                             "generate"}));
   cmd->add_option("--callers", options->callers,
                   "Operations in flight (closed loop); their cap in the open loop")
       ->check(CLI::Range(1, 100000))
@@ -1424,6 +1541,15 @@ CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options) {
       ->capture_default_str();
   cmd->add_option("--tickets", options->tickets, "generate: tickets to open, spread over the customers")
       ->check(CLI::Range(int64_t{0}, int64_t{1000000000}))
+      ->capture_default_str();
+  cmd->add_option("--opportunities", options->opportunities,
+                  "generate: opportunities to create, spread over the customers (then a stage "
+                  "move or a win for four in five)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000000}))
+      ->capture_default_str();
+  cmd->add_option("--as_of_seconds_ago", options->as_of_seconds_ago,
+                  "pipeline-report: > 0 asks for the report as of this many seconds ago")
+      ->check(CLI::Range(0.0, 1e10))
       ->capture_default_str();
   cmd->add_option("--channels", options->channels, "gRPC channels (TCP connections) per service")
       ->check(CLI::Range(1, 1024))

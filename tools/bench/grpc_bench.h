@@ -28,7 +28,7 @@ namespace crm::bench {
 
 struct GrpcBenchOptions {
   // register | update | log-interaction | ticket | get | list | mixed | noop | propagation |
-  // generate
+  // opportunity | pipeline-report | generate
   std::string scenario;
   int callers = 64;            // closed loop: operations in flight; open loop: their cap
   double seconds = 5;          // measured window
@@ -51,6 +51,11 @@ struct GrpcBenchOptions {
   int64_t customers = 0;
   int64_t interactions = 0;
   int64_t tickets = 0;
+  // generate: opportunities (CreateOpportunity, then a stage move or a win for
+  // four in five) spread over the customers.
+  int64_t opportunities = 0;
+  // pipeline-report: > 0 asks for the report as of this many seconds ago.
+  double as_of_seconds_ago = 0;
   int channels = 4;             // gRPC channels (TCP connections) per service
   int poll_interval_ms = 5;     // propagation: how often a pending customer is polled, at most
   double max_poll_rate = 1000;  // propagation: GetClassification polls per second, at most
