@@ -135,17 +135,6 @@ std::string Percent(double rate) {
   return buf;
 }
 
-// Minor units at two decimals: 120050 -> "1200.50".
-std::string Minor(int64_t minor) {
-  const bool negative = minor < 0;
-  const uint64_t abs = negative ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%llu.%02llu", negative ? "-" : "",
-                static_cast<unsigned long long>(abs / 100),
-                static_cast<unsigned long long>(abs % 100));
-  return buf;
-}
-
 std::string OpSymbol(v1::Op op) {
   switch (op) {
     case v1::OP_GE:
@@ -212,7 +201,7 @@ void PrintClassification(const v1::Classification& c, std::ostream& out) {
   }
   if (c.has_credit()) {
     const v1::CreditResult& cr = c.credit();
-    line("credit", OrDash(cr.rating()) + "  limit " + Minor(cr.credit_limit_minor()) +
+    line("credit", OrDash(cr.rating()) + "  limit " + FormatMinor(cr.credit_limit_minor()) +
                        (cr.currency_code().empty() ? "" : " " + cr.currency_code()) + ", terms " +
                        std::to_string(cr.payment_terms_days()) + " days  (" +
                        (cr.grade_index() < 0 ? std::string("default grade")
@@ -236,8 +225,25 @@ void PrintClassification(const v1::Classification& c, std::ostream& out) {
   }
 }
 
+// metrics:  N, then "  name  value" per metric (money in major units of the
+// rule set's currency), in the response's order (by metric number).
+void PrintMetrics(const pb::RepeatedPtrField<v1::MetricValue>& metrics, std::ostream& out) {
+  PrintKeyValue(out, "metrics",
+                metrics.empty()
+                    ? std::string("- (no inputs kept)")
+                    : std::to_string(metrics.size()) + " (now, under the rule set in force)");
+  char buf[128];
+  for (const v1::MetricValue& v : metrics) {
+    std::snprintf(buf, sizeof buf, "  %-32s %s", MetricName(v.metric()).c_str(),
+                  Num(v.value()).c_str());
+    out << buf << "\n";
+  }
+}
+
 void PrintGetClassification(const pb::Message& m, std::ostream& out) {
-  PrintClassification(dynamic_cast<const v1::GetClassificationResponse&>(m).classification(), out);
+  const auto& r = dynamic_cast<const v1::GetClassificationResponse&>(m);
+  PrintClassification(r.classification(), out);
+  PrintMetrics(r.metrics(), out);
 }
 
 // What one event says, on one line.
@@ -253,7 +259,7 @@ std::string EventText(const v1::ClassificationEvent& e) {
     case v1::ClassificationEvent::kCreditRated: {
       const v1::CreditRated& c = e.credit_rated();
       return "credit_rated  " + (c.old_rating().empty() ? std::string("(none)") : c.old_rating()) +
-             " -> " + c.rating() + ", limit " + Minor(c.credit_limit_minor()) +
+             " -> " + c.rating() + ", limit " + FormatMinor(c.credit_limit_minor()) +
              (c.currency_code().empty() ? "" : " " + c.currency_code()) + ", terms " +
              std::to_string(c.payment_terms_days()) + " days  " +
              RuleSetVersion(c.rule_set_version()) + (c.reason().empty() ? "" : "  -- " + c.reason());
@@ -326,8 +332,8 @@ void PrintRuleSet(const v1::RuleSet& rs, std::ostream& out) {
   auto grade = [&out, &currency](const std::string& label, const v1::CreditGrade& g,
                                  bool with_conditions) {
     out << "    " << label << "  " << OrDash(g.rating()) << "  limit "
-        << Minor(g.credit_limit_minor()) << " " << currency << ", terms " << g.payment_terms_days()
-        << " days";
+        << FormatMinor(g.credit_limit_minor()) << " " << currency << ", terms "
+        << g.payment_terms_days() << " days";
     if (with_conditions) out << "  if " << ConditionsText(g.all_of());
     if (!g.description().empty()) out << "  -- " << g.description();
     out << "\n";

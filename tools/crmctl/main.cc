@@ -4,6 +4,7 @@
 //   export CRM_TOKEN=$(crmctl token --sub alice --roles sales_rep --region north)
 //   crmctl customer get --id 7d1c... --output json
 //   crmctl interaction timeline --customer_id 7d1c...
+//   crmctl sales report --as_of 2026-12-31
 //   crmctl ticket list --status opened,assigned
 //   crmctl classification get --customer_id 7d1c...
 //
@@ -15,6 +16,7 @@
 #include "events_command.h"
 #include "grpc_client.h"
 #include "interaction_command.h"
+#include "sales_command.h"
 #include "ticket_command.h"
 #include "token_command.h"
 
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   crm::crmctl::AddTokenCommand(app);
   crm::crmctl::AddCustomerCommands(app);
   crm::crmctl::AddInteractionCommands(app);
+  crm::crmctl::AddSalesCommands(app);
   crm::crmctl::AddTicketCommands(app);
   crm::crmctl::AddClassificationCommands(app);
   crm::crmctl::AddAdminCommands(app);

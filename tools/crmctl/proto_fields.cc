@@ -142,13 +142,25 @@ absl::Status SetOne(pb::Message& parent, const pb::FieldDescriptor& field, std::
   return absl::InvalidArgumentError("unsupported field type of " + field.full_name());
 }
 
-// "LIFECYCLE_" for Lifecycle: the name of the value 0 without "UNSPECIFIED".
+// "LIFECYCLE_" for Lifecycle: the name of the value 0 without "UNSPECIFIED";
+// for an enum whose value 0 is named otherwise (OPPORTUNITY_STATUS_ANY), the
+// part up to the last '_' that every value's name starts with
+// ("OPPORTUNITY_STATUS_").
 std::string EnumPrefix(const pb::EnumDescriptor& type) {
   const pb::EnumValueDescriptor* zero = type.FindValueByNumber(0);
   if (zero != nullptr && absl::EndsWith(zero->name(), "UNSPECIFIED")) {
     return zero->name().substr(0, zero->name().size() - std::string_view("UNSPECIFIED").size());
   }
-  return "";
+  if (type.value_count() < 2) return "";
+  std::string common = type.value(0)->name();
+  for (int i = 1; i < type.value_count(); ++i) {
+    const std::string& name = type.value(i)->name();
+    size_t n = 0;
+    while (n < common.size() && n < name.size() && common[n] == name[n]) ++n;
+    common.resize(n);
+  }
+  const size_t underscore = common.rfind('_');
+  return underscore == std::string::npos ? "" : common.substr(0, underscore + 1);
 }
 
 }  // namespace

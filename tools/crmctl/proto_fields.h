@@ -61,7 +61,9 @@ bool FieldIsSet(const google::protobuf::Message& message, std::string_view path)
 // name without the enum's prefix in any case, with '-' for '_' ("following",
 // "legal-review"), an unambiguous start of such a name ("own" for
 // TRANSACTION_PARTY_OWN_COMPANY), or the number. The prefix is the name of the
-// value 0 without "UNSPECIFIED". INVALID_ARGUMENT listing the short names otherwise.
+// value 0 without "UNSPECIFIED" (when the value 0 has another name, e.g.
+// OPPORTUNITY_STATUS_ANY, the start up to '_' every value's name shares:
+// "OPPORTUNITY_STATUS_"). INVALID_ARGUMENT listing the short names otherwise.
 absl::StatusOr<int> ParseEnumValue(const google::protobuf::EnumDescriptor& type,
                                    std::string_view text);
 
@@ -69,7 +71,7 @@ absl::StatusOr<int> ParseEnumValue(const google::protobuf::EnumDescriptor& type,
 // text for a value the descriptor does not know.
 std::string EnumShortName(const google::protobuf::EnumDescriptor& type, int number);
 
-// The short names of all values except the UNSPECIFIED one, joined by '|'.
+// The short names of all values except the value 0 (UNSPECIFIED), joined by '|'.
 std::string EnumShortNames(const google::protobuf::EnumDescriptor& type);
 
 // An amount in major units ("1200.50", "-3", "0.5") in minor units at two

@@ -1,6 +1,7 @@
 #include "rpc_command.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <utility>
@@ -245,6 +246,16 @@ std::string FormatTime(const pb::Timestamp& ts) {
 }
 
 std::string OrDash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string FormatMinor(int64_t minor) {
+  const bool negative = minor < 0;
+  const uint64_t abs = negative ? 0 - static_cast<uint64_t>(minor) : static_cast<uint64_t>(minor);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%llu.%02llu", negative ? "-" : "",
+                static_cast<unsigned long long>(abs / 100),
+                static_cast<unsigned long long>(abs % 100));
+  return buf;
+}
 
 void PrintKeyValue(std::ostream& out, std::string_view key, const std::string& value) {
   out << key << ":" << std::string(16 - std::min<size_t>(15, key.size()), ' ') << value << "\n";

@@ -20,6 +20,7 @@
 // table, the flags, the request building and the printing are shared code.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <iostream>
@@ -240,6 +241,9 @@ std::string FormatTime(const google::protobuf::Timestamp& ts);
 
 // `s`, or "-" when empty.
 std::string OrDash(const std::string& s);
+
+// Minor units at two decimals, as the amount flags take them: 120050 -> "1200.50".
+std::string FormatMinor(int64_t minor);
 
 // "key:" padded to a column, then the value: the line format of the `get` summaries.
 void PrintKeyValue(std::ostream& out, std::string_view key, const std::string& value);
