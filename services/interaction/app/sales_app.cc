@@ -258,6 +258,12 @@ struct SalesApp::Parts {
                                                  TypeName(i->type()),
                                                  ", not a VISIT or FOLLOW_UP"));
               }
+              if (i->type() == v1::INTERACTION_TYPE_VISIT &&
+                  i->visit().status() != v1::VISIT_STATUS_COMPLETED) {
+                return RefusedField("interaction_id",
+                                    absl::StrCat("visit ", req.interaction_id(),
+                                                 " is not recorded yet (RecordVisit first)"));
+              }
             }
             return Target{.id = req.opportunity_id(), .state = std::move(state)};
           },
@@ -369,6 +375,11 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
                                        domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateEnum("status", req.status(), v1::OpportunityStatus_IsValid,
                                        domain::Presence::kOptional));
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"customer_id", &req.customer_id()},
+                                     {"owner", &req.owner()},
+                                     {"region", &req.region()}}) {
+    RETURN_IF_ERROR(domain::ValidateText(field, *value, domain::kMaxIdLength));
+  }
   RETURN_IF_ERROR(ValidateOptionalDate("close_from", req.close_from()));
   RETURN_IF_ERROR(ValidateOptionalDate("close_to", req.close_to()));
   if (!req.close_from().empty() && !req.close_to().empty() && req.close_to() < req.close_from()) {

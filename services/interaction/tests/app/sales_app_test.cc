@@ -398,7 +398,14 @@ TEST_F(SalesAppTest, PlanStepsLinkTheVisitThatDidThemAndOverdueOnesAreReportedOn
   complete.set_interaction_id(other->interaction_id());
   EXPECT_EQ(Call(&SalesApp::CompletePlanStep, alice, complete).status().code(),
             absl::StatusCode::kNotFound);
+  // A visit that is only planned did not carry anything out yet.
   complete.set_interaction_id(visit->interaction_id());
+  EXPECT_EQ(Call(&SalesApp::CompletePlanStep, alice, complete).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::RecordVisitRequest record;
+  record.set_interaction_id(visit->interaction_id());
+  record.mutable_record()->set_summary("Toured the plant; pilot agreed");
+  ASSERT_TRUE(command::Await(*interactions_, &InteractionApp::RecordVisit, alice, record).ok());
   ASSERT_TRUE(Call(&SalesApp::CompletePlanStep, alice, complete).ok());
   EXPECT_EQ(Call(&SalesApp::ListOverduePlanSteps, alice, v1::ListOverduePlanStepsRequest())
                 ->steps_size(),
