@@ -460,9 +460,15 @@ absl::StatusOr<int> CustomerApp::ConvertOnWonOpportunities() {
   constexpr size_t kBatch = 500;
   eventstore::EventStore& store = pipeline_.store();
   int converted = 0;
+  // A row that fails for a reason that may pass (the store, a race lost too often)
+  // stays for the next run, and the rows after it are still worked on.
+  absl::Status retry_later;
+  std::string after;
   for (;;) {
-    ASSIGN_OR_RETURN(auto queued, store.ScanProjection(kConversionQueueProjection, "", "", kBatch));
+    ASSIGN_OR_RETURN(auto queued,
+                     store.ScanProjection(kConversionQueueProjection, "", after, kBatch));
     for (const auto& [key, value] : queued) {
+      after = key;
       eventstore::EventEnvelope won;
       absl::StatusOr<v1::WriteResponse> applied =
           won.ParseFromString(value)
@@ -474,13 +480,18 @@ absl::StatusOr<int> CustomerApp::ConvertOnWonOpportunities() {
         runtime::Log(runtime::LogLevel::kWarn, "opportunity_won_not_applied",
                      {{"queued", key}, {"error", applied.status().ToString()}});
       } else {
-        return applied.status();  // the row stays for the next run
+        runtime::Log(runtime::LogLevel::kWarn, "opportunity_won_retry_later",
+                     {{"queued", key}, {"error", applied.status().ToString()}});
+        retry_later.Update(applied.status());
+        continue;
       }
       RETURN_IF_ERROR(store.WriteProjections(
           {eventstore::ProjectionWrite::Delete(std::string(kConversionQueueProjection), key)}));
     }
-    if (queued.size() < kBatch) return converted;
+    if (queued.size() < kBatch) break;
   }
+  RETURN_IF_ERROR(retry_later);
+  return converted;
 }
 
 absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {

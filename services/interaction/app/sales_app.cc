@@ -35,9 +35,12 @@ const Principal& Reporter() {
 
 // Managers and above: executives, admins and services anywhere; a regional
 // manager in the opportunity's region.
-bool IsManagerOf(const Principal& who, const v1::Opportunity& o) {
+bool IsManagerIn(const Principal& who, const std::string& region) {
   if (who.Has(Role::kExecutive) || who.Has(Role::kAdmin) || who.Has(Role::kService)) return true;
-  return who.Has(Role::kRegionalManager) && !who.region.empty() && who.region == o.region();
+  return who.Has(Role::kRegionalManager) && !who.region.empty() && who.region == region;
+}
+bool IsManagerOf(const Principal& who, const v1::Opportunity& o) {
+  return IsManagerIn(who, o.region());
 }
 
 constexpr char kManagersOnly[] =
@@ -165,6 +168,11 @@ struct SalesApp::Parts {
              .load = [this](const Principal& who, const v1::CreateOpportunityRequest& req)
                  -> absl::StatusOr<CreateTarget> {
                ASSIGN_OR_RETURN(CustomerRef customer, VisibleCustomer(who, req.customer_id()));
+               // Another owner than the customer's is an assignment.
+               if (!req.owner().empty() && req.owner() != customer.owner &&
+                   !IsManagerIn(who, customer.region)) {
+                 return absl::PermissionDeniedError(absl::StrCat("owner: ", kManagersOnly));
+               }
                return CreateTarget{.id = NewId(), .context = std::move(customer)};
              },
              .decide = [this](const CreateTarget& t, const v1::CreateOpportunityRequest& req,
@@ -411,7 +419,12 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
                (req.close_from().empty() || close >= req.close_from()) &&
                (req.close_to().empty() || close <= req.close_to()) && visible(o);
       }));
-  for (v1::Opportunity& o : page.opportunities) *resp->add_opportunities() = std::move(o);
+  for (v1::Opportunity& o : page.opportunities) {
+    o.clear_plan();
+    o.clear_owner_history();
+    o.clear_stage_history();
+    *resp->add_opportunities() = std::move(o);
+  }
   resp->set_next_page_token(page.next_page_token);
   return absl::OkStatus();
 }
@@ -424,6 +437,9 @@ absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
   if (responsible.empty()) return InvalidField("responsible", "required");
   if (responsible.size() > domain::kMaxIdLength) {
     return InvalidField("responsible", "at most 256 bytes");
+  }
+  if (responsible.find('\0') != std::string::npos) {
+    return InvalidField("responsible", "must not contain control characters");
   }
   auto visible = parts_->VisibleFilter(who);
   std::map<std::string, std::optional<v1::Opportunity>> seen;
@@ -491,6 +507,7 @@ absl::Status SalesApp::PipelineReport(const Principal& who,
   PipelineReportBuilder report(at, period);
   auto visible = parts_->VisibleFilter(who);
   RETURN_IF_ERROR(ForEachOpportunity(parts_->store, [&](const v1::Opportunity& row) -> absl::Status {
+    if (!visible(row)) return absl::OkStatus();  // (on the current row: before any replay)
     v1::Opportunity past;
     const v1::Opportunity* o = &row;
     if (as_of && FromProtoTimestamp(row.updated_at()) > *as_of) {
@@ -510,7 +527,7 @@ absl::Status SalesApp::PipelineReport(const Principal& who,
       o = &past;
     }
     if ((!req.owner().empty() && o->owner() != req.owner()) ||
-        (!req.region().empty() && o->region() != req.region()) || !visible(row)) {
+        (!req.region().empty() && o->region() != req.region())) {
       return absl::OkStatus();
     }
     report.Add(*o);

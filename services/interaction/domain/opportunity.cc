@@ -35,6 +35,13 @@ absl::Status ValidateId(std::string_view field, std::string_view value, bool req
   if (value.size() > kMaxIdLength) {
     return InvalidField(field, absl::StrCat("at most ", kMaxIdLength, " bytes"));
   }
+  // Ids and subjects are parts of index keys: no control characters (NUL
+  // separates the parts).
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return InvalidField(field, "must not contain control characters");
+    }
+  }
   return ValidateText(field, value, kMaxIdLength);
 }
 
@@ -143,6 +150,12 @@ const v1::PlanStep* FindStep(const v1::Opportunity& state, std::string_view id) 
   return nullptr;
 }
 
+// Keeps the newest `bound` entries of a history kept in the row (the log keeps all).
+template <typename T>
+void KeepNewest(google::protobuf::RepeatedPtrField<T>* items, int bound) {
+  if (items->size() > bound) items->DeleteSubrange(0, items->size() - bound);
+}
+
 void PushStage(v1::Opportunity& state, v1::OpportunityStage from, v1::OpportunityStage to,
                int32_t probability, const domain::EventMeta& meta) {
   v1::StageChange* c = state.add_stage_history();
@@ -151,6 +164,7 @@ void PushStage(v1::Opportunity& state, v1::OpportunityStage from, v1::Opportunit
   c->set_probability(probability);
   c->set_changed_by(meta.actor);
   *c->mutable_changed_at() = ToProtoTimestamp(meta.occurred_at);
+  KeepNewest(state.mutable_stage_history(), kMaxHistoryInRow);
 }
 
 void ClearClose(v1::Opportunity& state) {
@@ -481,6 +495,7 @@ void ApplyOpportunity(v1::Opportunity& state, const v1::InteractionEvent& event,
       o->set_reason(a.reason());
       o->set_changed_by(meta.actor);
       *o->mutable_changed_at() = ToProtoTimestamp(meta.occurred_at);
+      KeepNewest(state.mutable_owner_history(), kMaxHistoryInRow);
       state.set_owner(a.to_owner());
       if (!a.region().empty()) state.set_region(a.region());
       break;

@@ -1,6 +1,7 @@
 #include "crm/interaction/domain/pipeline_report.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "crm/common/proto_time.h"
@@ -16,6 +17,13 @@ absl::CivilDay DayOf(const google::protobuf::Timestamp& t) {
 
 double Round2(double x) { return std::round(x * 100.0) / 100.0; }
 
+// a + b for sums of amounts (each ≤ 10^14): at most INT64_MAX, never overflowing.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t out;
+  if (__builtin_add_overflow(a, b, &out)) return std::numeric_limits<int64_t>::max();
+  return out;
+}
+
 }  // namespace
 
 int64_t Weighted(int64_t amount_minor, int32_t probability) {
@@ -27,8 +35,8 @@ void PipelineReportBuilder::Group::Add(const std::string& currency, int64_t amou
   ++count;
   Sum& s = by_currency[currency];
   ++s.count;
-  s.amount += amount;
-  s.weighted += weighted;
+  s.amount = SaturatingAdd(s.amount, amount);
+  s.weighted = SaturatingAdd(s.weighted, weighted);
 }
 
 PipelineReportBuilder::PipelineReportBuilder(absl::Time as_of, ReportPeriod period)
@@ -47,7 +55,7 @@ void PipelineReportBuilder::Add(const v1::Opportunity& o) {
     if (close && *close >= period_.from && *close <= period_.to) {
       Forecast& f = forecast_[currency];
       ++f.open_count;
-      f.open_weighted += weighted;
+      f.open_weighted = SaturatingAdd(f.open_weighted, weighted);
     }
     return;
   }
@@ -58,7 +66,7 @@ void PipelineReportBuilder::Add(const v1::Opportunity& o) {
     ++won_;
     Forecast& f = forecast_[o.final_amount().currency_code()];
     ++f.won_count;
-    f.won += o.final_amount().amount_minor();
+    f.won = SaturatingAdd(f.won, o.final_amount().amount_minor());
     cycle_days_sum_ +=
         absl::ToDoubleHours(FromProtoTimestamp(o.closed_at()) - FromProtoTimestamp(o.created_at())) /
         24.0;
@@ -110,7 +118,7 @@ v1::PipelineReport PipelineReportBuilder::Finish() const {
     out->set_open_count(f.open_count);
     out->set_won_minor(f.won);
     out->set_won_count(f.won_count);
-    out->set_total_minor(f.open_weighted + f.won);
+    out->set_total_minor(SaturatingAdd(f.open_weighted, f.won));
   }
   r.set_won_count(won_);
   r.set_lost_count(lost_);

@@ -417,6 +417,42 @@ TEST_F(SalesAppTest, PlanStepsLinkTheVisitThatDidThemAndOverdueOnesAreReportedOn
   EXPECT_EQ(got->opportunity().plan(0).interaction_id(), visit->interaction_id());
   EXPECT_EQ(got->opportunity().plan(0).status(), v1::PLAN_STEP_STATUS_DONE);
 
+  // Another owner than the customer's is an assignment: managers only.
+  v1::CreateOpportunityRequest for_bob;
+  for_bob.set_customer_id("c1");
+  for_bob.set_owner("bob");
+  for_bob.mutable_details()->set_title("For Bob");
+  for_bob.mutable_details()->set_source(v1::OPPORTUNITY_SOURCE_OTHER);
+  for_bob.mutable_details()->mutable_expected_amount()->set_currency_code("CNY");
+  for_bob.mutable_details()->set_expected_close_date("2026-12-01");
+  EXPECT_EQ(Call(&SalesApp::CreateOpportunity, alice, for_bob).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&SalesApp::CreateOpportunity,
+                 Principal{"mia", {Role::kRegionalManager}, "south"}, for_bob)
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);  // c1 is in the north
+  EXPECT_TRUE(
+      Call(&SalesApp::CreateOpportunity, Principal{"nina", {Role::kRegionalManager}, "north"},
+           for_bob)
+          .ok());
+  for_bob.set_owner("alice");  // the customer's owner: no assignment
+  EXPECT_TRUE(Call(&SalesApp::CreateOpportunity, alice, for_bob).ok());
+
+  // Lists carry no plan or histories; GetOpportunity does.
+  v1::ListOpportunitiesRequest of_c1;
+  of_c1.set_customer_id("c1");
+  auto listed = Call(&SalesApp::ListOpportunities, alice, of_c1);
+  ASSERT_TRUE(listed.ok());
+  bool found = false;
+  for (const auto& item : listed->opportunities()) {
+    EXPECT_EQ(item.plan_size(), 0);
+    EXPECT_EQ(item.stage_history_size(), 0);
+    found |= item.opportunity_id() == o;
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(got->opportunity().plan_size(), 2);
+
   // A replay of a create with its command id gets the first answer.
   v1::CreateOpportunityRequest create;
   create.mutable_options()->set_command_id("create-1");

@@ -189,6 +189,13 @@ TEST_F(OpportunityTest, EveryInvalidInputOfCreateNamesItsField) {
        [](auto& r) { r.mutable_details()->set_description(std::string(2001, 'd')); },
        "details.description"},
       {"long owner", [](auto& r) { r.set_owner(std::string(257, 'o')); }, "owner"},
+      {"owner with NUL", [](auto& r) { r.set_owner(std::string("bob\0x", 5)); }, "owner"},
+      {"campaign id with a newline",
+       [](auto& r) {
+         r.mutable_details()->set_source(v1::OPPORTUNITY_SOURCE_CAMPAIGN);
+         r.mutable_details()->set_campaign_id("c\n1");
+       },
+       "details.campaign_id"},
   };
   for (const InvalidCase& c : cases) {
     SCOPED_TRACE(c.name);
@@ -617,6 +624,24 @@ TEST_F(OpportunityTest, APlanHoldsAtMostTheBoundOfSteps) {
   for (int i = 0; i < kMaxPlanSteps; ++i) Given(*DecideAddPlanStep(state_, add, ctx_));
   When(DecideAddPlanStep(state_, add, ctx_));
   ThenError(Code::kFailedPrecondition, "plan");
+}
+
+TEST_F(OpportunityTest, TheRowKeepsTheNewestHundredStageChanges) {
+  GivenIn(Q);
+  v1::MoveOpportunityStageRequest move;
+  for (int i = 0; i < 150; ++i) {
+    move.set_stage(i % 2 == 0 ? P : Q);
+    Given(*DecideMoveStage(state_, move, ctx_));
+  }
+  ASSERT_EQ(state_.stage_history_size(), kMaxHistoryInRow);
+  EXPECT_EQ(state_.stage_history(kMaxHistoryInRow - 1).to(), Q);  // the 150th move, P -> Q
+  EXPECT_EQ(state_.version(), 151u);
+  v1::AddPlanStepRequest add;
+  add.set_planned_date("2024-04-01");
+  add.set_action("call");
+  add.set_responsible(std::string("bob\0", 4));
+  When(DecideAddPlanStep(state_, add, ctx_));
+  ThenError(Code::kInvalidArgument, "responsible", "responsible: must not contain control characters");
 }
 
 TEST(StageTableTest, ParsesASpecAndRefusesUnknownStagesAndBadValues) {

@@ -97,8 +97,9 @@ class CustomerApp {
   // leave the queue; a row that can never apply (unknown customer, not an
   // OpportunityWon) is logged and dropped. Returns the conversions applied (a
   // replayed one counts again); an error (the store, a write still racing after
-  // the pipeline's retries) leaves the row for the next run. Not concurrently
-  // with itself.
+  // the pipeline's retries) leaves the row for the next run, the rows after it
+  // are still worked on, and the pass then returns the first such error. Not
+  // concurrently with itself.
   absl::StatusOr<int> ConvertOnWonOpportunities();
 
  private:

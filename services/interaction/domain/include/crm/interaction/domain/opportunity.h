@@ -46,6 +46,9 @@ namespace crm::interaction {
 inline constexpr int64_t kMaxOpportunityAmountMinor = 100'000'000'000'000;
 // Most steps of one development plan.
 inline constexpr int kMaxPlanSteps = 200;
+// Most entries of stage_history and owner_history kept in the state (the newest;
+// GetOpportunityHistory reads every change from the log).
+inline constexpr int kMaxHistoryInRow = 100;
 
 // The default probability (0..100) of each open stage.
 struct StageTable {
@@ -92,6 +95,8 @@ absl::StatusOr<Events> DecideCreateOpportunity(const v1::CreateOpportunityReques
 absl::StatusOr<Events> DecideUpdateOpportunity(const v1::Opportunity& state,
                                                const v1::UpdateOpportunityRequest& request,
                                                const SalesContext& ctx);
+// Ids and subjects (owner, responsible, campaign_id, step_id, interaction_id):
+// at most 256 bytes, no control characters.
 // OpportunityAssigned: owner required (≤ 256 bytes), not the current owner
 // (FAILED_PRECONDITION "owner: already ..."); reason ≤ 2000. `region` is the
 // customer's region now (kept when empty).
@@ -146,7 +151,8 @@ absl::StatusOr<Events> DecideReportStepOverdue(const v1::Opportunity& state,
 // The ids of the steps DecideReportStepOverdue would report at `now`.
 std::vector<std::string> OverdueStepIds(const v1::Opportunity& state, absl::Time now);
 
-// Folds one event: sets version and updated_at; the creating event also sets
+// Folds one event (keeping the newest kMaxHistoryInRow stage and owner
+// changes): sets version and updated_at; the creating event also sets
 // opportunity_id, customer_id, created_by and created_at; a close sets closed_at
 // and closed_by from the meta. Kinds that are not the opportunity's only move
 // the version. Never fails.
