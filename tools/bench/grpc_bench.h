@@ -69,9 +69,10 @@ struct GrpcBenchOptions {
 CLI::App* AddGrpcSubcommand(CLI::App& app, GrpcBenchOptions* options);
 
 // Runs the scenario and prints the figures to stdout (errors to stderr, each line
-// starting "crm-bench grpc: error:"). Returns the exit code: 0 when every call
-// succeeded; 1 when a service could not be reached, the preload failed, or any
-// measured call failed (the figures and the final line are still printed then).
-int RunGrpcBench(const GrpcBenchOptions& options);
+// starting "crm-bench grpc: error:"), then ends the process (std::_Exit, without
+// gRPC's teardown at exit: see grpc_bench.cc) with the exit code: 0 when every
+// call succeeded; 1 when a service could not be reached, the preload failed, or
+// any measured call failed (the figures and the final line are still printed then).
+[[noreturn]] void RunGrpcBench(const GrpcBenchOptions& options);
 
 }  // namespace crm::bench

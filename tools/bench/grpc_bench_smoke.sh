@@ -95,7 +95,7 @@ run() {
   echo "grpc smoke: ok: $name"
 }
 
-for scenario in register update log-interaction ticket get list mixed; do
+for scenario in register update log-interaction ticket get list mixed opportunity pipeline-report; do
   run "$scenario" "rate $scenario: [0-9]+\.[0-9]" --scenario="$scenario" "${common[@]}"
 done
 run noop-in-process "rate noop: [0-9]+\.[0-9]" --scenario=noop --callers=4 --seconds=1 \
@@ -106,7 +106,11 @@ run open-loop-get "rate get: [0-9]+\.[0-9]" --scenario=get --rate=200 "${common[
 run propagation "propagation p99 ms: [0-9]+\.[0-9]" --scenario=propagation --rate=20 \
   --poll_interval_ms=10 "${common[@]}"
 run generate "rate generate: [0-9]+\.[0-9]" --scenario=generate --customers=20 --interactions=40 \
-  --tickets=10 "${common[@]}"
+  --tickets=10 --opportunities=25 "${common[@]}"
 grep -Eq "^generate customers: 20 in " "$dir/run-generate.out" || fail "generate: not 20 customers"
+grep -Eq "^generate opportunities: 25 in " "$dir/run-generate.out" ||
+  fail "generate: not 25 opportunities"
+run pipeline-report-as-of "rate pipeline-report: [0-9]+\.[0-9]" --scenario=pipeline-report \
+  --as_of_seconds_ago=1 "${common[@]}"
 run get-existing "rate get: [0-9]+\.[0-9]" --scenario=get --existing=100 "${common[@]}"
 echo "grpc smoke: all scenarios passed"

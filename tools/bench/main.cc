@@ -24,6 +24,6 @@ int main(int argc, char** argv) {
 
   if (eventstore->parsed()) return crm::bench::RunEventStoreBench(eventstore_options);
   if (messaging->parsed()) return crm::bench::RunMessagingBench(messaging_options);
-  if (grpc->parsed()) return crm::bench::RunGrpcBench(grpc_options);
+  if (grpc->parsed()) crm::bench::RunGrpcBench(grpc_options);  // ends the process
   return 2;  // unreachable: require_subcommand(1) rejects anything else
 }
