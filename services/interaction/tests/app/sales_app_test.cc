@@ -497,7 +497,9 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
     const std::string me = "user-" + (rc.role.empty() ? std::string("none") : rc.role);
     Principal caller{me, {}, "north"};
     if (auto r = auth::ParseRole(rc.role)) caller.roles.insert(*r);
-    std::string customers[kRelations], open[kRelations], won[kRelations];
+    // Per relation: one to work on and lose, one won, and one kept open with a
+    // step of the caller's that is overdue (planned the day before kDay0).
+    std::string customers[kRelations], open[kRelations], won[kRelations], todo[kRelations];
     int reopened = 0;
     const char* owners[] = {me.c_str(), "other", "other", "other", "other"};
     const char* regions[] = {"north", "north", "south", "south", "south"};
@@ -510,6 +512,13 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
       }
       open[r] = Create(root_, customers[r], "CNY", 100000, "2026-12-31");
       won[r] = Create(root_, customers[r], "CNY", 200000, "2026-12-31");
+      todo[r] = Create(root_, customers[r], "CNY", 300000, "2026-12-31");
+      v1::AddPlanStepRequest overdue;
+      overdue.set_opportunity_id(todo[r]);
+      overdue.set_planned_date("2026-11-01");
+      overdue.set_action("Call back");
+      overdue.set_responsible(me);
+      ASSERT_TRUE(Call(&SalesApp::AddPlanStep, root_, overdue).ok());
       ASSERT_TRUE(Win(won[r], "CNY", 200000).ok());
     }
     for (int r = 0; r < kRelations; ++r) {
@@ -593,16 +602,28 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
                 rc.visible[r] ? absl::StatusCode::kFailedPrecondition : want);
     }
 
-    // Lists and the report hold exactly the visible customers' opportunities:
-    // the matrix's two each, and the one the caller created.
+    // Lists, the to-do list and the report hold exactly the visible customers'
+    // opportunities: the matrix's three each, and the one the caller created.
     std::set<std::string> expected;
     int created = 0;
     for (int r = 0; r < kRelations; ++r) {
       if (!rc.visible[r]) continue;
       expected.insert(open[r]);
       expected.insert(won[r]);
+      expected.insert(todo[r]);
       ++created;
     }
+    // The caller is responsible for a step on every relation's `todo`; it lists
+    // those it can see only.
+    auto overdue = Call(&SalesApp::ListOverduePlanSteps, caller, v1::ListOverduePlanStepsRequest());
+    ASSERT_TRUE(overdue.ok()) << overdue.status();
+    std::set<std::string> todo_seen;
+    for (const auto& step : overdue->steps()) todo_seen.insert(step.opportunity_id());
+    std::set<std::string> todo_expected;
+    for (int r = 0; r < kRelations; ++r) {
+      if (rc.visible[r]) todo_expected.insert(todo[r]);
+    }
+    EXPECT_EQ(todo_seen, todo_expected);
     v1::ListOpportunitiesRequest all;
     all.set_page_size(500);
     std::set<std::string> seen;
@@ -617,13 +638,13 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
     EXPECT_EQ(seen.size(), expected.size() + created);
     for (const std::string& id : expected) EXPECT_TRUE(seen.count(id)) << id;
     // The report: per visible relation the open one lost, the won one won (or,
-    // reopened by a manager, open again), and the caller's new one open.
+    // reopened by a manager, open again), `todo` open, and the caller's new one open.
     v1::GetPipelineReportRequest report;
     auto rep = Call(&SalesApp::GetPipelineReport, caller, report);
     ASSERT_TRUE(rep.ok());
     EXPECT_EQ(rep->report().lost_count(), created);
     EXPECT_EQ(rep->report().won_count(), created - reopened);
-    EXPECT_EQ(rep->report().open_count(), created + reopened);
+    EXPECT_EQ(rep->report().open_count(), 2 * created + reopened);
   }
 }
 
