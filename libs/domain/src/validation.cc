@@ -246,4 +246,24 @@ std::string ShortName(const std::string& full_name, std::string_view prefix, int
   return std::string(name);
 }
 
+absl::Status ValidateId(std::string_view field, std::string_view value, Presence presence) {
+  if (value.empty()) {
+    return presence == Presence::kRequired ? InvalidField(field, "required") : absl::OkStatus();
+  }
+  if (value.size() > kMaxIdLength) {
+    return InvalidField(field, "at most " + std::to_string(kMaxIdLength) + " bytes");
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return InvalidField(field, "must not contain control characters");
+    }
+  }
+  return ValidateText(field, value, kMaxIdLength);
+}
+
+int64_t PercentOf(int64_t amount_minor, int64_t percent) {
+  const __int128 product = static_cast<__int128>(amount_minor) * percent;
+  return static_cast<int64_t>(product >= 0 ? (product + 50) / 100 : -((-product + 50) / 100));
+}
+
 }  // namespace crm::domain

@@ -192,5 +192,26 @@ TEST(MoneyTest, KnownCurrencyIsCheckedOnlyWhenAsked) {
   EXPECT_TRUE(ValidateMoney("amount", "EUR", 5, {.required = true, .known_currency = true}).ok());
 }
 
+TEST(IdTest, BytesAndNoControlCharacters) {
+  EXPECT_TRUE(ValidateId("id", "", Presence::kOptional).ok());
+  ExpectInvalid(ValidateId("id", "", Presence::kRequired), "id: required");
+  EXPECT_TRUE(ValidateId("id", std::string(256, 'a'), Presence::kRequired).ok());
+  ExpectInvalid(ValidateId("id", std::string(257, 'a'), Presence::kRequired),
+                "id: at most 256 bytes");
+  ExpectInvalid(ValidateId("id", std::string("a\0b", 3), Presence::kRequired),
+                "id: must not contain control characters");
+  ExpectInvalid(ValidateId("id", "a\nb", Presence::kRequired),
+                "id: must not contain control characters");
+  ExpectInvalid(ValidateId("id", "\xff", Presence::kRequired), "id: not valid UTF-8");
+}
+
+TEST(PercentOfTest, RoundsHalfAwayFromZero) {
+  EXPECT_EQ(PercentOf(1000000, 25), 250000);
+  EXPECT_EQ(PercentOf(1, 50), 1);
+  EXPECT_EQ(PercentOf(1, 49), 0);
+  EXPECT_EQ(PercentOf(-1, 50), -1);
+  EXPECT_EQ(PercentOf(INT64_MAX, 100), INT64_MAX);
+}
+
 }  // namespace
 }  // namespace crm::domain

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "crm/domain/validation.h"
 #include "crm/common/field_errors.h"
 #include "crm/common/proto_time.h"
 
@@ -42,12 +43,6 @@ bool IsOpenStage(int32_t stage) {
   return stage >= kStageQualification && stage <= kStageNegotiation;
 }
 
-// round(amount_minor × percent / 100), half away from zero, in minor units
-// (percent 0..100, so the result fits whatever the amount).
-int64_t RoundedPercent(int64_t amount_minor, int64_t percent) {
-  const __int128 product = static_cast<__int128>(amount_minor) * percent;
-  return static_cast<int64_t>(product >= 0 ? (product + 50) / 100 : -((-product + 50) / 100));
-}
 
 // ---- Rule set defaults (Evaluate also accepts an un-normalized rule set) ----
 
@@ -337,7 +332,7 @@ Metrics ComputeMetrics(const v1::CustomerInputs& inputs, const v1::RuleSet& rule
       if (opportunity.currency_code() != currency) continue;
       const int64_t probability = std::clamp<int64_t>(opportunity.probability(), 0, 100);
       open_pipeline_minor += opportunity.expected_amount_minor();
-      weighted_pipeline_minor += RoundedPercent(opportunity.expected_amount_minor(), probability);
+      weighted_pipeline_minor += domain::PercentOf(opportunity.expected_amount_minor(), probability);
     } else if (opportunity.stage() == kStageWon && opportunity.has_closed_at()) {
       const absl::Time won_at = FromProtoTimestamp(opportunity.closed_at());
       if (won_at > now || won_at <= year_ago) continue;

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
+#include "crm/command/as_of.h"
 #include "crm/command/rebuild.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
@@ -374,17 +375,12 @@ absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustome
     *resp->mutable_customer() = std::move(current);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(auto events, pipeline_.store().ReadStreamAsOf(StreamFor(req.customer_id()),
-                                                                 FromProtoTimestamp(req.as_of())));
-  if (events.empty()) {
+  ASSIGN_OR_RETURN(v1::Customer past,
+                   command::StateAsOf(Customers(), pipeline_.store(), req.customer_id(),
+                                      FromProtoTimestamp(req.as_of())));
+  if (past.version() == 0) {
     return absl::NotFoundError(
         absl::StrCat("customer ", req.customer_id(), " did not exist at the given time"));
-  }
-  v1::Customer past;
-  for (const eventstore::EventEnvelope& e : events) {
-    v1::CustomerEvent event;
-    if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt customer event");
-    Apply(past, event, {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
   }
   *resp->mutable_customer() = std::move(past);
   return absl::OkStatus();

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
+#include "crm/command/as_of.h"
 #include "crm/command/serve.h"
 #include "crm/common/field_errors.h"
 #include "crm/common/ids.h"
@@ -330,19 +331,12 @@ absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportu
     return absl::OkStatus();
   }
   RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
-  ASSIGN_OR_RETURN(auto events,
-                   parts_->store.ReadStreamAsOf(OpportunityStreamFor(req.opportunity_id()),
-                                                FromProtoTimestamp(req.as_of())));
-  if (events.empty()) {
+  ASSIGN_OR_RETURN(v1::Opportunity past,
+                   command::StateAsOf(Opportunities(), parts_->store, req.opportunity_id(),
+                                      FromProtoTimestamp(req.as_of())));
+  if (past.version() == 0) {
     return absl::NotFoundError(
         absl::StrCat("opportunity ", req.opportunity_id(), " did not exist at the given time"));
-  }
-  v1::Opportunity past;
-  for (const eventstore::EventEnvelope& e : events) {
-    v1::InteractionEvent event;
-    if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt opportunity event");
-    ApplyOpportunity(past, event,
-                     {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
   }
   *resp->mutable_opportunity() = std::move(past);
   return absl::OkStatus();
@@ -383,11 +377,9 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
                                        domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateEnum("status", req.status(), v1::OpportunityStatus_IsValid,
                                        domain::Presence::kOptional));
-  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"customer_id", &req.customer_id()},
-                                     {"owner", &req.owner()},
-                                     {"region", &req.region()}}) {
-    RETURN_IF_ERROR(domain::ValidateText(field, *value, domain::kMaxIdLength));
-  }
+  RETURN_IF_ERROR(domain::ValidateId("customer_id", req.customer_id(), domain::Presence::kOptional));
+  RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
+  RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
   RETURN_IF_ERROR(ValidateOptionalDate("close_from", req.close_from()));
   RETURN_IF_ERROR(ValidateOptionalDate("close_to", req.close_to()));
   if (!req.close_from().empty() && !req.close_to().empty() && req.close_to() < req.close_from()) {
@@ -434,13 +426,7 @@ absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
                                             v1::ListOverduePlanStepsResponse* resp) {
   ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
   const std::string responsible = req.responsible().empty() ? who.subject : req.responsible();
-  if (responsible.empty()) return InvalidField("responsible", "required");
-  if (responsible.size() > domain::kMaxIdLength) {
-    return InvalidField("responsible", "at most 256 bytes");
-  }
-  if (responsible.find('\0') != std::string::npos) {
-    return InvalidField("responsible", "must not contain control characters");
-  }
+  RETURN_IF_ERROR(domain::ValidateId("responsible", responsible, domain::Presence::kRequired));
   auto visible = parts_->VisibleFilter(who);
   std::map<std::string, std::optional<v1::Opportunity>> seen;
   absl::Status failure;
@@ -501,8 +487,8 @@ absl::Status SalesApp::PipelineReport(const Principal& who,
   if (!req.period_from().empty()) period.from = *domain::ParseDate(req.period_from());
   if (!req.period_to().empty()) period.to = *domain::ParseDate(req.period_to());
   if (period.to < period.from) return InvalidField("period_to", "must not be before period_from");
-  RETURN_IF_ERROR(domain::ValidateText("owner", req.owner(), domain::kMaxIdLength));
-  RETURN_IF_ERROR(domain::ValidateText("region", req.region(), domain::kMaxIdLength));
+  RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
+  RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
 
   PipelineReportBuilder report(at, period);
   auto visible = parts_->VisibleFilter(who);
@@ -513,16 +499,8 @@ absl::Status SalesApp::PipelineReport(const Principal& who,
     if (as_of && FromProtoTimestamp(row.updated_at()) > *as_of) {
       if (FromProtoTimestamp(row.created_at()) > *as_of) return absl::OkStatus();
       // Changed since: fold its events up to as_of.
-      ASSIGN_OR_RETURN(auto events, parts_->store.ReadStreamAsOf(
-                                        OpportunityStreamFor(row.opportunity_id()), *as_of));
-      for (const eventstore::EventEnvelope& e : events) {
-        v1::InteractionEvent event;
-        if (!event.ParseFromString(e.payload())) {
-          return absl::DataLossError("corrupt opportunity event");
-        }
-        ApplyOpportunity(past, event,
-                         {e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
-      }
+      ASSIGN_OR_RETURN(past, command::StateAsOf(Opportunities(), parts_->store,
+                                                row.opportunity_id(), *as_of));
       if (past.version() == 0) return absl::OkStatus();
       o = &past;
     }

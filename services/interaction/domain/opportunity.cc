@@ -24,26 +24,10 @@ using ::crm::domain::ParseDate;
 using ::crm::domain::Presence;
 using ::crm::domain::ShortName;
 using ::crm::domain::ValidateEnum;
+using ::crm::domain::ValidateId;
 using ::crm::domain::ValidateMoney;
 using ::crm::domain::ValidateRequiredText;
 using ::crm::domain::ValidateText;
-
-absl::Status ValidateId(std::string_view field, std::string_view value, bool required) {
-  if (value.empty()) {
-    return required ? InvalidField(field, "required") : absl::OkStatus();
-  }
-  if (value.size() > kMaxIdLength) {
-    return InvalidField(field, absl::StrCat("at most ", kMaxIdLength, " bytes"));
-  }
-  // Ids and subjects are parts of index keys: no control characters (NUL
-  // separates the parts).
-  for (char c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      return InvalidField(field, "must not contain control characters");
-    }
-  }
-  return ValidateText(field, value, kMaxIdLength);
-}
 
 absl::CivilDay DayOf(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
 
@@ -67,7 +51,8 @@ absl::StatusOr<v1::OpportunityDetails> CheckDetails(const v1::OpportunityDetails
   RETURN_IF_ERROR(ValidateEnum("details.source", d.source(), v1::OpportunitySource_IsValid,
                                Presence::kRequired));
   RETURN_IF_ERROR(ValidateId("details.campaign_id", d.campaign_id(),
-                             d.source() == v1::OPPORTUNITY_SOURCE_CAMPAIGN));
+                             d.source() == v1::OPPORTUNITY_SOURCE_CAMPAIGN ? Presence::kRequired
+                                                                           : Presence::kOptional));
   RETURN_IF_ERROR(ValidateAmount("details.expected_amount", d.expected_amount(), 0));
   if (d.expected_close_date().empty()) {
     return InvalidField("details.expected_close_date", "required");
@@ -239,7 +224,7 @@ absl::StatusOr<Events> DecideCreateOpportunity(const v1::CreateOpportunityReques
   if (customer.customer_id.empty()) return InvalidField("customer_id", "required");
   ASSIGN_OR_RETURN(v1::OpportunityDetails details,
                    CheckDetails(request.details(), DayOf(ctx.now)));
-  RETURN_IF_ERROR(ValidateId("owner", request.owner(), false));
+  RETURN_IF_ERROR(ValidateId("owner", request.owner(), Presence::kOptional));
   v1::Opportunity empty;
   empty.set_opportunity_id(std::string(opportunity_id));
   empty.set_customer_id(customer.customer_id);
@@ -273,7 +258,7 @@ absl::StatusOr<Events> DecideAssignOpportunity(const v1::Opportunity& state,
                                                const v1::AssignOpportunityRequest& request,
                                                std::string_view region, const SalesContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
-  RETURN_IF_ERROR(ValidateId("owner", request.owner(), true));
+  RETURN_IF_ERROR(ValidateId("owner", request.owner(), Presence::kRequired));
   RETURN_IF_ERROR(ValidateText("reason", request.reason(), kMaxTextLength));
   if (request.owner() == state.owner()) {
     return RefusedField("owner", absl::StrCat("already ", state.owner()));
@@ -393,7 +378,7 @@ absl::StatusOr<Events> DecideAddPlanStep(const v1::Opportunity& state,
     return InvalidField("planned_date", "not a valid date (YYYY-MM-DD)");
   }
   RETURN_IF_ERROR(ValidateRequiredText("action", request.action(), kMaxTextLength));
-  RETURN_IF_ERROR(ValidateId("responsible", request.responsible(), false));
+  RETURN_IF_ERROR(ValidateId("responsible", request.responsible(), Presence::kOptional));
   RETURN_IF_ERROR(CheckOpen(state, "stage"));
   if (state.plan_size() >= kMaxPlanSteps) {
     return RefusedField("plan", absl::StrCat("at most ", kMaxPlanSteps, " steps"));
@@ -412,9 +397,9 @@ absl::StatusOr<Events> DecideCompletePlanStep(const v1::Opportunity& state,
                                               const v1::CompletePlanStepRequest& request,
                                               const SalesContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
-  RETURN_IF_ERROR(ValidateId("step_id", request.step_id(), true));
+  RETURN_IF_ERROR(ValidateId("step_id", request.step_id(), Presence::kRequired));
   RETURN_IF_ERROR(ValidateRequiredText("result", request.result(), kMaxTextLength));
-  RETURN_IF_ERROR(ValidateId("interaction_id", request.interaction_id(), false));
+  RETURN_IF_ERROR(ValidateId("interaction_id", request.interaction_id(), Presence::kOptional));
   const v1::PlanStep* step = FindStep(state, request.step_id());
   if (step == nullptr) {
     return FieldNotFound("step_id", absl::StrCat("step ", request.step_id(), " not found"));

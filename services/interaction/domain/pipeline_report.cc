@@ -27,7 +27,7 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 }  // namespace
 
 int64_t Weighted(int64_t amount_minor, int32_t probability) {
-  return (amount_minor * probability + 50) / 100;
+  return domain::PercentOf(amount_minor, probability);
 }
 
 void PipelineReportBuilder::Group::Add(const std::string& currency, int64_t amount,

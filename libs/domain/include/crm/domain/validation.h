@@ -53,6 +53,16 @@ absl::Status ValidateText(std::string_view field, std::string_view value,
 absl::Status ValidateRequiredText(std::string_view field, std::string_view value,
                                   size_t max_chars = kMaxTextLength);
 
+// --- Ids ---------------------------------------------------------------------
+
+enum class Presence;
+
+// An id or a subject (they end up in index keys): at most kMaxIdLength bytes,
+// valid UTF-8, no control characters. Errors: "<field>: required" (when required
+// and empty), "<field>: at most 256 bytes", "<field>: must not contain control
+// characters", "<field>: not valid UTF-8".
+absl::Status ValidateId(std::string_view field, std::string_view value, Presence presence);
+
 // --- Contact data ------------------------------------------------------------
 
 // Optional e-mail: exactly one '@', a non-empty local part, a domain containing a
@@ -118,6 +128,11 @@ absl::Status ValidateMoney(std::string_view field, const Money& money, MoneyRule
 // --- Enums and numbers -------------------------------------------------------
 
 enum class Presence { kOptional, kRequired };
+
+// round(amount_minor × percent / 100), half away from zero, in minor units: the
+// probability-weighted amount of the suite's reports and metrics (exact for any
+// int64 amount and percent 0..100).
+int64_t PercentOf(int64_t amount_minor, int64_t percent);
 
 // `value` of a proto enum whose generated validity check is `is_valid` (e.g.
 // customer::v1::Lifecycle_IsValid). Errors: "<field>: unknown value N" for an undefined
