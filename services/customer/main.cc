@@ -26,10 +26,11 @@ int main(int argc, char** argv) {
          parts.AddService(parts.Keep(std::make_unique<customer::CustomerServiceImpl>(
              app, parts.verifier(), parts.store())));
          parts.SetConsumer(parts.Keep(customer::NewCustomerConsumer()));
-         // Won opportunities make customers COOPERATING; woken by every consumed batch.
-         parts.AddWorker("conversion", absl::Seconds(5), [&app] {
-           if (absl::StatusOr<int> n = app.ConvertOnWonOpportunities(); !n.ok()) {
-             runtime::Log(runtime::LogLevel::kError, "conversion_failed",
+         // Won opportunities make customers COOPERATING, confirmed churn losses
+         // CHURNED; woken by every consumed batch.
+         parts.AddWorker("reactions", absl::Seconds(5), [&app] {
+           if (absl::StatusOr<int> n = app.ReactToInteractionEvents(); !n.ok()) {
+             runtime::Log(runtime::LogLevel::kError, "reaction_failed",
                           {{"error", n.status().ToString()}});
            }
          });

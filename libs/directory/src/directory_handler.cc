@@ -50,7 +50,24 @@ absl::Status HandleCustomerEvent(const cv1::CustomerEvent& e, const std::string&
     case cv1::CustomerEvent::kRegistered:
       c.set_owner(e.registered().owner());
       c.set_region(e.registered().region());
+      c.mutable_basic()->set_industry(e.registered().basic().industry());
+      c.set_lifecycle(e.registered().lifecycle() == cv1::LIFECYCLE_UNSPECIFIED
+                          ? cv1::LIFECYCLE_POTENTIAL
+                          : e.registered().lifecycle());
       kind = DirectoryChange::kOwnerChanged;  // only when not the first event (below)
+      break;
+    case cv1::CustomerEvent::kUpdated: {
+      // Only the industry is kept (campaign targeting); the paths say whether it changed.
+      bool industry = false;
+      for (const std::string& path : e.updated().paths()) {
+        industry = industry || path == "basic" || path == "basic.industry";
+      }
+      if (!industry) return absl::OkStatus();
+      c.mutable_basic()->set_industry(e.updated().basic().industry());
+      break;
+    }
+    case cv1::CustomerEvent::kLifecycleChanged:
+      c.set_lifecycle(e.lifecycle_changed().to());
       break;
     case cv1::CustomerEvent::kOwnerAssigned:
       c.set_owner(e.owner_assigned().change().to_owner());
@@ -144,6 +161,22 @@ absl::StatusOr<std::optional<cv1::Customer>> LoadDirectoryEntry(eventstore::Even
   ASSIGN_OR_RETURN(std::optional<std::string> row,
                    store.GetProjection(kDirectoryProjection, customer_id));
   return ParseRow(row);
+}
+
+absl::Status ForEachDirectoryEntry(
+    eventstore::EventStore& store, const std::function<absl::Status(const cv1::Customer&)>& visit) {
+  constexpr size_t kBatch = 500;
+  std::string after;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto rows, store.ScanProjection(kDirectoryProjection, "", after, kBatch));
+    for (const auto& [key, value] : rows) {
+      after = key;
+      cv1::Customer c;
+      if (!c.ParseFromString(value)) return absl::DataLossError("corrupt directory row");
+      RETURN_IF_ERROR(visit(c));
+    }
+    if (rows.size() < kBatch) return absl::OkStatus();
+  }
 }
 
 absl::StatusOr<std::map<int, std::string>> LoadClasses(eventstore::EventStore& store,

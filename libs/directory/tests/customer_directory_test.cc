@@ -246,6 +246,42 @@ TEST_F(DirectoryTest, EveryKeptCustomerEventUpdatesTheRowAndReportsItsKind) {
   EXPECT_EQ(c.owner(), "bob");  // untouched by contact and grant events
 }
 
+TEST_F(DirectoryTest, IndustryAndLifecycleAreKeptAndEveryRowCanBeWalked) {
+  Customer("c1", [](cv1::CustomerEvent& e) {
+    e.mutable_registered()->set_owner("alice");
+    e.mutable_registered()->mutable_basic()->set_industry("retail");
+    e.mutable_registered()->set_lifecycle(cv1::LIFECYCLE_FOLLOWING);
+  });
+  Registered("c2", "bob", "south");  // no lifecycle given: POTENTIAL
+  Customer("c1", [](cv1::CustomerEvent& e) {
+    e.mutable_updated()->add_paths("basic.industry");
+    e.mutable_updated()->mutable_basic()->set_industry("manufacturing");
+  });
+  Customer("c2", [](cv1::CustomerEvent& e) {
+    e.mutable_updated()->add_paths("basic");
+    e.mutable_updated()->mutable_basic()->set_industry("energy");
+  });
+  Customer("c2", [](cv1::CustomerEvent& e) {
+    e.mutable_lifecycle_changed()->set_from(cv1::LIFECYCLE_POTENTIAL);
+    e.mutable_lifecycle_changed()->set_to(cv1::LIFECYCLE_CHURNED);
+  });
+  std::vector<std::string> seen;
+  ASSERT_TRUE(ForEachDirectoryEntry(*store_, [&](const cv1::Customer& c) {
+                seen.push_back(absl::StrCat(c.customer_id(), ":", c.basic().industry(), ":",
+                                            cv1::Lifecycle_Name(c.lifecycle())));
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"c1:manufacturing:LIFECYCLE_FOLLOWING",
+                                            "c2:energy:LIFECYCLE_CHURNED"}));
+  // The visitor's error stops the walk.
+  int visits = 0;
+  EXPECT_TRUE(absl::IsCancelled(ForEachDirectoryEntry(*store_, [&](const cv1::Customer&) {
+    ++visits;
+    return absl::CancelledError("stop");
+  })));
+  EXPECT_EQ(visits, 1);
+}
+
 TEST_F(DirectoryTest, ChangeWritesFollowTheRowAndCommitWithIt) {
   std::vector<eventstore::ProjectionWrite> writes =
       Customer("c1", [](cv1::CustomerEvent& e) { e.mutable_registered()->set_owner("alice"); });
@@ -281,7 +317,12 @@ TEST_F(DirectoryTest, EventsTheDirectoryDoesNotKeepWriteNothing) {
   EXPECT_TRUE(Customer("c1", [](cv1::CustomerEvent& e) { e.mutable_updated(); }).empty());
   EXPECT_TRUE(
       Customer("c1", [](cv1::CustomerEvent& e) { e.mutable_transaction_recorded(); }).empty());
-  EXPECT_TRUE(Customer("c9", [](cv1::CustomerEvent& e) { e.mutable_lifecycle_changed(); }).empty());
+  EXPECT_TRUE(Customer("c9", [](cv1::CustomerEvent& e) { e.mutable_agreement_recorded(); }).empty());
+  // An update that leaves the industry alone.
+  EXPECT_TRUE(Customer("c1", [](cv1::CustomerEvent& e) {
+                e.mutable_updated()->add_paths("basic.address");
+                e.mutable_updated()->mutable_basic()->set_industry("ignored");
+              }).empty());
   EXPECT_TRUE(Consume(messaging::kCustomerTopic, "\xff\xff not a proto").empty());
   EXPECT_TRUE(Consume(messaging::kClassificationTopic, "\xff\xff not a proto").empty());
   EXPECT_TRUE(Consume(messaging::kInteractionTopic, "anything").empty());

@@ -346,6 +346,17 @@ std::string EventToken(const ConsumedEvent& event) {
   return absl::StrCat(event.topic, "@", event.event.global_position());
 }
 
+eventstore::EventEnvelope QueuedCopy(const ConsumedEvent& event) {
+  eventstore::EventEnvelope copy;
+  copy.set_event_id(EventToken(event));
+  copy.set_event_type(event.event.event_type());
+  *copy.mutable_occurred_at() = event.event.occurred_at();
+  copy.set_actor(event.event.actor());
+  copy.set_correlation_id(event.event.correlation_id());
+  copy.set_payload(event.event.payload());
+  return copy;
+}
+
 absl::StatusOr<std::unique_ptr<ConsumerRunner>> StartConsumerIfConfigured(
     eventstore::EventStore& store, EventHandler& handler, const std::string& brokers,
     std::string_view group_id, const std::vector<std::string_view>& topics,

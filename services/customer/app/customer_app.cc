@@ -55,19 +55,27 @@ using Target = command::Target<v1::Customer>;
 using Events = std::vector<v1::CustomerEvent>;
 
 // What the conversion decides with besides the customer: the won opportunity.
-struct WonOpportunity {
-  std::string opportunity_id;
-};
-using ConversionTarget = command::Target<v1::Customer, WonOpportunity>;
+// A reaction to a consumed crm-interaction event: the event as queued, decoded.
+using ReactionTarget = command::Target<v1::Customer, interaction::v1::InteractionEvent>;
 
-// The conversion runs as the won event's actor (the envelope's actor of the
+// A reaction runs as the consumed event's actor (the envelope's actor of the
 // LifecycleChanged), with the service's role: it is this service's reaction.
-Principal OnBehalfOf(const eventstore::EventEnvelope& won) {
-  return Principal{won.actor().empty() ? std::string("crm-customer") : won.actor(),
+Principal OnBehalfOf(const eventstore::EventEnvelope& cause) {
+  return Principal{cause.actor().empty() ? std::string("crm-customer") : cause.actor(),
                    {Role::kService}, ""};
 }
 
-// A conversion that can never apply: drop its queue row rather than retry.
+// "COMPETITOR: moved to Acme": the churn reason a confirmed loss gives the customer.
+std::string ChurnReasonOf(const interaction::v1::ChurnLossConfirmed& loss) {
+  std::string reason(interaction::v1::ChurnLossReason_Name(loss.reason()));
+  constexpr std::string_view kPrefix = "CHURN_LOSS_REASON_";
+  if (reason.rfind(kPrefix, 0) == 0) reason.erase(0, kPrefix.size());
+  if (reason.empty()) reason = "UNSPECIFIED";
+  if (!loss.reason_text().empty()) absl::StrAppend(&reason, ": ", loss.reason_text());
+  return reason;
+}
+
+// A reaction that can never apply: drop its queue row rather than retry.
 bool Permanent(const absl::Status& s) {
   return absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
          absl::IsOutOfRange(s) || absl::IsPermissionDenied(s);
@@ -296,44 +304,60 @@ struct CustomerApp::Commands {
   const command::Command<CustomerAggregate, v1::RevokeAccessRequest, v1::WriteResponse>
       revoke_access = Write("RevokeAccess", Access::kGrant, DecideRevokeAccess);
 
-  // The conversion worker's command; its request is the consumed OpportunityWon
-  // (the queue row), its command id that event's id.
-  const command::Command<CustomerAggregate, eventstore::EventEnvelope, v1::WriteResponse,
-                         WonOpportunity>
-      convert_on_won{
-          .aggregate = &Customers(),
-          .rpc = "ConvertOnOpportunityWon",
-          .options = [](const eventstore::EventEnvelope& won) {
-            command::WriteOptions o;
-            o.command_id = won.event_id();
-            o.command_id_field = "event_id";
-            o.causation_id = won.event_id();
-            o.correlation_id = won.correlation_id().empty() ? won.event_id() : won.correlation_id();
-            return o;
-          },
-          // No access check: the service reacts to a fact another service recorded.
-          .load = [this](const Principal&, const eventstore::EventEnvelope& won)
-              -> absl::StatusOr<ConversionTarget> {
-            interaction::v1::InteractionEvent e;
-            if (!e.ParseFromString(won.payload()) || !e.has_opportunity_won()) {
-              return absl::InvalidArgumentError("payload: not an OpportunityWon");
-            }
-            if (e.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
-            ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, e.customer_id()));
-            if (!c) {
-              return absl::NotFoundError(absl::StrCat("customer ", e.customer_id(), " not found"));
-            }
-            return ConversionTarget{.id = e.customer_id(),
-                                    .state = *std::move(c),
-                                    .context = {.opportunity_id = e.opportunity_id()}};
-          },
-          .decide = [](const ConversionTarget& t, const eventstore::EventEnvelope&,
-                       const command::Decision& d) {
-            return DecideConvertOnOpportunityWon(t.state, t.context.opportunity_id, Context(d));
-          },
-          .respond = [](const ConversionTarget&, const auto& outcome, v1::WriteResponse& r) {
-            command::FillWrite(outcome, r);
-          }};
+  // The reaction worker's commands; the request is the consumed crm-interaction
+  // event (the queue row), the command id that event's id.
+  using Reaction = command::Command<CustomerAggregate, eventstore::EventEnvelope,
+                                    v1::WriteResponse, interaction::v1::InteractionEvent>;
+  Reaction React(std::string rpc, interaction::v1::InteractionEvent::KindCase kind,
+                 absl::StatusOr<Events> (*decide)(const ReactionTarget&, const DecideContext&)) {
+    return {
+        .aggregate = &Customers(),
+        .rpc = std::move(rpc),
+        .options = [](const eventstore::EventEnvelope& cause) {
+          command::WriteOptions o;
+          o.command_id = cause.event_id();
+          o.command_id_field = "event_id";
+          o.causation_id = cause.event_id();
+          o.correlation_id =
+              cause.correlation_id().empty() ? cause.event_id() : cause.correlation_id();
+          return o;
+        },
+        // No access check: the service reacts to a fact another service recorded.
+        .load = [this, kind](const Principal&, const eventstore::EventEnvelope& cause)
+            -> absl::StatusOr<ReactionTarget> {
+          interaction::v1::InteractionEvent e;
+          if (!e.ParseFromString(cause.payload()) || e.kind_case() != kind) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("payload: not a ", cause.event_type().empty() ? "known event"
+                                                                           : cause.event_type()));
+          }
+          if (e.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
+          ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, e.customer_id()));
+          if (!c) {
+            return absl::NotFoundError(absl::StrCat("customer ", e.customer_id(), " not found"));
+          }
+          std::string id = e.customer_id();
+          return ReactionTarget{.id = std::move(id), .state = *std::move(c), .context = std::move(e)};
+        },
+        .decide = [decide](const ReactionTarget& t, const eventstore::EventEnvelope&,
+                           const command::Decision& d) { return decide(t, Context(d)); },
+        .respond = [](const ReactionTarget&, const auto& outcome, v1::WriteResponse& r) {
+          command::FillWrite(outcome, r);
+        }};
+  }
+  // A won opportunity converts its customer.
+  const Reaction convert_on_won = React(
+      "ConvertOnOpportunityWon", interaction::v1::InteractionEvent::kOpportunityWon,
+      [](const ReactionTarget& t, const DecideContext& ctx) {
+        return DecideConvertOnOpportunityWon(t.state, t.context.opportunity_id(), ctx);
+      });
+  // A churn case closed as lost churns its customer.
+  const Reaction churn_on_loss = React(
+      "ChurnOnLossConfirmed", interaction::v1::InteractionEvent::kChurnLossConfirmed,
+      [](const ReactionTarget& t, const DecideContext& ctx) {
+        return DecideChurnOnLossConfirmed(t.state, t.context.churn_case_id(),
+                                          ChurnReasonOf(t.context.churn_loss_confirmed()), ctx);
+      });
 };
 
 CustomerApp::CustomerApp(command::Pipeline& pipeline)
@@ -452,42 +476,45 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
   return absl::OkStatus();
 }
 
-absl::StatusOr<int> CustomerApp::ConvertOnWonOpportunities() {
+absl::StatusOr<int> CustomerApp::ReactToInteractionEvents() {
   constexpr size_t kBatch = 500;
   eventstore::EventStore& store = pipeline_.store();
-  int converted = 0;
+  int applied_count = 0;
   // A row that fails for a reason that may pass (the store, a race lost too often)
   // stays for the next run, and the rows after it are still worked on.
   absl::Status retry_later;
   std::string after;
   for (;;) {
-    ASSIGN_OR_RETURN(auto queued,
-                     store.ScanProjection(kConversionQueueProjection, "", after, kBatch));
+    ASSIGN_OR_RETURN(auto queued, store.ScanProjection(kReactionQueueProjection, "", after, kBatch));
     for (const auto& [key, value] : queued) {
       after = key;
-      eventstore::EventEnvelope won;
+      eventstore::EventEnvelope cause;
       absl::StatusOr<v1::WriteResponse> applied =
-          won.ParseFromString(value)
-              ? pipeline_.Execute(commands_->convert_on_won, OnBehalfOf(won), won)
-              : absl::InvalidArgumentError("corrupt conversion queue row");
+          absl::InvalidArgumentError("corrupt reaction queue row");
+      interaction::v1::InteractionEvent e;
+      if (cause.ParseFromString(value) && e.ParseFromString(cause.payload())) {
+        applied = e.has_churn_loss_confirmed()
+                      ? pipeline_.Execute(commands_->churn_on_loss, OnBehalfOf(cause), cause)
+                      : pipeline_.Execute(commands_->convert_on_won, OnBehalfOf(cause), cause);
+      }
       if (applied.ok()) {
-        if (applied->event_ids_size() > 0) ++converted;
+        if (applied->event_ids_size() > 0) ++applied_count;
       } else if (Permanent(applied.status())) {
-        runtime::Log(runtime::LogLevel::kWarn, "opportunity_won_not_applied",
+        runtime::Log(runtime::LogLevel::kWarn, "interaction_event_not_applied",
                      {{"queued", key}, {"error", applied.status().ToString()}});
       } else {
-        runtime::Log(runtime::LogLevel::kWarn, "opportunity_won_retry_later",
+        runtime::Log(runtime::LogLevel::kWarn, "interaction_event_retry_later",
                      {{"queued", key}, {"error", applied.status().ToString()}});
         retry_later.Update(applied.status());
         continue;
       }
       RETURN_IF_ERROR(store.WriteProjections(
-          {eventstore::ProjectionWrite::Delete(std::string(kConversionQueueProjection), key)}));
+          {eventstore::ProjectionWrite::Delete(std::string(kReactionQueueProjection), key)}));
     }
     if (queued.size() < kBatch) break;
   }
   RETURN_IF_ERROR(retry_later);
-  return converted;
+  return applied_count;
 }
 
 absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {

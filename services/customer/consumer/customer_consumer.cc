@@ -1,7 +1,7 @@
 #include "crm/customer/consumer/customer_consumer.h"
 
 #include "crm/customer/consumer/classification_handler.h"
-#include "crm/customer/consumer/opportunity_handler.h"
+#include "crm/customer/consumer/interaction_handler.h"
 #include "crm/messaging/cloudevents.h"
 
 namespace crm::customer {
@@ -15,13 +15,13 @@ class CustomerConsumer final : public messaging::EventHandler {
     if (event.topic == messaging::kClassificationTopic) {
       return classification_.Handle(event, view, out);
     }
-    if (event.topic == messaging::kInteractionTopic) return opportunities_.Handle(event, view, out);
+    if (event.topic == messaging::kInteractionTopic) return interactions_.Handle(event, view, out);
     return absl::OkStatus();
   }
 
  private:
   ClassificationHandler classification_;
-  OpportunityWonHandler opportunities_;
+  InteractionEventsHandler interactions_;
 };
 
 }  // namespace

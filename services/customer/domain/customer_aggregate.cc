@@ -617,6 +617,25 @@ absl::StatusOr<Events> DecideConvertOnOpportunityWon(const v1::Customer& state,
   return events;
 }
 
+absl::StatusOr<Events> DecideChurnOnLossConfirmed(const v1::Customer& state,
+                                                  std::string_view churn_case_id,
+                                                  std::string_view churn_reason,
+                                                  const DecideContext& ctx) {
+  RETURN_IF_ERROR(RequireCustomer(state));
+  RETURN_IF_ERROR(ValidateRequiredText("churn_case_id", churn_case_id, kMaxIdLength));
+  if (state.lifecycle() == v1::LIFECYCLE_CHURNED) return Events{};
+  v1::ChangeLifecycleRequest to_churned;
+  to_churned.set_lifecycle(v1::LIFECYCLE_CHURNED);
+  to_churned.set_churn_reason(std::string(churn_reason));
+  ASSIGN_OR_RETURN(Events events, DecideChangeLifecycle(state, to_churned, ctx));
+  for (v1::CustomerEvent& e : events) {
+    v1::LifecycleChanged& changed = *e.mutable_lifecycle_changed();
+    changed.set_reason(absl::StrCat("churn case ", std::string(churn_case_id), ": loss confirmed"));
+    changed.set_churn_case_id(std::string(churn_case_id));
+  }
+  return events;
+}
+
 absl::StatusOr<Events> DecideAssignOwner(const v1::Customer& state,
                                          const v1::AssignOwnerRequest& request,
                                          const DecideContext& ctx) {

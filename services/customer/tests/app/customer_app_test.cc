@@ -339,7 +339,7 @@ class ConversionTest : public CustomerAppTest {
   }
 
   int Convert() {
-    absl::StatusOr<int> n = app_->ConvertOnWonOpportunities();
+    absl::StatusOr<int> n = app_->ReactToInteractionEvents();
     EXPECT_TRUE(n.ok()) << n.status();
     return n.ok() ? *n : -1;
   }
@@ -367,7 +367,7 @@ class ConversionTest : public CustomerAppTest {
     return events.ok() ? *std::move(events) : std::vector<eventstore::EventEnvelope>();
   }
 
-  size_t Queued() { return Rows({std::string(kConversionQueueProjection)}).begin()->second.size(); }
+  size_t Queued() { return Rows({std::string(kReactionQueueProjection)}).begin()->second.size(); }
 
   std::unique_ptr<messaging::EventHandler> consumer_ = NewCustomerConsumer();
   uint64_t position_ = 0;
@@ -464,6 +464,74 @@ TEST_F(ConversionTest, ACooperatingOrChurnedCustomerIsLeftUnchanged) {
   EXPECT_EQ(Get(cooperating).lifecycle(), v1::LIFECYCLE_COOPERATING);
   EXPECT_EQ(Get(churned).version(), churned_version);
   EXPECT_EQ(Get(churned).lifecycle(), v1::LIFECYCLE_CHURNED);
+}
+
+std::string LossConfirmed(const std::string& customer, const std::string& case_id,
+                          interaction::v1::ChurnLossReason reason, const std::string& text) {
+  interaction::v1::InteractionEvent e;
+  e.set_customer_id(customer);
+  e.set_churn_case_id(case_id);
+  e.mutable_churn_loss_confirmed()->set_reason(reason);
+  e.mutable_churn_loss_confirmed()->set_reason_text(text);
+  return e.SerializeAsString();
+}
+
+TEST_F(ConversionTest, AConfirmedChurnLossMakesTheCustomerChurnedWithItsReasonOnce) {
+  const std::string cooperating = Register("Leaving Ltd", "alice", "north");
+  SetLifecycle(cooperating, v1::LIFECYCLE_COOPERATING);
+  const std::string potential = Register("Never Ltd", "alice", "north");
+  const std::string churned = Register("Gone Ltd", "alice", "north");
+  SetLifecycle(churned, v1::LIFECYCLE_CHURNED);
+  const uint64_t churned_version = Get(churned).version();
+  for (int delivery = 0; delivery < 2; ++delivery) {  // redelivered before the worker ran
+    EXPECT_EQ(Consume(messaging::kInteractionTopic,
+                      LossConfirmed(cooperating, "case-1", interaction::v1::CHURN_LOSS_REASON_COMPETITOR,
+                                    "moved to Acme"),
+                      "loss-event-1", "bob", "corr-9")
+                  .size(),
+              1u);
+  }
+  EXPECT_EQ(Consume(messaging::kInteractionTopic,
+                    LossConfirmed(potential, "case-2", interaction::v1::CHURN_LOSS_REASON_PRICE, ""),
+                    "loss-event-2", "carol")
+                .size(),
+            1u);
+  EXPECT_EQ(Consume(messaging::kInteractionTopic,
+                    LossConfirmed(churned, "case-3", interaction::v1::CHURN_LOSS_REASON_PRICE, ""),
+                    "loss-event-3")
+                .size(),
+            1u);
+  EXPECT_EQ(Queued(), 3u);
+  EXPECT_EQ(Convert(), 2);
+  EXPECT_EQ(Queued(), 0u);
+
+  const v1::Customer lost = Get(cooperating);
+  EXPECT_EQ(lost.lifecycle(), v1::LIFECYCLE_CHURNED);
+  const eventstore::EventEnvelope last = Stream(cooperating).back();
+  EXPECT_EQ(last.actor(), "bob");
+  EXPECT_EQ(last.causation_id(), "loss-event-1");
+  EXPECT_EQ(last.correlation_id(), "corr-9");
+  v1::CustomerEvent e;
+  ASSERT_TRUE(e.ParseFromString(last.payload()));
+  EXPECT_EQ(e.lifecycle_changed().from(), v1::LIFECYCLE_COOPERATING);
+  EXPECT_EQ(e.lifecycle_changed().to(), v1::LIFECYCLE_CHURNED);
+  EXPECT_EQ(e.lifecycle_changed().churn_reason(), "COMPETITOR: moved to Acme");
+  EXPECT_EQ(e.lifecycle_changed().churn_case_id(), "case-1");
+  EXPECT_EQ(e.lifecycle_changed().reason(), "churn case case-1: loss confirmed");
+  ASSERT_TRUE(e.ParseFromString(Stream(potential).back().payload()));
+  EXPECT_EQ(e.lifecycle_changed().churn_reason(), "PRICE");
+  EXPECT_EQ(Get(churned).version(), churned_version);  // already churned: unchanged
+
+  // Won back by its owner; the same loss event replayed changes nothing.
+  SetLifecycle(cooperating, v1::LIFECYCLE_FOLLOWING);
+  const size_t events = Stream(cooperating).size();
+  Consume(messaging::kInteractionTopic,
+          LossConfirmed(cooperating, "case-1", interaction::v1::CHURN_LOSS_REASON_COMPETITOR,
+                        "moved to Acme"),
+          "loss-event-1", "bob", "corr-9");
+  Convert();
+  EXPECT_EQ(Stream(cooperating).size(), events);
+  EXPECT_EQ(Get(cooperating).lifecycle(), v1::LIFECYCLE_FOLLOWING);
 }
 
 TEST_F(ConversionTest, OtherInteractionKindsAreIgnoredAndClassesStillArrive) {

@@ -35,7 +35,7 @@ class Channel;
 namespace crm::directory {
 
 // customer id -> crm.customer.v1.Customer holding only id, owner, region, access
-// grants and contacts (contact id, name, birthday).
+// grants, contacts (contact id, name, birthday), basic.industry and lifecycle.
 inline constexpr std::string_view kDirectoryProjection = "directory";
 // "<customer id>/<scheme number>" -> class name.
 inline constexpr std::string_view kClassesProjection = "classes";
@@ -79,6 +79,12 @@ class DirectoryHandler final : public messaging::EventHandler {
 // The directory row of a customer, std::nullopt when unknown.
 absl::StatusOr<std::optional<customer::v1::Customer>> LoadDirectoryEntry(
     eventstore::EventStore& store, std::string_view customer_id);
+
+// Every directory row, in customer id order, handed to `visit` (stops at its
+// first error). Reads in batches: memory does not grow with the directory.
+absl::Status ForEachDirectoryEntry(
+    eventstore::EventStore& store,
+    const std::function<absl::Status(const customer::v1::Customer&)>& visit);
 
 // The customer's classes by scheme number (classification::v1::Scheme).
 absl::StatusOr<std::map<int, std::string>> LoadClasses(eventstore::EventStore& store,

@@ -51,6 +51,13 @@ struct ConsumedEvent {
 // numbers its own log, so two events of different topics can share one.
 std::string EventToken(const ConsumedEvent& event);
 
+// What a handler keeps of a consumed event in a work queue row, for a follow-up
+// command that uses the event id as its command id: what every delivery of the
+// event has alike (event_id = EventToken, event_type, occurred_at, actor,
+// correlation_id, payload), not where it was read from, so that a redelivery is
+// the same request.
+eventstore::EventEnvelope QueuedCopy(const ConsumedEvent& event);
+
 // Projection rows as they are, including the writes of earlier events of the
 // batch being handled.
 class BatchView {

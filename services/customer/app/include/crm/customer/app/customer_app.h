@@ -87,20 +87,22 @@ class CustomerApp {
   // Who may read the whole event log (StreamEvents): services and admins.
   static absl::Status CheckStreamAccess(const auth::Principal& who);
 
-  // The conversion worker (DOMAIN.md §6): each won opportunity the consumer
-  // queued (kConversionQueueProjection) runs one command on the pipeline,
-  // "ConvertOnOpportunityWon", as the won event's actor: a POTENTIAL or
-  // FOLLOWING customer becomes COOPERATING (DecideConvertOnOpportunityWon), and
-  // the LifecycleChanged's envelope has the OpportunityWon's event id as
-  // causation_id and command id (so the same event never converts twice, also
-  // when queued again) and its correlation_id (else its event id). Handled rows
-  // leave the queue; a row that can never apply (unknown customer, not an
-  // OpportunityWon) is logged and dropped. Returns the conversions applied (a
-  // replayed one counts again); an error (the store, a write still racing after
-  // the pipeline's retries) leaves the row for the next run, the rows after it
-  // are still worked on, and the pass then returns the first such error. Not
-  // concurrently with itself.
-  absl::StatusOr<int> ConvertOnWonOpportunities();
+  // The reaction worker (DOMAIN.md §6): each crm-interaction event the consumer
+  // queued (kReactionQueueProjection) runs one command on the pipeline, as the
+  // event's actor:
+  // - OpportunityWon, "ConvertOnOpportunityWon": a POTENTIAL or FOLLOWING
+  //   customer becomes COOPERATING (DecideConvertOnOpportunityWon);
+  // - ChurnLossConfirmed, "ChurnOnLossConfirmed": the customer becomes CHURNED
+  //   with the loss reason (DecideChurnOnLossConfirmed).
+  // The LifecycleChanged's envelope has the consumed event's id as causation_id
+  // and command id (so the same event never applies twice, also when queued
+  // again) and its correlation_id (else its event id). Handled rows leave the
+  // queue; a row that can never apply (unknown customer, another kind) is logged
+  // and dropped. Returns the changes applied (a replayed one counts again); an
+  // error (the store, a write still racing after the pipeline's retries) leaves
+  // the row for the next run, the rows after it are still worked on, and the
+  // pass then returns the first such error. Not concurrently with itself.
+  absl::StatusOr<int> ReactToInteractionEvents();
 
  private:
   struct Commands;

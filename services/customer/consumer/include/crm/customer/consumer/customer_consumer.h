@@ -1,8 +1,8 @@
 // What crm-customer consumes, one handler per topic:
 // - crm.classification.v1.events: ClassificationHandler (each customer's A/B/C/D
 //   class);
-// - crm.interaction.v1.events: OpportunityWonHandler (won opportunities queued
-//   for conversion).
+// - crm.interaction.v1.events: InteractionEventsHandler (won opportunities and
+//   confirmed churn losses queued for the reaction worker).
 // Records of any other topic are ignored.
 //
 //   parts.SetConsumer(parts.Keep(customer::NewCustomerConsumer()));

@@ -114,6 +114,17 @@ absl::StatusOr<Events> DecideChangeLifecycle(const v1::Customer& state,
 absl::StatusOr<Events> DecideConvertOnOpportunityWon(const v1::Customer& state,
                                                      std::string_view opportunity_id,
                                                      const DecideContext& ctx);
+// Churn handling (DOMAIN.md §6): a churn case closed as lost (crm-interaction's
+// ChurnLossConfirmed) makes the customer CHURNED, through DecideChangeLifecycle,
+// with `churn_reason` the loss reason (e.g. "COMPETITOR: moved to Acme") and the
+// LifecycleChanged naming the cause (`reason` "churn case <id>: loss confirmed",
+// `churn_case_id`). Empty result for a customer already CHURNED.
+// INVALID_ARGUMENT "churn_case_id: ..." / "churn_reason: ..." when blank, too
+// long or not UTF-8.
+absl::StatusOr<Events> DecideChurnOnLossConfirmed(const v1::Customer& state,
+                                                  std::string_view churn_case_id,
+                                                  std::string_view churn_reason,
+                                                  const DecideContext& ctx);
 absl::StatusOr<Events> DecideAssignOwner(const v1::Customer& state,
                                          const v1::AssignOwnerRequest& request,
                                          const DecideContext& ctx);

@@ -25,12 +25,13 @@ inline constexpr std::string_view kDuplicateProjection = "customer_duplicates";
 // The customer's A/B/C/D class from crm.classification.v1 events, kept apart from
 // the row that commands rewrite, and merged into it when read.
 inline constexpr std::string_view kClassProjection = "customer_class";
-// Won opportunities (crm.interaction.v1 OpportunityWon, from the consumer) waiting
-// for the conversion worker (CustomerApp::ConvertOnWonOpportunities): key
-// "<customer id>/<messaging::EventToken>", value the consumed EventEnvelope's
-// event id (that token), type, time, actor, correlation id and payload. Fed by
-// consumed events, so not rebuilt.
-inline constexpr std::string_view kConversionQueueProjection = "customer_conversion_queue";
+// crm.interaction.v1 events this service reacts to (OpportunityWon,
+// ChurnLossConfirmed; from the consumer) waiting for the reaction worker
+// (CustomerApp::ReactToInteractionEvents): key "<customer id>/<messaging::EventToken>",
+// value messaging::QueuedCopy of the consumed event. Fed by consumed events, so
+// not rebuilt. (Named "customer_conversion_queue" since it first held only won
+// opportunities; rows queued before keep working.)
+inline constexpr std::string_view kReactionQueueProjection = "customer_conversion_queue";
 
 // The stream holding one customer's events.
 std::string StreamFor(std::string_view customer_id);
