@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/as_of.h"
@@ -16,6 +15,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/domain/validation.h"
+#include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
 #include "crm/interaction/domain/pipeline_report.h"
 #include "crm/interaction/projection/interaction_projection.h"
@@ -345,28 +345,10 @@ absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportu
 absl::Status SalesApp::GetOpportunityHistory(const Principal& who,
                                              const v1::GetOpportunityHistoryRequest& req,
                                              v1::GetOpportunityHistoryResponse* resp) {
-  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
-  uint64_t from = 1;
-  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
-    return InvalidField("page_token", "not a token of this query");
-  }
+  RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());
   RETURN_IF_ERROR(parts_->LoadVisible(who, req.opportunity_id()).status());
-  ASSIGN_OR_RETURN(auto events, parts_->store.ReadStream(OpportunityStreamFor(req.opportunity_id()),
-                                                         from, page_size + 1));
-  for (size_t i = 0; i < events.size() && i < page_size; ++i) {
-    const eventstore::EventEnvelope& e = events[i];
-    v1::OpportunityHistoryEntry* entry = resp->add_entries();
-    entry->set_version(e.stream_version());
-    entry->set_event_id(e.event_id());
-    entry->set_event_type(e.event_type());
-    entry->set_actor(e.actor());
-    *entry->mutable_occurred_at() = e.occurred_at();
-    if (!entry->mutable_event()->ParseFromString(e.payload())) {
-      return absl::DataLossError("corrupt opportunity event");
-    }
-  }
-  if (events.size() > page_size) resp->set_next_page_token(absl::StrCat(events.back().stream_version()));
-  return absl::OkStatus();
+  return ReadHistoryPage(parts_->store, OpportunityStreamFor(req.opportunity_id()),
+                         req.page_size(), req.page_token(), resp);
 }
 
 absl::Status SalesApp::ListOpportunities(const Principal& who,
