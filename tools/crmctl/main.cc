@@ -5,12 +5,16 @@
 //   crmctl customer get --id 7d1c... --output json
 //   crmctl interaction timeline --customer_id 7d1c...
 //   crmctl sales report --as_of 2026-12-31
+//   crmctl churn list --status open
+//   crmctl campaign report --id 5e2a...
 //   crmctl ticket list --status opened,assigned
 //   crmctl classification get --customer_id 7d1c...
 //
 // Exit codes: 0 ok, 1 the command failed, 2 usage error (bad flags or values).
 #include "CLI/CLI.hpp"
 #include "admin_command.h"
+#include "campaign_command.h"
+#include "churn_command.h"
 #include "classification_command.h"
 #include "customer_command.h"
 #include "events_command.h"
@@ -28,6 +32,8 @@ int main(int argc, char** argv) {
   crm::crmctl::AddCustomerCommands(app);
   crm::crmctl::AddInteractionCommands(app);
   crm::crmctl::AddSalesCommands(app);
+  crm::crmctl::AddChurnCommands(app);
+  crm::crmctl::AddCampaignCommands(app);
   crm::crmctl::AddTicketCommands(app);
   crm::crmctl::AddClassificationCommands(app);
   crm::crmctl::AddAdminCommands(app);

@@ -8,6 +8,8 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "crm/runtime/status.h"
 #include "google/protobuf/util/time_util.h"
 #include "proto_fields.h"
@@ -47,11 +49,11 @@ absl::Status SetPairs(pb::Message& request, const FieldFlag& flag,
                       const std::vector<std::string>& values) {
   std::vector<std::vector<std::pair<std::string, std::string>>> elements;
   for (const std::string& value : values) {
-    const size_t eq = value.find('=');
+    const size_t eq = value.find(flag.pair_separator);
     if (eq == std::string::npos) {
-      return absl::InvalidArgumentError("'" + value + "' is not " +
-                                        absl::AsciiStrToUpper(flag.pair_fields.first) + "=" +
-                                        absl::AsciiStrToUpper(flag.pair_fields.second));
+      return absl::InvalidArgumentError(
+          "'" + value + "' is not " + absl::AsciiStrToUpper(flag.pair_fields.first) +
+          flag.pair_separator + absl::AsciiStrToUpper(flag.pair_fields.second));
     }
     elements.push_back({{flag.pair_fields.first, value.substr(0, eq)},
                         {flag.pair_fields.second, value.substr(eq + 1)}});
@@ -216,6 +218,20 @@ std::vector<FieldFlag> Concat(std::initializer_list<std::vector<FieldFlag>> part
   return all;
 }
 
+std::vector<FieldFlag> PageFlags(std::string_view default_size, std::string_view max_size) {
+  return {{"page_size", "page_size",
+           "1.." + std::string(max_size) + " (server default " + std::string(default_size) + ")"},
+          {"page_token", "page_token", "next_page_token of the previous page"}};
+}
+
+std::vector<FieldFlag> MoneyFlags(const std::string& path, const std::string& what,
+                                  const std::string& amount_flag) {
+  return {
+      {amount_flag, path + ".amount_minor",
+       what + " in major units, e.g. 250000.00 (sent as minor units x100)", FlagKind::kMajorUnits},
+      {"currency", path + ".currency_code", "ISO 4217 code, e.g. CNY"}};
+}
+
 void AddRpcGroup(CLI::App& app, const RpcGroup& group, std::vector<RpcSpec> rpcs, std::ostream* out,
                  std::ostream* err) {
   auto rows = std::make_shared<const std::vector<RpcSpec>>(std::move(rpcs));
@@ -263,6 +279,25 @@ void PrintKeyValue(std::ostream& out, std::string_view key, const std::string& v
 
 void PrintNextPageToken(std::ostream& out, const std::string& token) {
   out << "next_page_token:" << (token.empty() ? "" : " ") << token << "\n";
+}
+
+std::string Fixed2(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", v);
+  return buf;
+}
+
+std::string Today() { return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()); }
+
+void PrintRow(std::ostream& out, const std::string& key, const std::vector<std::string>& cells) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-20s", key.c_str());
+  out << buf;
+  for (const std::string& cell : cells) {
+    std::snprintf(buf, sizeof buf, " %14s", cell.c_str());
+    out << buf;
+  }
+  out << "\n";
 }
 
 }  // namespace crm::crmctl

@@ -35,6 +35,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/generated_enum_reflection.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpc_client.h"
@@ -42,6 +43,7 @@
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/status.h"
 #include "grpcpp/support/sync_stream.h"
+#include "proto_fields.h"
 
 namespace crm::crmctl {
 
@@ -53,8 +55,9 @@ enum class FlagKind {
   kSwitch,      // a flag without value: --confirm_duplicate
   kList,        // repeatable or comma-separated; replaces the repeated field: --hobby a,b
   kMajorUnits,  // "1200.50" into an amount_minor field as 120050
-  kPairList,    // repeatable "KEY=TEXT"; replaces a repeated message field, each value
-                // one element with its pair_fields set: --finding product="late delivery"
+  kPairList,    // repeatable "KEY=TEXT" (or KEY<pair_separator>TEXT); replaces a repeated
+                // message field, each value one element with its pair_fields set:
+                // --finding product="late delivery", --class abcd:A
 };
 
 // One convenience flag: --<name> sets the request field at <path>.
@@ -67,10 +70,31 @@ struct FieldFlag {
   std::string default_value = {};
   // kPairList: the element fields KEY and TEXT go to, e.g. {"department", "description"}.
   std::pair<std::string, std::string> pair_fields = {};
+  // kPairList: what separates KEY from TEXT (the first one in the value).
+  char pair_separator = '=';
 };
 
 // The flag lists one after the other: Concat({{IdFlag()}, ContactFlags()}).
 std::vector<FieldFlag> Concat(std::initializer_list<std::vector<FieldFlag>> parts);
+
+// --page_size and --page_token of a paged read: "1..<max_size> (server default
+// <default_size>)".
+std::vector<FieldFlag> PageFlags(std::string_view default_size, std::string_view max_size = "500");
+
+// An amount and its currency, as `crmctl customer record-transaction` takes them:
+// --<amount_flag> in major units into <path>.amount_minor (kMajorUnits) and
+// --currency into <path>.currency_code, for any money message with those two
+// fields: MoneyFlags("final_amount", "Final amount"),
+// MoneyFlags("details.budget", "Budget", "budget").
+std::vector<FieldFlag> MoneyFlags(const std::string& path, const std::string& what,
+                                  const std::string& amount_flag = "amount");
+
+// The short names of a generated enum's values for a flag's help:
+// EnumHelp<v1::LostReason>() is "price|competitor|...|other".
+template <typename Enum>
+std::string EnumHelp() {
+  return EnumShortNames(*google::protobuf::GetEnumDescriptor<Enum>());
+}
 
 struct Invocation;
 
@@ -250,5 +274,39 @@ void PrintKeyValue(std::ostream& out, std::string_view key, const std::string& v
 
 // "next_page_token: <token>" (just "next_page_token:" on the last page).
 void PrintNextPageToken(std::ostream& out, const std::string& token);
+
+// The short name of a generated enum's value: EnumText(v1::OPPORTUNITY_STAGE_PROPOSAL)
+// is "proposal" (EnumShortName).
+template <typename Enum>
+std::string EnumText(Enum value) {
+  return EnumShortName(*google::protobuf::GetEnumDescriptor<Enum>(), static_cast<int>(value));
+}
+
+// An amount of a money message (amount_minor, currency_code: crm.interaction.v1.Money
+// and the like) as "250000.00 CNY", or "-" when neither is set.
+template <typename Money>
+std::string FormatMoney(const Money& m) {
+  if (m.currency_code().empty() && m.amount_minor() == 0) return "-";
+  return FormatMinor(m.amount_minor()) + " " + OrDash(m.currency_code());
+}
+
+// `v` at two decimals: 66.666 -> "66.67".
+std::string Fixed2(double v);
+
+// Today's date in UTC, "YYYY-MM-DD" (what the services compare due dates with).
+std::string Today();
+
+// A row of a report table: the key left-aligned in 20 columns, then each cell
+// right-aligned in 14 (PrintRow(out, "stage", {"count", "currency"}) for the header).
+void PrintRow(std::ostream& out, const std::string& key, const std::vector<std::string>& cells);
+
+// The start of a history line, "version  occurred_at  actor  event_type", without
+// the newline, for any history entry message with those fields
+// (OpportunityHistoryEntry, EventHistoryEntry).
+template <typename Entry>
+void PrintHistoryEntryStart(const Entry& e, std::ostream& out) {
+  out << e.version() << "  " << FormatTime(e.occurred_at()) << "  " << OrDash(e.actor()) << "  "
+      << e.event_type();
+}
 
 }  // namespace crm::crmctl

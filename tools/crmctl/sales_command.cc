@@ -1,14 +1,10 @@
 #include "sales_command.h"
 
-#include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "proto_fields.h"
 
 namespace crm::crmctl {
@@ -22,40 +18,25 @@ using Env = std::shared_ptr<const SalesCommandEnv>;
 
 // ----------------------------------------------------------------- the table
 
-std::string EnumHelp(const pb::EnumDescriptor* type) { return EnumShortNames(*type); }
-
 // --id: an existing opportunity; --customer_id: the customer a new one is for.
 FieldFlag IdFlag() { return {"id", "opportunity_id", "Opportunity id"}; }
 FieldFlag CustomerFlag() { return {"customer_id", "customer_id", "Customer id"}; }
 
-// An amount and its currency, as `crmctl customer record-transaction` takes them.
-std::vector<FieldFlag> MoneyFlags(const std::string& path, const std::string& what) {
-  return {
-      {"amount", path + ".amount_minor",
-       what + " in major units, e.g. 250000.00 (sent as minor units x100)", FlagKind::kMajorUnits},
-      {"currency", path + ".currency_code", "ISO 4217 code, e.g. CNY"}};
-}
-
 // The details of create-opportunity and update-opportunity.
 std::vector<FieldFlag> DetailsFlags() {
-  return Concat({{{"title", "details.title", "Title, 1..200 characters (required)"},
-                  {"source", "details.source",
-                   "Where it came from: " + EnumHelp(v1::OpportunitySource_descriptor())},
-                  {"campaign_id", "details.campaign_id", "The campaign (required for campaign)"}},
-                 MoneyFlags("details.expected_amount", "Expected amount"),
-                 {{"expected_close_date", "details.expected_close_date",
-                   "Expected close date YYYY-MM-DD (required)"},
-                  {"contact", "details.contact", "The customer's contact (contact id or name)"},
-                  {"description", "details.description", "Description"}}});
+  return Concat(
+      {{{"title", "details.title", "Title, 1..200 characters (required)"},
+        {"source", "details.source", "Where it came from: " + EnumHelp<v1::OpportunitySource>()},
+        {"campaign_id", "details.campaign_id", "The campaign (required for campaign)"}},
+       MoneyFlags("details.expected_amount", "Expected amount"),
+       {{"expected_close_date", "details.expected_close_date",
+         "Expected close date YYYY-MM-DD (required)"},
+        {"contact", "details.contact", "The customer's contact (contact id or name)"},
+        {"description", "details.description", "Description"}}});
 }
 
 FieldFlag ProbabilityFlag(const std::string& unset) {
   return {"probability", "probability", "0..100; not given: " + unset};
-}
-
-std::vector<FieldFlag> PageFlags(std::string_view default_size) {
-  return {{"page_size", "page_size", "1..500 (server default " + std::string(default_size) + ")"},
-          {"page_token", "page_token", "next_page_token of the previous page"}};
 }
 
 void PrintOpportunity(const pb::Message& m, std::ostream& out);
@@ -65,7 +46,7 @@ void PrintOverdueSteps(const pb::Message& m, std::ostream& out);
 void PrintReport(const pb::Message& m, std::ostream& out);
 
 std::vector<RpcSpec> Rpcs(const Env& env) {
-  const std::string stages = EnumHelp(v1::OpportunityStage_descriptor());
+  const std::string stages = EnumHelp<v1::OpportunityStage>();
   return {
       {.command = "create-opportunity",
        .help = "Create an opportunity for a customer (stage qualification; owner defaults to "
@@ -111,7 +92,7 @@ std::vector<RpcSpec> Rpcs(const Env& env) {
        .help = "Close an open opportunity as lost, with the reason",
        .write = true,
        .flags = {IdFlag(),
-                 {"reason", "reason", EnumHelp(v1::LostReason_descriptor())},
+                 {"reason", "reason", EnumHelp<v1::LostReason>()},
                  {"reason_text", "reason_text", "Free text (required for other)"},
                  {"competitor", "competitor", "Who won instead"}},
        .run = Unary(env, &Stub::LoseOpportunity)},
@@ -188,36 +169,17 @@ std::vector<RpcSpec> Rpcs(const Env& env) {
 
 // ------------------------------------------------------------------ text forms
 
-template <typename Enum>
-std::string Short(const pb::EnumDescriptor* type, Enum value) {
-  return EnumShortName(*type, static_cast<int>(value));
-}
-
-std::string Stage(v1::OpportunityStage s) { return Short(v1::OpportunityStage_descriptor(), s); }
+std::string Stage(v1::OpportunityStage s) { return EnumText(s); }
 
 bool IsOpen(v1::OpportunityStage s) {
   return s != v1::OPPORTUNITY_STAGE_WON && s != v1::OPPORTUNITY_STAGE_LOST;
 }
 
-// "250000.00 CNY", or "-" when no currency is set.
-std::string FormatMoney(const v1::Money& m) {
-  if (m.currency_code().empty() && m.amount_minor() == 0) return "-";
-  return FormatMinor(m.amount_minor()) + " " + OrDash(m.currency_code());
-}
-
-std::string Fixed2(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", v);
-  return buf;
-}
-
-std::string Today() { return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()); }
-
 // A plan step's state: done, planned, or overdue (planned, its date passed, the
 // opportunity open; "reported" once PlanStepOverdue was emitted).
 std::string StepStatus(const v1::PlanStep& step, bool open, const std::string& today) {
   if (step.status() == v1::PLAN_STEP_STATUS_DONE) return "done";
-  std::string status = Short(v1::PlanStepStatus_descriptor(), step.status());
+  std::string status = EnumText(step.status());
   if (step.status() == v1::PLAN_STEP_STATUS_PLANNED && open && step.planned_date() < today) {
     status = "OVERDUE";
   }
@@ -238,12 +200,12 @@ void PrintOpportunity(const pb::Message& m, std::ostream& out) {
   line("stage", Stage(o.stage()));
   line("probability", std::to_string(o.probability()) + "%" +
                           (o.probability_overridden() ? " (set by hand)" : " (stage default)"));
-  line("source", Short(v1::OpportunitySource_descriptor(), d.source()) +
+  line("source", EnumText(d.source()) +
                      (d.campaign_id().empty() ? "" : " (campaign " + d.campaign_id() + ")"));
   line("expected", FormatMoney(d.expected_amount()) + ", close " + OrDash(d.expected_close_date()));
   if (o.stage() == v1::OPPORTUNITY_STAGE_WON) line("final_amount", FormatMoney(o.final_amount()));
   if (o.stage() == v1::OPPORTUNITY_STAGE_LOST) {
-    line("lost_reason", Short(v1::LostReason_descriptor(), o.lost_reason()) +
+    line("lost_reason", EnumText(o.lost_reason()) +
                             (o.lost_reason_text().empty() ? "" : " -- " + o.lost_reason_text()));
     if (!o.competitor().empty()) line("competitor", o.competitor());
   }
@@ -289,8 +251,7 @@ void PrintOpportunity(const pb::Message& m, std::ostream& out) {
 void PrintHistory(const pb::Message& m, std::ostream& out) {
   const auto& r = dynamic_cast<const v1::GetOpportunityHistoryResponse&>(m);
   for (const v1::OpportunityHistoryEntry& e : r.entries()) {
-    out << e.version() << "  " << FormatTime(e.occurred_at()) << "  " << OrDash(e.actor()) << "  "
-        << e.event_type();
+    PrintHistoryEntryStart(e, out);
     if (e.event().has_opportunity_figures()) {
       const v1::OpportunityFigures& f = e.event().opportunity_figures();
       out << "  (" << Stage(f.stage()) << " " << f.probability() << "%)";
@@ -322,18 +283,6 @@ void PrintOverdueSteps(const pb::Message& m, std::ostream& out) {
         << ": " << s.step().action() << "\n";
   }
   PrintNextPageToken(out, r.next_page_token());
-}
-
-// A table row: the key column, then right-aligned cells.
-void PrintRow(std::ostream& out, const std::string& key, const std::vector<std::string>& cells) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%-20s", key.c_str());
-  out << buf;
-  for (const std::string& cell : cells) {
-    std::snprintf(buf, sizeof buf, " %14s", cell.c_str());
-    out << buf;
-  }
-  out << "\n";
 }
 
 // One row per currency of a group (the key and count on the first only).
@@ -393,7 +342,7 @@ void PrintReport(const pb::Message& m, std::ostream& out) {
   PrintRow(out, "lost_reason", {"count", "currency", "amount"});
   if (r.lost_reasons().empty()) out << "(none lost in the period)\n";
   for (const v1::LostReasonFigures& l : r.lost_reasons()) {
-    const std::string reason = Short(v1::LostReason_descriptor(), l.reason());
+    const std::string reason = EnumText(l.reason());
     if (l.amounts().empty()) {
       PrintRow(out, reason, {std::to_string(l.count()), "-", "-"});
       continue;
