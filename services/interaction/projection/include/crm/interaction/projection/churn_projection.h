@@ -34,9 +34,11 @@ inline constexpr std::string_view kChurnLostProjection = "churn_lost";
 // The work queue of consumed churn signals, written by crm-interaction's Kafka
 // consumer (with its offsets) and worked off by ChurnApp::ApplyChurnSignals,
 // which deletes a row once it is applied (or can never apply).
-// Key "<customer id>/<event token>" (messaging::EventToken of the consumed
-// event), so rows are worked off in key order; value: a serialized
-// eventstore::EventEnvelope of the consumed event (messaging::QueuedCopy):
+// Key "<customer id>/<occurred_at in Unix microseconds, 20 digits>/<event
+// token>" (messaging::EventToken of the consumed event): a customer's signals are
+// worked off in the order they happened, whichever topic they came from, and a
+// redelivery writes the same row. Value: a serialized eventstore::EventEnvelope
+// of the consumed event (messaging::QueuedCopy):
 // event_id = the token, event_type ("crm.classification.v1.ChurnRiskRaised",
 // "crm.classification.v1.ChurnRiskCleared", "crm.customer.v1.LifecycleChanged"),
 // occurred_at, actor, correlation_id, and payload = the original payload: a
