@@ -63,6 +63,14 @@ std::vector<std::string> TodoKeys(const v1::Opportunity& o) {
   return keys;
 }
 
+std::vector<std::string> CampaignKeys(const v1::Opportunity& o) {
+  if (o.opportunity_id().empty() || o.details().source() != v1::OPPORTUNITY_SOURCE_CAMPAIGN ||
+      o.details().campaign_id().empty()) {
+    return {};
+  }
+  return {absl::StrCat(o.details().campaign_id(), kSep, o.opportunity_id())};
+}
+
 // The NUL-separated parts of an index key.
 std::vector<std::string> Parts(const std::string& key) { return absl::StrSplit(key, '\0'); }
 
@@ -81,6 +89,8 @@ std::vector<ProjectionWrite> OpportunityRowWrites(const v1::Opportunity& before,
                              writes);
   eventstore::IndexKeyWrites(kPlanDueProjection, DueKeys(before), DueKeys(after), writes);
   eventstore::IndexKeyWrites(kPlanTodoProjection, TodoKeys(before), TodoKeys(after), writes);
+  eventstore::IndexKeyWrites(kCampaignOpportunitiesProjection, CampaignKeys(before),
+                             CampaignKeys(after), writes);
   return writes;
 }
 
@@ -125,6 +135,24 @@ absl::Status ForEachOpportunity(eventstore::EventStore& store,
     for (const auto& [key, value] : rows) {
       if (!o.ParseFromString(value)) return absl::DataLossError("corrupt opportunity row");
       RETURN_IF_ERROR(visit(o));
+    }
+    after = rows.back().first;
+  }
+}
+
+absl::Status ForEachCampaignOpportunity(
+    eventstore::EventStore& store, const std::string& campaign_id,
+    const std::function<absl::Status(const v1::Opportunity&)>& visit) {
+  const std::string prefix = campaign_id + kSep;
+  std::string after;
+  while (true) {
+    ASSIGN_OR_RETURN(auto rows,
+                     store.ScanProjection(kCampaignOpportunitiesProjection, prefix, after, 500));
+    if (rows.empty()) return absl::OkStatus();
+    for (const auto& [key, unused] : rows) {
+      ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o,
+                       LoadOpportunity(store, key.substr(prefix.size())));
+      if (o) RETURN_IF_ERROR(visit(*o));
     }
     after = rows.back().first;
   }

@@ -25,6 +25,9 @@ inline constexpr std::string_view kPlanDueProjection = "plan_due";
 // "<responsible>\0<planned date>\0<opportunity id>\0<step id>" for each PLANNED
 // step of an open opportunity.
 inline constexpr std::string_view kPlanTodoProjection = "plan_todo";
+// "<campaign id>\0<opportunity id>" while the opportunity's source is CAMPAIGN
+// with that campaign_id (moves when the details change).
+inline constexpr std::string_view kCampaignOpportunitiesProjection = "campaign_opportunities";
 
 std::string OpportunityStreamFor(std::string_view opportunity_id);
 
@@ -59,6 +62,12 @@ absl::StatusOr<OpportunityPage> ListOpportunities(
 // Every opportunity row, in id order, handed to `visit` (stops at an error).
 absl::Status ForEachOpportunity(eventstore::EventStore& store,
                                 const std::function<absl::Status(const v1::Opportunity&)>& visit);
+
+// The opportunities whose source is campaign `campaign_id` now, in id order,
+// handed to `visit` (stops at an error).
+absl::Status ForEachCampaignOpportunity(
+    eventstore::EventStore& store, const std::string& campaign_id,
+    const std::function<absl::Status(const v1::Opportunity&)>& visit);
 
 struct StepRef {
   std::string opportunity_id;
