@@ -18,6 +18,7 @@
 #include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
 #include "crm/interaction/domain/pipeline_report.h"
+#include "crm/interaction/projection/campaign_projection.h"
 #include "crm/interaction/projection/interaction_projection.h"
 #include "crm/interaction/projection/opportunity_projection.h"
 
@@ -126,6 +127,22 @@ struct SalesApp::Parts {
     return *std::move(o);
   }
 
+  // A campaign named as the source must exist (a malformed id is the decision's
+  // INVALID_ARGUMENT).
+  absl::Status CheckSourceCampaign(const v1::OpportunityDetails& d) const {
+    if (d.source() != v1::OPPORTUNITY_SOURCE_CAMPAIGN || d.campaign_id().empty() ||
+        !domain::ValidateId("details.campaign_id", d.campaign_id(), domain::Presence::kRequired)
+             .ok()) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::optional<v1::Campaign> campaign, LoadCampaign(store, d.campaign_id()));
+    if (!campaign) {
+      return FieldNotFound("details.campaign_id",
+                           absl::StrCat("campaign ", d.campaign_id(), " not found"));
+    }
+    return absl::OkStatus();
+  }
+
   // For lists and reports: one check per customer, the directory only (a list
   // never waits for crm-customer).
   std::function<bool(const v1::Opportunity&)> VisibleFilter(const Principal& who) const {
@@ -169,6 +186,7 @@ struct SalesApp::Parts {
              .load = [this](const Principal& who, const v1::CreateOpportunityRequest& req)
                  -> absl::StatusOr<CreateTarget> {
                ASSIGN_OR_RETURN(CustomerRef customer, VisibleCustomer(who, req.customer_id()));
+               RETURN_IF_ERROR(CheckSourceCampaign(req.details()));
                // Another owner than the customer's is an assignment.
                if (!req.owner().empty() && req.owner() != customer.owner &&
                    !IsManagerIn(who, customer.region)) {
@@ -186,8 +204,22 @@ struct SalesApp::Parts {
                command::FillWrite(outcome, *r.mutable_write());
              }};
   const command::Command<OpportunityAggregate, v1::UpdateOpportunityRequest, v1::WriteResponse>
-      update = OnOpportunity<v1::UpdateOpportunityRequest>("UpdateOpportunity",
-                                                           DecideUpdateOpportunity);
+      update{.aggregate = &Opportunities(),
+             .rpc = "UpdateOpportunity",
+             .options = OptionsOf<v1::UpdateOpportunityRequest>,
+             .load = [this](const Principal& who, const v1::UpdateOpportunityRequest& req)
+                 -> absl::StatusOr<Target> {
+               ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
+               RETURN_IF_ERROR(CheckSourceCampaign(req.details()));
+               return Target{.id = req.opportunity_id(), .state = std::move(state)};
+             },
+             .decide = [this](const Target& t, const v1::UpdateOpportunityRequest& req,
+                              const command::Decision& d) {
+               return DecideUpdateOpportunity(t.state, req, Context(d));
+             },
+             .respond = [](const Target&, const Outcome& outcome, v1::WriteResponse& r) {
+               command::FillWrite(outcome, r);
+             }};
   const command::Command<OpportunityAggregate, v1::AssignOpportunityRequest, v1::WriteResponse,
                          std::string>
       assign{.aggregate = &Opportunities(),
