@@ -83,7 +83,8 @@ absl::StatusOr<Folded> FoldCampaign(eventstore::EventStore& store, const std::st
   v1::InteractionEvent event;
   for (const eventstore::EventEnvelope& e : events) {
     if (!event.ParseFromString(e.payload())) return absl::DataLossError("corrupt campaign event");
-    const domain::EventMeta meta{e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()};
+    const domain::EventMeta meta{e.stream_version(), FromProtoTimestamp(e.occurred_at()),
+                                 e.actor()};
     ApplyCampaign(f.state, event, meta);
     ApplyCampaignTargets(f.targets, event, meta);
   }
@@ -164,9 +165,10 @@ const CampaignAggregate& Campaigns() {
       .apply = [](v1::Campaign& s, const v1::InteractionEvent& e,
                   const domain::EventMeta& m) { ApplyCampaign(s, e, m); },
       .event_type = [](const v1::InteractionEvent& e) { return EventType(e); },
-      .partition_key = [](const v1::InteractionEvent& e) {
-        return e.customer_id().empty() ? e.campaign_id() : e.customer_id();
-      },
+      .partition_key =
+          [](const v1::InteractionEvent& e) {
+            return e.customer_id().empty() ? e.campaign_id() : e.customer_id();
+          },
       .rows = [](const v1::Campaign& before, const v1::Campaign& after, const Events& events,
                  absl::Time now) { return CampaignRowWrites(before, after, events, now); }};
   return *kCampaigns;
@@ -280,8 +282,8 @@ struct CampaignApp::Parts {
           }
           if (!match || !VisibleEntry(who, scope, c, now)) return absl::OkStatus();
           if (out.size() == static_cast<size_t>(kMaxCampaignTargets)) {
-            return RefusedField("selection", absl::StrCat("matches more than ",
-                                                          kMaxCampaignTargets, " customers"));
+            return RefusedField(
+                "selection", absl::StrCat("matches more than ", kMaxCampaignTargets, " customers"));
           }
           v1::CampaignTarget& t = out.emplace_back();
           t.set_customer_id(c.customer_id());
@@ -303,21 +305,20 @@ struct CampaignApp::Parts {
 
   template <typename Req>
   command::Command<CampaignAggregate, Req, v1::WriteResponse> OnManaged(
-      std::string rpc, absl::StatusOr<Events> (*decide)(const v1::Campaign&, const Req&,
-                                                        const CampaignContext&)) {
-    return {.aggregate = &Campaigns(),
-            .rpc = std::move(rpc),
-            .options = OptionsOf<Req>,
-            .load = [this](const Principal& who, const Req& req) -> absl::StatusOr<Target> {
-              ASSIGN_OR_RETURN(v1::Campaign state, LoadManaged(who, req.campaign_id()));
-              return Target{.id = req.campaign_id(), .state = std::move(state)};
-            },
-            .decide = [decide](const Target& t, const Req& req, const command::Decision& d) {
-              return decide(t.state, req, Context(d));
-            },
-            .respond = [](const Target&, const Outcome& outcome, v1::WriteResponse& r) {
-              command::FillWrite(outcome, r);
-            }};
+      std::string rpc,
+      absl::StatusOr<Events> (*decide)(const v1::Campaign&, const Req&, const CampaignContext&)) {
+    return {
+        .aggregate = &Campaigns(),
+        .rpc = std::move(rpc),
+        .options = OptionsOf<Req>,
+        .load = [this](const Principal& who, const Req& req) -> absl::StatusOr<Target> {
+          ASSIGN_OR_RETURN(v1::Campaign state, LoadManaged(who, req.campaign_id()));
+          return Target{.id = req.campaign_id(), .state = std::move(state)};
+        },
+        .decide = [decide](const Target& t, const Req& req,
+                           const command::Decision& d) { return decide(t.state, req, Context(d)); },
+        .respond = [](const Target&, const Outcome& outcome,
+                      v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
   }
 
   // A record of one target (response, attendance).
@@ -337,16 +338,15 @@ struct CampaignApp::Parts {
               RETURN_IF_ERROR(CheckCustomer(who, state, "customer_id", req.customer_id()));
               ASSIGN_OR_RETURN(std::optional<v1::CampaignTarget> target,
                                LoadCampaignTarget(store, req.campaign_id(), req.customer_id()));
-              return OneTarget{.id = req.campaign_id(),
-                               .state = std::move(state),
-                               .context = std::move(target)};
+              return OneTarget{
+                  .id = req.campaign_id(), .state = std::move(state), .context = std::move(target)};
             },
-            .decide = [decide](const OneTarget& t, const Req& req, const command::Decision& d) {
-              return decide(t.state, req, t.context, Context(d));
-            },
-            .respond = [](const OneTarget&, const Outcome& outcome, v1::WriteResponse& r) {
-              command::FillWrite(outcome, r);
-            }};
+            .decide =
+                [decide](const OneTarget& t, const Req& req, const command::Decision& d) {
+                  return decide(t.state, req, t.context, Context(d));
+                },
+            .respond = [](const OneTarget&, const Outcome& outcome,
+                          v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
   }
 
   const command::Command<CampaignAggregate, v1::PlanCampaignRequest, v1::PlanCampaignResponse,
@@ -372,15 +372,16 @@ struct CampaignApp::Parts {
              RETURN_IF_ERROR(CheckExplicitVisible(who, req.selection()));
              return PlanTarget{.id = NewId(), .context = who.region};
            },
-           .decide = [](const PlanTarget& t, const v1::PlanCampaignRequest& req,
-                        const command::Decision& d) {
-             return DecidePlanCampaign(req, t.id, t.context, Context(d));
-           },
-           .respond = [](const PlanTarget& t, const Outcome& outcome,
-                         v1::PlanCampaignResponse& r) {
-             r.set_campaign_id(t.id);
-             command::FillWrite(outcome, *r.mutable_write());
-           }};
+           .decide =
+               [](const PlanTarget& t, const v1::PlanCampaignRequest& req,
+                  const command::Decision& d) {
+                 return DecidePlanCampaign(req, t.id, t.context, Context(d));
+               },
+           .respond =
+               [](const PlanTarget& t, const Outcome& outcome, v1::PlanCampaignResponse& r) {
+                 r.set_campaign_id(t.id);
+                 command::FillWrite(outcome, *r.mutable_write());
+               }};
   const command::Command<CampaignAggregate, v1::UpdateCampaignRequest, v1::WriteResponse> update{
       .aggregate = &Campaigns(),
       .rpc = "UpdateCampaign",
@@ -392,13 +393,12 @@ struct CampaignApp::Parts {
         RETURN_IF_ERROR(CheckExplicitVisible(who, req.selection()));
         return Target{.id = req.campaign_id(), .state = std::move(state)};
       },
-      .decide = [](const Target& t, const v1::UpdateCampaignRequest& req,
-                   const command::Decision& d) {
-        return DecideUpdateCampaign(t.state, req, Context(d));
-      },
-      .respond = [](const Target&, const Outcome& outcome, v1::WriteResponse& r) {
-        command::FillWrite(outcome, r);
-      }};
+      .decide =
+          [](const Target& t, const v1::UpdateCampaignRequest& req, const command::Decision& d) {
+            return DecideUpdateCampaign(t.state, req, Context(d));
+          },
+      .respond = [](const Target&, const Outcome& outcome,
+                    v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
   const command::Command<CampaignAggregate, v1::StartCampaignRequest, v1::WriteResponse,
                          StartContext>
       start{.aggregate = &Campaigns(),
@@ -417,13 +417,13 @@ struct CampaignApp::Parts {
                                ResolveTargets(t.context.who, t.state.selection()));
               return absl::OkStatus();
             },
-            .decide = [](const StartTarget& t, const v1::StartCampaignRequest&,
-                         const command::Decision& d) {
-              return DecideStartCampaign(t.state, t.context.targets, Context(d));
-            },
-            .respond = [](const StartTarget&, const Outcome& outcome, v1::WriteResponse& r) {
-              command::FillWrite(outcome, r);
-            }};
+            .decide =
+                [](const StartTarget& t, const v1::StartCampaignRequest&,
+                   const command::Decision& d) {
+                  return DecideStartCampaign(t.state, t.context.targets, Context(d));
+                },
+            .respond = [](const StartTarget&, const Outcome& outcome,
+                          v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
   const command::Command<CampaignAggregate, v1::RecordCampaignCostRequest,
                          v1::RecordCampaignCostResponse>
       cost{.aggregate = &Campaigns(),
@@ -434,19 +434,20 @@ struct CampaignApp::Parts {
              ASSIGN_OR_RETURN(v1::Campaign state, LoadManaged(who, req.campaign_id()));
              return Target{.id = req.campaign_id(), .state = std::move(state)};
            },
-           .decide = [](const Target& t, const v1::RecordCampaignCostRequest& req,
-                        const command::Decision& d) {
-             return DecideRecordCampaignCost(t.state, req, Context(d));
-           },
-           .respond = [](const Target&, const Outcome& outcome,
-                         v1::RecordCampaignCostResponse& r) {
-             if (!outcome.after.costs().empty()) {
-               r.set_cost_id(outcome.after.costs().rbegin()->cost_id());
-             }
-             command::FillWrite(outcome, *r.mutable_write());
-           }};
-  const command::Command<CampaignAggregate, v1::RecordCampaignInvitationsRequest,
-                         v1::WriteResponse, std::vector<std::optional<v1::CampaignTarget>>>
+           .decide =
+               [](const Target& t, const v1::RecordCampaignCostRequest& req,
+                  const command::Decision& d) {
+                 return DecideRecordCampaignCost(t.state, req, Context(d));
+               },
+           .respond =
+               [](const Target&, const Outcome& outcome, v1::RecordCampaignCostResponse& r) {
+                 if (!outcome.after.costs().empty()) {
+                   r.set_cost_id(outcome.after.costs().rbegin()->cost_id());
+                 }
+                 command::FillWrite(outcome, *r.mutable_write());
+               }};
+  const command::Command<CampaignAggregate, v1::RecordCampaignInvitationsRequest, v1::WriteResponse,
+                         std::vector<std::optional<v1::CampaignTarget>>>
       invitations{
           .aggregate = &Campaigns(),
           .rpc = "RecordCampaignInvitations",
@@ -467,19 +468,19 @@ struct CampaignApp::Parts {
             t.state = std::move(state);
             return t;
           },
-          .decide = [](const ManyTargets& t, const v1::RecordCampaignInvitationsRequest& req,
-                       const command::Decision& d) {
-            return DecideRecordCampaignInvitations(t.state, req, t.context, Context(d));
-          },
-          .respond = [](const ManyTargets&, const Outcome& outcome, v1::WriteResponse& r) {
-            command::FillWrite(outcome, r);
-          }};
+          .decide =
+              [](const ManyTargets& t, const v1::RecordCampaignInvitationsRequest& req,
+                 const command::Decision& d) {
+                return DecideRecordCampaignInvitations(t.state, req, t.context, Context(d));
+              },
+          .respond = [](const ManyTargets&, const Outcome& outcome,
+                        v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
   const command::Command<CampaignAggregate, v1::RecordCampaignResponseRequest, v1::WriteResponse,
                          std::optional<v1::CampaignTarget>>
       response = OnTarget<v1::RecordCampaignResponseRequest>("RecordCampaignResponse",
                                                              DecideRecordCampaignResponse);
-  const command::Command<CampaignAggregate, v1::RecordCampaignAttendanceRequest,
-                         v1::WriteResponse, std::optional<v1::CampaignTarget>>
+  const command::Command<CampaignAggregate, v1::RecordCampaignAttendanceRequest, v1::WriteResponse,
+                         std::optional<v1::CampaignTarget>>
       attendance = OnTarget<v1::RecordCampaignAttendanceRequest>("RecordCampaignAttendance",
                                                                  DecideRecordCampaignAttendance);
   const command::Command<CampaignAggregate, v1::RecordCampaignOutcomeRequest, v1::WriteResponse>
@@ -494,7 +495,7 @@ CampaignApp::CampaignApp(CampaignAppOptions options)
 
 CampaignApp::~CampaignApp() = default;
 
-#define CRM_CAMPAIGN_COMMAND(Method, Request, Response, member)                                \
+#define CRM_CAMPAIGN_COMMAND(Method, Request, Response, member)                              \
   void CampaignApp::Method(const Principal& who, const v1::Request& req, v1::Response* resp, \
                            command::Done done) {                                             \
     o_.pipeline->Run(parts_->member, who, req, resp, std::move(done));                       \
@@ -505,8 +506,7 @@ CRM_CAMPAIGN_COMMAND(RecordCampaignCost, RecordCampaignCostRequest, RecordCampai
                      cost)
 CRM_CAMPAIGN_COMMAND(RecordCampaignInvitations, RecordCampaignInvitationsRequest, WriteResponse,
                      invitations)
-CRM_CAMPAIGN_COMMAND(RecordCampaignResponse, RecordCampaignResponseRequest, WriteResponse,
-                     response)
+CRM_CAMPAIGN_COMMAND(RecordCampaignResponse, RecordCampaignResponseRequest, WriteResponse, response)
 CRM_CAMPAIGN_COMMAND(RecordCampaignAttendance, RecordCampaignAttendanceRequest, WriteResponse,
                      attendance)
 CRM_CAMPAIGN_COMMAND(RecordCampaignOutcome, RecordCampaignOutcomeRequest, WriteResponse, outcome)
@@ -543,9 +543,9 @@ absl::Status CampaignApp::GetCampaign(const Principal& who, const v1::GetCampaig
     return absl::OkStatus();
   }
   // Someone it reaches: the counts of the targets it may see.
-  ASSIGN_OR_RETURN(Folded f, FoldCampaign(parts_->store, req.campaign_id(),
-                                          req.has_as_of() ? FromProtoTimestamp(req.as_of())
-                                                          : parts_->Now()));
+  ASSIGN_OR_RETURN(Folded f,
+                   FoldCampaign(parts_->store, req.campaign_id(),
+                                req.has_as_of() ? FromProtoTimestamp(req.as_of()) : parts_->Now()));
   if (f.state.version() == 0) return not_yet();
   auto visible = parts_->VisibleCustomers(who);
   int32_t targets = 0, invited = 0, responded = 0, attended = 0;
@@ -607,22 +607,21 @@ absl::Status CampaignApp::ListCampaigns(const Principal& who, const v1::ListCamp
   }
   absl::Status failure;
   std::set<std::string> managed;
-  ASSIGN_OR_RETURN(
-      CampaignPage page,
-      interaction::ListCampaigns(parts_->store, q, [&](const v1::Campaign& c) {
-        if ((req.status() != 0 && c.status() != req.status()) ||
-            (req.type() != 0 && c.details().type() != req.type()) ||
-            (!req.owner().empty() && c.owner() != req.owner())) {
-          return false;
-        }
-        if (Manages(who, c)) {
-          managed.insert(c.campaign_id());
-          return true;
-        }
-        absl::StatusOr<bool> reached = parts_->Reaches(who, c);
-        if (!reached.ok()) failure.Update(reached.status());
-        return reached.ok() && *reached;
-      }));
+  ASSIGN_OR_RETURN(CampaignPage page,
+                   interaction::ListCampaigns(parts_->store, q, [&](const v1::Campaign& c) {
+                     if ((req.status() != 0 && c.status() != req.status()) ||
+                         (req.type() != 0 && c.details().type() != req.type()) ||
+                         (!req.owner().empty() && c.owner() != req.owner())) {
+                       return false;
+                     }
+                     if (Manages(who, c)) {
+                       managed.insert(c.campaign_id());
+                       return true;
+                     }
+                     absl::StatusOr<bool> reached = parts_->Reaches(who, c);
+                     if (!reached.ok()) failure.Update(reached.status());
+                     return reached.ok() && *reached;
+                   }));
   RETURN_IF_ERROR(failure);
   std::function<bool(const std::string&)> visible;
   for (v1::Campaign& c : page.campaigns) {

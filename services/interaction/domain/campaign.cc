@@ -56,11 +56,10 @@ absl::StatusOr<v1::CampaignDetails> CheckDetails(const v1::CampaignDetails& d) {
   ASSIGN_OR_RETURN(absl::CivilDay start, RequiredDate("details.start_date", d.start_date()));
   ASSIGN_OR_RETURN(absl::CivilDay end, RequiredDate("details.end_date", d.end_date()));
   if (end < start) return InvalidField("details.end_date", "must not be before start_date");
-  const bool has_budget =
-      !d.budget().currency_code().empty() || d.budget().amount_minor() != 0;
+  const bool has_budget = !d.budget().currency_code().empty() || d.budget().amount_minor() != 0;
   if (has_budget) {
-    RETURN_IF_ERROR(ValidateMoney("details.budget", d.budget(),
-                                  {.required = true, .known_currency = true}));
+    RETURN_IF_ERROR(
+        ValidateMoney("details.budget", d.budget(), {.required = true, .known_currency = true}));
     RETURN_IF_ERROR(ValidateAmountAtMost("details.budget", d.budget().amount_minor()));
   }
   RETURN_IF_ERROR(ValidateText("details.description", d.description(), kMaxTextLength));
@@ -71,7 +70,8 @@ absl::StatusOr<v1::CampaignDetails> CheckDetails(const v1::CampaignDetails& d) {
 }
 
 absl::Status AtMost(std::string_view field, int size, int bound, std::string_view what) {
-  if (size > bound) return InvalidField(field, absl::StrCat("at most ", bound, " ", std::string(what)));
+  if (size > bound)
+    return InvalidField(field, absl::StrCat("at most ", bound, " ", std::string(what)));
   return absl::OkStatus();
 }
 
@@ -81,7 +81,8 @@ absl::Status CheckExists(const v1::Campaign& state) {
 }
 
 // FAILED_PRECONDITION "status: campaign is CLOSED" unless the status is one of `allowed`.
-absl::Status CheckStatus(const v1::Campaign& state, std::initializer_list<v1::CampaignStatus> allowed) {
+absl::Status CheckStatus(const v1::Campaign& state,
+                         std::initializer_list<v1::CampaignStatus> allowed) {
   for (v1::CampaignStatus s : allowed) {
     if (state.status() == s) return absl::OkStatus();
   }
@@ -134,8 +135,8 @@ absl::Status ValidateSelection(std::string_view field, const v1::TargetSelection
     const std::string at = Indexed(classes, i);
     RETURN_IF_ERROR(ValidateEnum(absl::StrCat(at, ".scheme"), s.classes(i).scheme(),
                                  classification::v1::Scheme_IsValid, Presence::kRequired));
-    RETURN_IF_ERROR(ValidateRequiredText(absl::StrCat(at, ".class_name"),
-                                         s.classes(i).class_name(), kMaxNameLength));
+    RETURN_IF_ERROR(ValidateRequiredText(absl::StrCat(at, ".class_name"), s.classes(i).class_name(),
+                                         kMaxNameLength));
   }
   const std::string regions = absl::StrCat(f, ".regions");
   RETURN_IF_ERROR(AtMost(regions, s.regions_size(), kMaxSelectionValues, "values"));
@@ -249,8 +250,7 @@ absl::StatusOr<Events> DecideRecordCampaignCost(const v1::Campaign& state,
   if (!cost.incurred_on().empty() && !ParseDate(cost.incurred_on())) {
     return InvalidField("cost.incurred_on", "not a valid date (YYYY-MM-DD)");
   }
-  RETURN_IF_ERROR(
-      CheckStatus(state, {v1::CAMPAIGN_STATUS_PLANNED, v1::CAMPAIGN_STATUS_RUNNING}));
+  RETURN_IF_ERROR(CheckStatus(state, {v1::CAMPAIGN_STATUS_PLANNED, v1::CAMPAIGN_STATUS_RUNNING}));
   if (state.costs_size() >= kMaxCampaignCosts) {
     return RefusedField("costs", absl::StrCat("at most ", kMaxCampaignCosts, " entries"));
   }

@@ -52,7 +52,8 @@ std::vector<std::string> IndexKeys(const v1::Campaign& c) {
 std::vector<std::string> OwnReachKeys(const v1::Campaign& c) {
   if (c.campaign_id().empty()) return {};
   std::vector<std::string> keys = {Prefix({CampaignWalk::kReachOwner, c.owner()}) + Tail(c)};
-  if (!c.region().empty()) keys.push_back(Prefix({CampaignWalk::kReachRegion, c.region()}) + Tail(c));
+  if (!c.region().empty())
+    keys.push_back(Prefix({CampaignWalk::kReachRegion, c.region()}) + Tail(c));
   return keys;
 }
 
@@ -72,10 +73,10 @@ ProjectionWrite PutFact(const std::string& campaign_id, const std::string& custo
 
 // The target's facts merged into its frozen row.
 absl::Status MergeFacts(eventstore::EventStore& store, v1::CampaignTarget& target) {
-  ASSIGN_OR_RETURN(auto facts,
-                   store.ScanProjection(kCampaignTargetFactsProjection,
-                                        TargetKey(target.campaign_id(), target.customer_id()) + kSep,
-                                        "", 8));
+  ASSIGN_OR_RETURN(
+      auto facts,
+      store.ScanProjection(kCampaignTargetFactsProjection,
+                           TargetKey(target.campaign_id(), target.customer_id()) + kSep, "", 8));
   for (const auto& [key, value] : facts) {
     v1::CampaignTarget fact;
     if (!fact.ParseFromString(value)) return absl::DataLossError("corrupt campaign target fact");
@@ -177,12 +178,13 @@ absl::StatusOr<std::optional<v1::Campaign>> LoadCampaign(eventstore::EventStore&
   return c;
 }
 
-absl::StatusOr<std::optional<v1::CampaignTarget>> LoadCampaignTarget(
-    eventstore::EventStore& store, std::string_view campaign_id, std::string_view customer_id) {
+absl::StatusOr<std::optional<v1::CampaignTarget>> LoadCampaignTarget(eventstore::EventStore& store,
+                                                                     std::string_view campaign_id,
+                                                                     std::string_view customer_id) {
   if (campaign_id.empty() || customer_id.empty()) return std::nullopt;
-  ASSIGN_OR_RETURN(std::optional<std::string> row,
-                   store.GetProjection(kCampaignTargetsProjection,
-                                       TargetKey(campaign_id, customer_id)));
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> row,
+      store.GetProjection(kCampaignTargetsProjection, TargetKey(campaign_id, customer_id)));
   if (!row) return std::nullopt;
   ASSIGN_OR_RETURN(v1::CampaignTarget target, ParseTarget(*row));
   RETURN_IF_ERROR(MergeFacts(store, target));
@@ -219,7 +221,8 @@ absl::Status ForEachCampaignTarget(
   const std::string prefix = campaign_id + kSep;
   std::string after;
   while (true) {
-    ASSIGN_OR_RETURN(auto rows, store.ScanProjection(kCampaignTargetsProjection, prefix, after, 1000));
+    ASSIGN_OR_RETURN(auto rows,
+                     store.ScanProjection(kCampaignTargetsProjection, prefix, after, 1000));
     if (rows.empty()) return absl::OkStatus();
     for (const auto& [key, value] : rows) {
       ASSIGN_OR_RETURN(v1::CampaignTarget target, ParseTarget(value));

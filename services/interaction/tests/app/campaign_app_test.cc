@@ -209,10 +209,9 @@ class CampaignAppTest : public command::testing::AppTest<CampaignApp> {
   }
 
   // --- Opportunities.
-  absl::StatusOr<std::string> Opportunity(const std::string& customer,
-                                          const std::string& campaign,
-                                          v1::OpportunitySource source =
-                                              v1::OPPORTUNITY_SOURCE_CAMPAIGN) {
+  absl::StatusOr<std::string> Opportunity(
+      const std::string& customer, const std::string& campaign,
+      v1::OpportunitySource source = v1::OPPORTUNITY_SOURCE_CAMPAIGN) {
     v1::CreateOpportunityRequest r;
     r.set_customer_id(customer);
     r.mutable_details()->set_title("Deal " + customer);
@@ -267,7 +266,8 @@ TEST_F(ResolutionTest, StartResolvesTheTargetsByEveryFilterAndExplicitIds) {
        {"n1", "n3", "s1"}},
       {R"pb(classes { scheme: SCHEME_VALUE class_name: "A" })pb", {}},
       {R"pb(regions: "north" industries: "Chemicals")pb", {"n1", "n3"}},
-      {R"pb(regions: "south" lifecycles: LIFECYCLE_COOPERATING
+      {R"pb(regions: "south"
+            lifecycles: LIFECYCLE_COOPERATING
             classes { scheme: SCHEME_ABCD class_name: "A" })pb",
        {"s1"}},
       {R"pb(regions: "north" customer_ids: "s2")pb", {"n1", "n2", "n3", "s2"}},
@@ -307,12 +307,13 @@ TEST_F(ResolutionTest, TheStarterSeesTheTargetsAndNamesOnlyCustomersItMaySee) {
   ASSERT_TRUE(Start({"eve", {Role::kExecutive}, "east"}, id).ok());
   EXPECT_THAT(TargetIds(id), ElementsAre("s1", "s2"));
   // Explicit customers must be visible to the planner (and exist).
-  auto denied = Call(&CampaignApp::PlanCampaign, rep_a,
-                     PlanRequest(R"pb(customer_ids: "n1" customer_ids: "s1")pb"));
+  auto denied = Call(&CampaignApp::PlanCampaign, rep_a, PlanRequest(R"pb(customer_ids: "n1"
+                                                                         customer_ids: "s1")pb"));
   EXPECT_EQ(denied.status().code(), Code::kPermissionDenied);
   EXPECT_THAT(std::string(denied.status().message()),
               ::testing::StartsWith("selection.customer_ids[1]: "));
-  auto unknown = Call(&CampaignApp::PlanCampaign, rep_a, PlanRequest(R"pb(customer_ids: "ghost")pb"));
+  auto unknown =
+      Call(&CampaignApp::PlanCampaign, rep_a, PlanRequest(R"pb(customer_ids: "ghost")pb"));
   EXPECT_EQ(unknown.status().code(), Code::kNotFound);
   EXPECT_THAT(std::string(unknown.status().message()),
               ::testing::StartsWith("selection.customer_ids[0]: "));
@@ -322,8 +323,8 @@ TEST_F(ResolutionTest, TheStarterSeesTheTargetsAndNamesOnlyCustomersItMaySee) {
   ASSERT_TRUE(Start(rep_a, id).ok());
   EXPECT_THAT(TargetIds(id), ElementsAre("s2"));
   // Malformed selections are INVALID_ARGUMENT before anything is looked up.
-  auto bad = Call(&CampaignApp::PlanCampaign, rep_a,
-                  PlanRequest(R"pb(customer_ids: "n1" regions: "")pb"));
+  auto bad =
+      Call(&CampaignApp::PlanCampaign, rep_a, PlanRequest(R"pb(customer_ids: "n1" regions: "")pb"));
   EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
   EXPECT_THAT(std::string(bad.status().message()), ::testing::StartsWith("selection.regions[0]: "));
 }
@@ -435,10 +436,14 @@ TEST_F(CampaignAppTest, ACampaignsLifeWithItsHistoryItsPastAndItsRebuiltRows) {
   const std::vector<v1::CampaignTarget> targets = Targets(id);
   ASSERT_EQ(targets.size(), 3u);
   v1::CampaignTarget c1 = TextProto<v1::CampaignTarget>(R"pb(
-    customer_id: "c1" owner: "rep-a" region: "north"
+    customer_id: "c1"
+    owner: "rep-a"
+    region: "north"
     invited_at { seconds: 1793696400 }
-    response: CAMPAIGN_RESPONSE_ACCEPTED responded_at { seconds: 1793782800 }
-    attended: true attended_at { seconds: 1793782800 }
+    response: CAMPAIGN_RESPONSE_ACCEPTED
+    responded_at { seconds: 1793782800 }
+    attended: true
+    attended_at { seconds: 1793782800 }
     updated_by: "rep-a")pb");
   c1.set_campaign_id(id);
   EXPECT_THAT(targets[0], EqualsProto(c1));
@@ -461,16 +466,15 @@ TEST_F(CampaignAppTest, ACampaignsLifeWithItsHistoryItsPastAndItsRebuiltRows) {
     token = page->next_page_token();
     if (token.empty()) break;
   }
-  EXPECT_THAT(types, ElementsAre("crm.interaction.v1.CampaignPlanned",
-                                 "crm.interaction.v1.CampaignCostRecorded",
-                                 "crm.interaction.v1.CampaignUpdated",
-                                 "crm.interaction.v1.CampaignStarted",
-                                 "crm.interaction.v1.CampaignTargetsFrozen",
-                                 "crm.interaction.v1.CampaignInvitationsSent",
-                                 "crm.interaction.v1.CampaignResponseRecorded",
-                                 "crm.interaction.v1.CampaignAttendanceRecorded",
-                                 "crm.interaction.v1.CampaignOutcomeRecorded",
-                                 "crm.interaction.v1.CampaignClosed"));
+  EXPECT_THAT(
+      types,
+      ElementsAre(
+          "crm.interaction.v1.CampaignPlanned", "crm.interaction.v1.CampaignCostRecorded",
+          "crm.interaction.v1.CampaignUpdated", "crm.interaction.v1.CampaignStarted",
+          "crm.interaction.v1.CampaignTargetsFrozen", "crm.interaction.v1.CampaignInvitationsSent",
+          "crm.interaction.v1.CampaignResponseRecorded",
+          "crm.interaction.v1.CampaignAttendanceRecorded",
+          "crm.interaction.v1.CampaignOutcomeRecorded", "crm.interaction.v1.CampaignClosed"));
   EXPECT_EQ(actors[6], "rep-a");
   EXPECT_EQ(actors[9], "nina");
   // rep-b's history: no costs, no budget, only its target; c1's records left out.
@@ -486,12 +490,12 @@ TEST_F(CampaignAppTest, ACampaignsLifeWithItsHistoryItsPastAndItsRebuiltRows) {
       EXPECT_EQ(t.customer_id(), "c3");
     }
   }
-  EXPECT_THAT(b_types, ElementsAre("crm.interaction.v1.CampaignPlanned",
-                                   "crm.interaction.v1.CampaignUpdated",
-                                   "crm.interaction.v1.CampaignStarted",
-                                   "crm.interaction.v1.CampaignTargetsFrozen",
-                                   "crm.interaction.v1.CampaignOutcomeRecorded",
-                                   "crm.interaction.v1.CampaignClosed"));
+  EXPECT_THAT(
+      b_types,
+      ElementsAre("crm.interaction.v1.CampaignPlanned", "crm.interaction.v1.CampaignUpdated",
+                  "crm.interaction.v1.CampaignStarted", "crm.interaction.v1.CampaignTargetsFrozen",
+                  "crm.interaction.v1.CampaignOutcomeRecorded",
+                  "crm.interaction.v1.CampaignClosed"));
   history.set_page_token("x");
   EXPECT_EQ(Call(&CampaignApp::GetCampaignHistory, mgr, history).status().code(),
             Code::kInvalidArgument);
@@ -513,11 +517,11 @@ TEST_F(CampaignAppTest, ACampaignsLifeWithItsHistoryItsPastAndItsRebuiltRows) {
       {std::make_shared<command::AggregateProjector<CampaignAggregate>>(Campaigns()),
        std::make_shared<command::AggregateProjector<OpportunityAggregate>>(Opportunities())});
   ExpectRebuildReproducesTheRows(
-      projector, {std::string(kCampaignsProjection), std::string(kCampaignIndexProjection),
-                  std::string(kCampaignReachProjection), std::string(kCampaignTargetsProjection),
-                  std::string(kCampaignTargetFactsProjection), std::string(kOpportunitiesProjection),
-                  std::string(kOpportunityIndexProjection),
-                  std::string(kCampaignOpportunitiesProjection)});
+      projector,
+      {std::string(kCampaignsProjection), std::string(kCampaignIndexProjection),
+       std::string(kCampaignReachProjection), std::string(kCampaignTargetsProjection),
+       std::string(kCampaignTargetFactsProjection), std::string(kOpportunitiesProjection),
+       std::string(kOpportunityIndexProjection), std::string(kCampaignOpportunitiesProjection)});
 }
 
 // --- The report ----------------------------------------------------------------
@@ -579,14 +583,20 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
   ASSERT_TRUE(Opportunity("t04", id).ok());
   clock_.Set(Day(5));
 
-  const std::string head = absl::StrCat(R"pb(campaign_id: ")pb", id, R"pb(" name: "Seminar"
-                                        status: CAMPAIGN_STATUS_RUNNING )pb");
+  const std::string head =
+      absl::StrCat("campaign_id: \"", id, "\" name: \"Seminar\" status: CAMPAIGN_STATUS_RUNNING ");
   auto now = Report(mgr, id);
   ASSERT_TRUE(now.ok()) << now.status();
   EXPECT_THAT(*now, EqualsProto(TextProto<v1::CampaignReport>(head + R"pb(
     as_of { seconds: 1794042000 }
-    targets: 10 invited: 8 responded: 4 accepted: 2 attended: 2
-    opportunities_sourced: 2 opportunities_won: 1 opportunities_open: 1
+    targets: 10
+    invited: 8
+    responded: 4
+    accepted: 2
+    attended: 2
+    opportunities_sourced: 2
+    opportunities_won: 1
+    opportunities_open: 1
     budget { currency_code: "CNY" amount_minor: 5000000 }
     money { currency_code: "CNY" cost_minor: 1500000 won_minor: 2000000 roi_percent: 33.33 }
   )pb")));
@@ -594,9 +604,15 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
   auto partial = Report({"rep-x", {Role::kSalesRep}, "north"}, id);
   ASSERT_TRUE(partial.ok()) << partial.status();
   EXPECT_THAT(*partial, EqualsProto(TextProto<v1::CampaignReport>(head + R"pb(
-    as_of { seconds: 1794042000 } partial: true
-    targets: 3 invited: 2 responded: 2 accepted: 1 attended: 1
-    opportunities_sourced: 1 opportunities_won: 1
+    as_of { seconds: 1794042000 }
+    partial: true
+    targets: 3
+    invited: 2
+    responded: 2
+    accepted: 1
+    attended: 1
+    opportunities_sourced: 1
+    opportunities_won: 1
     money { currency_code: "CNY" won_minor: 2000000 }
   )pb")));
   // As of day 3.5: before t04's response and o2; o1 won.
@@ -604,8 +620,13 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
   ASSERT_TRUE(day3.ok()) << day3.status();
   EXPECT_THAT(*day3, EqualsProto(TextProto<v1::CampaignReport>(head + R"pb(
     as_of { seconds: 1793912400 }
-    targets: 10 invited: 8 responded: 3 accepted: 2 attended: 2
-    opportunities_sourced: 1 opportunities_won: 1
+    targets: 10
+    invited: 8
+    responded: 3
+    accepted: 2
+    attended: 2
+    opportunities_sourced: 1
+    opportunities_won: 1
     budget { currency_code: "CNY" amount_minor: 5000000 }
     money { currency_code: "CNY" cost_minor: 1500000 won_minor: 2000000 roi_percent: 33.33 }
   )pb")));
@@ -614,8 +635,12 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
   ASSERT_TRUE(day2.ok()) << day2.status();
   EXPECT_THAT(*day2, EqualsProto(TextProto<v1::CampaignReport>(head + R"pb(
     as_of { seconds: 1793826000 }
-    targets: 10 invited: 8 responded: 3 accepted: 2
-    opportunities_sourced: 1 opportunities_open: 1
+    targets: 10
+    invited: 8
+    responded: 3
+    accepted: 2
+    opportunities_sourced: 1
+    opportunities_open: 1
     budget { currency_code: "CNY" amount_minor: 5000000 }
     money { currency_code: "CNY" cost_minor: 1500000 roi_percent: -100 }
   )pb")));
@@ -644,10 +669,10 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
 TEST_F(CampaignAppTest, AuthorizationMatrix) {
   struct Caller {
     Principal who;
-    bool manages;               // the running campaign R and the planned P
-    bool reads;                 // R
+    bool manages;                // the running campaign R and the planned P
+    bool reads;                  // R
     std::set<std::string> sees;  // R's targets it may see
-    bool plans;                 // a campaign of its own
+    bool plans;                  // a campaign of its own
   };
   const std::vector<Caller> callers = {
       {{"rep-own", {Role::kSalesRep}, "north"}, true, true, {"c-own"}, true},
@@ -674,8 +699,8 @@ TEST_F(CampaignAppTest, AuthorizationMatrix) {
     const Principal planner{"eva", {Role::kExecutive}, "north"};
     // R: running, owned by rep-own, region north, all four targets; P: planned.
     clock_.Set(kDay0);
-    const std::string r = Plan(planner, R"pb(regions: "north" regions: "south" regions: "east")pb",
-                               "rep-own", "R");
+    const std::string r =
+        Plan(planner, R"pb(regions: "north" regions: "south" regions: "east")pb", "rep-own", "R");
     ASSERT_TRUE(Start(planner, r).ok());
     clock_.Set(kDay0 + absl::Minutes(1));
     const std::string p = Plan(planner, R"pb(regions: "north")pb", "rep-own", "P");

@@ -34,12 +34,15 @@ struct CampaignTraits {
   using State = v1::Campaign;
   using Event = v1::InteractionEvent;
   using Context = CampaignContext;
-  static void Apply(State& s, const Event& e, const domain::EventMeta& m) { ApplyCampaign(s, e, m); }
+  static void Apply(State& s, const Event& e, const domain::EventMeta& m) {
+    ApplyCampaign(s, e, m);
+  }
   static void CheckIds(const Event& e) {
     EXPECT_EQ(e.campaign_id(), kCampaignId);
     EXPECT_TRUE(e.interaction_id().empty());
     EXPECT_TRUE(e.opportunity_id().empty());
-    const bool per_customer = e.has_campaign_response_recorded() || e.has_campaign_attendance_recorded();
+    const bool per_customer =
+        e.has_campaign_response_recorded() || e.has_campaign_attendance_recorded();
     EXPECT_EQ(!e.customer_id().empty(), per_customer);
   }
 };
@@ -130,28 +133,28 @@ TEST_F(CampaignTest, PlanRecordsEverythingAsPlanned) {
       }
     })pb")});
   EXPECT_THAT(state_, EqualsProto(TextProto<v1::Campaign>(R"pb(
-    campaign_id: "camp-1"
-    details {
-      name: "Spring seminar"
-      type: CAMPAIGN_TYPE_SEMINAR
-      start_date: "2024-04-01"
-      end_date: "2024-04-02"
-      budget { currency_code: "CNY" amount_minor: 5000000 }
-      description: "Two days in Hangzhou"
-    }
-    owner: "alice"
-    region: "north"
-    status: CAMPAIGN_STATUS_PLANNED
-    selection {
-      classes { scheme: SCHEME_ABCD class_name: "A" }
-      regions: "north"
-      lifecycles: LIFECYCLE_COOPERATING
-    }
-    created_by: "alice"
-    created_at { seconds: 1710489600 }
-    updated_at { seconds: 1710489600 }
-    updated_by: "alice"
-    version: 1)pb")));
+                campaign_id: "camp-1"
+                details {
+                  name: "Spring seminar"
+                  type: CAMPAIGN_TYPE_SEMINAR
+                  start_date: "2024-04-01"
+                  end_date: "2024-04-02"
+                  budget { currency_code: "CNY" amount_minor: 5000000 }
+                  description: "Two days in Hangzhou"
+                }
+                owner: "alice"
+                region: "north"
+                status: CAMPAIGN_STATUS_PLANNED
+                selection {
+                  classes { scheme: SCHEME_ABCD class_name: "A" }
+                  regions: "north"
+                  lifecycles: LIFECYCLE_COOPERATING
+                }
+                created_by: "alice"
+                created_at { seconds: 1710489600 }
+                updated_at { seconds: 1710489600 }
+                updated_by: "alice"
+                version: 1)pb")));
 }
 
 TEST_F(CampaignTest, PlanTakesAnotherOwnerAndNeedsNoBudget) {
@@ -188,8 +191,7 @@ TEST_F(CampaignTest, EveryInvalidInputOfPlanNamesItsField) {
       {"unknown type",
        [](auto& r) { r.mutable_details()->set_type(static_cast<v1::CampaignType>(42)); },
        "details.type"},
-      {"no start", [](auto& r) { r.mutable_details()->clear_start_date(); },
-       "details.start_date"},
+      {"no start", [](auto& r) { r.mutable_details()->clear_start_date(); }, "details.start_date"},
       {"bad start", [](auto& r) { r.mutable_details()->set_start_date("2024-13-01"); },
        "details.start_date"},
       {"no end", [](auto& r) { r.mutable_details()->clear_end_date(); }, "details.end_date"},
@@ -231,12 +233,14 @@ TEST_F(CampaignTest, EveryInvalidInputOfPlanNamesItsField) {
        "selection.classes[0].class_name"},
       {"101 classes",
        [](auto& r) {
-         for (int i = 0; i < 100; ++i) *r.mutable_selection()->add_classes() = r.selection().classes(0);
+         for (int i = 0; i < 100; ++i)
+           *r.mutable_selection()->add_classes() = r.selection().classes(0);
        },
        "selection.classes"},
       {"empty region", [](auto& r) { r.mutable_selection()->add_regions(""); },
        "selection.regions[1]"},
-      {"region with NUL", [](auto& r) { r.mutable_selection()->add_regions(std::string("a\0b", 3)); },
+      {"region with NUL",
+       [](auto& r) { r.mutable_selection()->add_regions(std::string("a\0b", 3)); },
        "selection.regions[1]"},
       {"101 regions",
        [](auto& r) {
@@ -275,7 +279,8 @@ TEST_F(CampaignTest, EveryInvalidInputOfPlanNamesItsField) {
        "selection.customer_ids[0]"},
       {"1001 customer ids",
        [](auto& r) {
-         for (int i = 0; i < 1001; ++i) r.mutable_selection()->add_customer_ids(absl::StrCat("c", i));
+         for (int i = 0; i < 1001; ++i)
+           r.mutable_selection()->add_customer_ids(absl::StrCat("c", i));
        },
        "selection.customer_ids"},
   };
@@ -411,7 +416,8 @@ TEST_F(CampaignTest, StartFreezesTheTargetsInOneAppendOfBoundedEvents) {
   GivenPlanned();
   When(DecideStartCampaign(state_, {TargetOf("c1", "rep-1", "north"), TargetOf("c2", "rep-2", "")},
                            ctx_));
-  Then({Event(R"pb(campaign_id: "camp-1" campaign_started { target_count: 2 })pb"),
+  Then({Event(R"pb(campaign_id: "camp-1"
+                   campaign_started { target_count: 2 })pb"),
         Event(R"pb(campaign_id: "camp-1"
                    campaign_targets_frozen {
                      targets { customer_id: "c1" owner: "rep-1" region: "north" }
@@ -464,8 +470,7 @@ TEST_F(CampaignTest, StartNeedsTargetsAndAtMost50000) {
             "selection: matches no customer the caller may see");
   std::vector<v1::CampaignTarget> too_many(kMaxCampaignTargets + 1, TargetOf("c"));
   When(DecideStartCampaign(state_, too_many, ctx_));
-  ThenError(Code::kFailedPrecondition, "selection",
-            "selection: matches more than 50000 customers");
+  ThenError(Code::kFailedPrecondition, "selection", "selection: matches more than 50000 customers");
 }
 
 // --- Costs ----------------------------------------------------------------------
@@ -476,7 +481,7 @@ TEST_F(CampaignTest, CostsAreNumberedAndDefaultToToday) {
   r.mutable_cost()->mutable_amount()->set_currency_code("CNY");
   r.mutable_cost()->mutable_amount()->set_amount_minor(1200000);
   r.mutable_cost()->set_description("Venue");
-  r.mutable_cost()->set_cost_id("99");        // set by the service
+  r.mutable_cost()->set_cost_id("99");  // set by the service
   r.mutable_cost()->set_recorded_by("mallory");
   When(DecideRecordCampaignCost(state_, r, ctx_));
   Then({Event(R"pb(
@@ -541,9 +546,8 @@ TEST_F(CampaignTest, InvitationsSkipThoseInvitedAndRefuseNonTargets) {
   r.add_customer_ids("c2");
   r.add_customer_ids("c1");
   r.add_customer_ids("c3");
-  When(DecideRecordCampaignInvitations(state_, r, {TargetOf("c1"), invited, TargetOf("c1"),
-                                                   TargetOf("c3")},
-                                       ctx_));
+  When(DecideRecordCampaignInvitations(
+      state_, r, {TargetOf("c1"), invited, TargetOf("c1"), TargetOf("c3")}, ctx_));
   Then({Event(R"pb(campaign_id: "camp-1"
                    campaign_invitations_sent { customer_ids: "c1" customer_ids: "c3" })pb")});
   EXPECT_EQ(state_.invited_count(), 2);
@@ -552,9 +556,8 @@ TEST_F(CampaignTest, InvitationsSkipThoseInvitedAndRefuseNonTargets) {
   ThenNoEvents();
   // A customer that is not a target.
   r.add_customer_ids("stranger");
-  When(DecideRecordCampaignInvitations(state_, r, {TargetOf("c1"), invited, TargetOf("c1"),
-                                                   TargetOf("c3"), std::nullopt},
-                                       ctx_));
+  When(DecideRecordCampaignInvitations(
+      state_, r, {TargetOf("c1"), invited, TargetOf("c1"), TargetOf("c3"), std::nullopt}, ctx_));
   ThenError(Code::kFailedPrecondition, "customer_ids[4]",
             "customer_ids[4]: customer stranger is not a target");
   // Bounds.
@@ -697,7 +700,8 @@ TEST_F(CampaignTest, OutcomeNotesAndClosing) {
   ThenError(Code::kInvalidArgument, "note");
   close.set_note("Done");
   When(DecideCloseCampaign(state_, close, ctx_));
-  Then({Event(R"pb(campaign_id: "camp-1" campaign_closed { note: "Done" })pb")});
+  Then({Event(R"pb(campaign_id: "camp-1"
+                   campaign_closed { note: "Done" })pb")});
   EXPECT_EQ(state_.status(), v1::CAMPAIGN_STATUS_CLOSED);
   EXPECT_EQ(state_.closed_by(), "alice");
   EXPECT_EQ(state_.closing_note(), "Done");
@@ -727,24 +731,44 @@ TEST_F(CampaignTest, TheTargetRecordsFoldFromTheEvents) {
   for (const auto& [event, meta] : log_) ApplyCampaignTargets(targets, event, meta);
   ASSERT_EQ(targets.size(), 2u);
   EXPECT_THAT(targets["c1"], EqualsProto(TextProto<v1::CampaignTarget>(R"pb(
-    campaign_id: "camp-1" customer_id: "c1" owner: "rep-1" region: "north")pb")));
+                campaign_id: "camp-1"
+                customer_id: "c1"
+                owner: "rep-1"
+                region: "north")pb")));
   const domain::EventMeta at{.version = 9, .occurred_at = kNow, .actor = "carol"};
+  ApplyCampaignTargets(
+      targets,
+      Event(R"pb(campaign_id: "camp-1"
+                 campaign_invitations_sent { customer_ids: "c1" customer_ids: "nobody" })pb"),
+      at);
   ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1"
-      campaign_invitations_sent { customer_ids: "c1" customer_ids: "nobody" })pb"), at);
-  ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1" customer_id: "c1"
-      campaign_response_recorded { response: CAMPAIGN_RESPONSE_ACCEPTED note: "Yes" })pb"), at);
-  ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1" customer_id: "c1"
-      campaign_attendance_recorded { attended: true })pb"), at);
+                                           customer_id: "c1"
+                                           campaign_response_recorded {
+                                             response: CAMPAIGN_RESPONSE_ACCEPTED
+                                             note: "Yes"
+                                           })pb"),
+                       at);
+  ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1"
+                                           customer_id: "c1"
+                                           campaign_attendance_recorded { attended: true })pb"),
+                       at);
   EXPECT_EQ(targets.size(), 2u);
   EXPECT_THAT(targets["c1"], EqualsProto(TextProto<v1::CampaignTarget>(R"pb(
-    campaign_id: "camp-1" customer_id: "c1" owner: "rep-1" region: "north"
-    invited_at { seconds: 1710489600 }
-    response: CAMPAIGN_RESPONSE_ACCEPTED response_note: "Yes"
-    responded_at { seconds: 1710489600 }
-    attended: true attended_at { seconds: 1710489600 }
-    updated_by: "carol")pb")));
-  ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1" customer_id: "c1"
-      campaign_attendance_recorded {})pb"), at);
+                campaign_id: "camp-1"
+                customer_id: "c1"
+                owner: "rep-1"
+                region: "north"
+                invited_at { seconds: 1710489600 }
+                response: CAMPAIGN_RESPONSE_ACCEPTED
+                response_note: "Yes"
+                responded_at { seconds: 1710489600 }
+                attended: true
+                attended_at { seconds: 1710489600 }
+                updated_by: "carol")pb")));
+  ApplyCampaignTargets(targets, Event(R"pb(campaign_id: "camp-1"
+                                           customer_id: "c1"
+                                           campaign_attendance_recorded {})pb"),
+                       at);
   EXPECT_FALSE(targets["c1"].attended());
   EXPECT_FALSE(targets["c1"].has_attended_at());
 }
@@ -758,10 +782,10 @@ TEST(RoiPercentTest, RoundsHalfAwayFromZeroToTwoDecimals) {
   EXPECT_EQ(*RoiPercent(2000000, 1200000), 66.67);  // 66.666…
   EXPECT_EQ(*RoiPercent(0, 300), -100);
   EXPECT_EQ(*RoiPercent(300, 300), 0);
-  EXPECT_EQ(*RoiPercent(200010, 200000), 0.01);     // 0.005 up
-  EXPECT_EQ(*RoiPercent(199990, 200000), -0.01);    // −0.005 away from zero
-  EXPECT_EQ(*RoiPercent(200009, 200000), 0);        // 0.0045
-  EXPECT_EQ(*RoiPercent(199991, 200000), 0);        // −0.0045
+  EXPECT_EQ(*RoiPercent(200010, 200000), 0.01);   // 0.005 up
+  EXPECT_EQ(*RoiPercent(199990, 200000), -0.01);  // −0.005 away from zero
+  EXPECT_EQ(*RoiPercent(200009, 200000), 0);      // 0.0045
+  EXPECT_EQ(*RoiPercent(199991, 200000), 0);      // −0.0045
   EXPECT_EQ(*RoiPercent(kMaxCampaignAmountMinor, 1), 9999999999999900.0);
 }
 
@@ -807,28 +831,39 @@ class CampaignReportTest : public ::testing::Test {
       Record(*DecideRecordCampaignAttendance(state_, a, targets_[c], planner), kDay4);
     }
     won_ = TextProto<v1::Opportunity>(R"pb(
-      opportunity_id: "o1" customer_id: "c01" stage: OPPORTUNITY_STAGE_WON
-      details { source: OPPORTUNITY_SOURCE_CAMPAIGN campaign_id: "camp-1"
-                expected_amount { currency_code: "CNY" amount_minor: 2500000 } }
+      opportunity_id: "o1"
+      customer_id: "c01"
+      stage: OPPORTUNITY_STAGE_WON
+      details {
+        source: OPPORTUNITY_SOURCE_CAMPAIGN
+        campaign_id: "camp-1"
+        expected_amount { currency_code: "CNY" amount_minor: 2500000 }
+      }
       final_amount { currency_code: "CNY" amount_minor: 2000000 })pb");
     open_ = TextProto<v1::Opportunity>(R"pb(
-      opportunity_id: "o2" customer_id: "c04" stage: OPPORTUNITY_STAGE_NEEDS_ANALYSIS
-      details { source: OPPORTUNITY_SOURCE_CAMPAIGN campaign_id: "camp-1"
-                expected_amount { currency_code: "CNY" amount_minor: 800000 } })pb");
+      opportunity_id: "o2"
+      customer_id: "c04"
+      stage: OPPORTUNITY_STAGE_NEEDS_ANALYSIS
+      details {
+        source: OPPORTUNITY_SOURCE_CAMPAIGN
+        campaign_id: "camp-1"
+        expected_amount { currency_code: "CNY" amount_minor: 800000 }
+      })pb");
   }
 
   void Respond(const std::string& c, v1::CampaignResponse response, absl::Time at) {
     v1::RecordCampaignResponseRequest r;
     r.set_customer_id(c);
     r.set_response(response);
-    Record(*DecideRecordCampaignResponse(state_, r, targets_[c], {.actor = "rep-1", .now = at}), at);
+    Record(*DecideRecordCampaignResponse(state_, r, targets_[c], {.actor = "rep-1", .now = at}),
+           at);
   }
 
   // Folds the events as appended at `at`, keeping them for a fold as of a time.
   void Record(const Events& events, absl::Time at) {
     for (const v1::InteractionEvent& e : events) {
-      const domain::EventMeta meta{.version = state_.version() + 1, .occurred_at = at,
-                                   .actor = "mgr"};
+      const domain::EventMeta meta{
+          .version = state_.version() + 1, .occurred_at = at, .actor = "mgr"};
       ApplyCampaign(state_, e, meta);
       ApplyCampaignTargets(targets_, e, meta);
       log_.push_back({e, meta});
@@ -873,42 +908,44 @@ TEST_F(CampaignReportTest, MatchesTheHandComputedScenario) {
   EXPECT_EQ(state_.responded_count(), 4);
   EXPECT_EQ(state_.attended_count(), 2);
   const auto all = [](const std::string&) { return true; };
-  EXPECT_THAT(Report(kDay5, false, all, {won_, open_}), EqualsProto(TextProto<v1::CampaignReport>(R"pb(
-    campaign_id: "camp-1"
-    name: "Spring seminar"
-    status: CAMPAIGN_STATUS_RUNNING
-    as_of { seconds: 1710835200 }
-    targets: 10
-    invited: 8
-    responded: 4
-    accepted: 2
-    attended: 2
-    opportunities_sourced: 2
-    opportunities_won: 1
-    opportunities_open: 1
-    budget { currency_code: "CNY" amount_minor: 5000000 }
-    money { currency_code: "CNY" cost_minor: 1500000 won_minor: 2000000 roi_percent: 33.33 }
-  )pb")));
+  EXPECT_THAT(
+      Report(kDay5, false, all, {won_, open_}), EqualsProto(TextProto<v1::CampaignReport>(R"pb(
+        campaign_id: "camp-1"
+        name: "Spring seminar"
+        status: CAMPAIGN_STATUS_RUNNING
+        as_of { seconds: 1710835200 }
+        targets: 10
+        invited: 8
+        responded: 4
+        accepted: 2
+        attended: 2
+        opportunities_sourced: 2
+        opportunities_won: 1
+        opportunities_open: 1
+        budget { currency_code: "CNY" amount_minor: 5000000 }
+        money { currency_code: "CNY" cost_minor: 1500000 won_minor: 2000000 roi_percent: 33.33 }
+      )pb")));
 
   // A rep who sees c01, c03 and c09 only: their records, o1, no budget, costs or ROI.
   const auto three = [](const std::string& id) {
     return id == "c01" || id == "c03" || id == "c09";
   };
-  EXPECT_THAT(Report(kDay5, true, three, {won_, open_}), EqualsProto(TextProto<v1::CampaignReport>(R"pb(
-    campaign_id: "camp-1"
-    name: "Spring seminar"
-    status: CAMPAIGN_STATUS_RUNNING
-    as_of { seconds: 1710835200 }
-    partial: true
-    targets: 3
-    invited: 2
-    responded: 2
-    accepted: 1
-    attended: 1
-    opportunities_sourced: 1
-    opportunities_won: 1
-    money { currency_code: "CNY" won_minor: 2000000 }
-  )pb")));
+  EXPECT_THAT(Report(kDay5, true, three, {won_, open_}),
+              EqualsProto(TextProto<v1::CampaignReport>(R"pb(
+                campaign_id: "camp-1"
+                name: "Spring seminar"
+                status: CAMPAIGN_STATUS_RUNNING
+                as_of { seconds: 1710835200 }
+                partial: true
+                targets: 3
+                invited: 2
+                responded: 2
+                accepted: 1
+                attended: 1
+                opportunities_sourced: 1
+                opportunities_won: 1
+                money { currency_code: "CNY" won_minor: 2000000 }
+              )pb")));
 
   // As of day 4 (before c04 responded; o2 not yet created, o1 still open): 3
   // responses, both costs, nothing won.
@@ -916,54 +953,58 @@ TEST_F(CampaignReportTest, MatchesTheHandComputedScenario) {
   o1_then.set_stage(v1::OPPORTUNITY_STAGE_PROPOSAL);
   o1_then.clear_final_amount();
   EXPECT_THAT(Report(kDay4, false, all, {o1_then}), EqualsProto(TextProto<v1::CampaignReport>(R"pb(
-    campaign_id: "camp-1"
-    name: "Spring seminar"
-    status: CAMPAIGN_STATUS_RUNNING
-    as_of { seconds: 1710748800 }
-    targets: 10
-    invited: 8
-    responded: 3
-    accepted: 2
-    attended: 2
-    opportunities_sourced: 1
-    opportunities_open: 1
-    budget { currency_code: "CNY" amount_minor: 5000000 }
-    money { currency_code: "CNY" cost_minor: 1500000 roi_percent: -100 }
-  )pb")));
+                campaign_id: "camp-1"
+                name: "Spring seminar"
+                status: CAMPAIGN_STATUS_RUNNING
+                as_of { seconds: 1710748800 }
+                targets: 10
+                invited: 8
+                responded: 3
+                accepted: 2
+                attended: 2
+                opportunities_sourced: 1
+                opportunities_open: 1
+                budget { currency_code: "CNY" amount_minor: 5000000 }
+                money { currency_code: "CNY" cost_minor: 1500000 roi_percent: -100 }
+              )pb")));
   // Before the start: planned, one cost, no targets.
   EXPECT_THAT(Report(kDay1, false, all, {}), EqualsProto(TextProto<v1::CampaignReport>(R"pb(
-    campaign_id: "camp-1"
-    name: "Spring seminar"
-    status: CAMPAIGN_STATUS_PLANNED
-    as_of { seconds: 1710489600 }
-    budget { currency_code: "CNY" amount_minor: 5000000 }
-    money { currency_code: "CNY" cost_minor: 1200000 roi_percent: -100 }
-  )pb")));
+                campaign_id: "camp-1"
+                name: "Spring seminar"
+                status: CAMPAIGN_STATUS_PLANNED
+                as_of { seconds: 1710489600 }
+                budget { currency_code: "CNY" amount_minor: 5000000 }
+                money { currency_code: "CNY" cost_minor: 1200000 roi_percent: -100 }
+              )pb")));
 }
 
 TEST(CampaignReportBuilderTest, CurrenciesAreKeptApartAndSorted) {
   v1::Campaign c = TextProto<v1::Campaign>(R"pb(
-    campaign_id: "k" details { name: "Fair" }
+    campaign_id: "k"
+    details { name: "Fair" }
     costs { amount { currency_code: "USD" amount_minor: 1000 } }
     costs { amount { currency_code: "EUR" amount_minor: 400 } })pb");
   CampaignReportBuilder b(c, kNow, false);
   b.AddOpportunity(TextProto<v1::Opportunity>(R"pb(
-    stage: OPPORTUNITY_STAGE_WON final_amount { currency_code: "CNY" amount_minor: 5000 })pb"));
+    stage: OPPORTUNITY_STAGE_WON
+    final_amount { currency_code: "CNY" amount_minor: 5000 })pb"));
   b.AddOpportunity(TextProto<v1::Opportunity>(R"pb(
-    stage: OPPORTUNITY_STAGE_WON final_amount { currency_code: "USD" amount_minor: 1500 })pb"));
+    stage: OPPORTUNITY_STAGE_WON
+    final_amount { currency_code: "USD" amount_minor: 1500 })pb"));
   b.AddOpportunity(TextProto<v1::Opportunity>(R"pb(stage: OPPORTUNITY_STAGE_LOST)pb"));
   const v1::CampaignReport r = b.Finish();
   EXPECT_EQ(r.opportunities_sourced(), 3);
   EXPECT_EQ(r.opportunities_won(), 2);
   EXPECT_EQ(r.opportunities_open(), 0);
   ASSERT_EQ(r.money_size(), 3);
-  EXPECT_THAT(r.money(0), EqualsProto(TextProto<v1::CampaignMoney>(
-                              R"pb(currency_code: "CNY" won_minor: 5000)pb")));
-  EXPECT_THAT(r.money(1), EqualsProto(TextProto<v1::CampaignMoney>(
-                              R"pb(currency_code: "EUR" cost_minor: 400 roi_percent: -100)pb")));
-  EXPECT_THAT(r.money(2), EqualsProto(TextProto<v1::CampaignMoney>(
-                              R"pb(currency_code: "USD" cost_minor: 1000 won_minor: 1500
-                                   roi_percent: 50)pb")));
+  EXPECT_THAT(r.money(0), EqualsProto(TextProto<v1::CampaignMoney>(R"pb(currency_code: "CNY"
+                                                                        won_minor: 5000)pb")));
+  EXPECT_THAT(r.money(1), EqualsProto(TextProto<v1::CampaignMoney>(R"pb(currency_code: "EUR"
+                                                                        cost_minor: 400
+                                                                        roi_percent: -100)pb")));
+  EXPECT_THAT(r.money(2),
+              EqualsProto(TextProto<v1::CampaignMoney>(
+                  R"pb(currency_code: "USD" cost_minor: 1000 won_minor: 1500 roi_percent: 50)pb")));
 }
 
 }  // namespace

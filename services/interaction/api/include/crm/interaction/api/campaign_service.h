@@ -15,20 +15,20 @@
 namespace crm::interaction {
 
 // The RPCs of CampaignService, each with its request and response.
-#define CRM_CAMPAIGN_RPCS(X)                                                                    \
-  X(PlanCampaign, v1::PlanCampaignRequest, v1::PlanCampaignResponse)                            \
-  X(UpdateCampaign, v1::UpdateCampaignRequest, v1::WriteResponse)                               \
-  X(StartCampaign, v1::StartCampaignRequest, v1::WriteResponse)                                 \
-  X(RecordCampaignCost, v1::RecordCampaignCostRequest, v1::RecordCampaignCostResponse)          \
-  X(RecordCampaignInvitations, v1::RecordCampaignInvitationsRequest, v1::WriteResponse)         \
-  X(RecordCampaignResponse, v1::RecordCampaignResponseRequest, v1::WriteResponse)               \
-  X(RecordCampaignAttendance, v1::RecordCampaignAttendanceRequest, v1::WriteResponse)           \
-  X(RecordCampaignOutcome, v1::RecordCampaignOutcomeRequest, v1::WriteResponse)                 \
-  X(CloseCampaign, v1::CloseCampaignRequest, v1::WriteResponse)                                 \
-  X(GetCampaign, v1::GetCampaignRequest, v1::GetCampaignResponse)                               \
-  X(GetCampaignHistory, v1::GetCampaignHistoryRequest, v1::GetCampaignHistoryResponse)          \
-  X(ListCampaigns, v1::ListCampaignsRequest, v1::ListCampaignsResponse)                         \
-  X(ListCampaignTargets, v1::ListCampaignTargetsRequest, v1::ListCampaignTargetsResponse)       \
+#define CRM_CAMPAIGN_RPCS(X)                                                              \
+  X(PlanCampaign, v1::PlanCampaignRequest, v1::PlanCampaignResponse)                      \
+  X(UpdateCampaign, v1::UpdateCampaignRequest, v1::WriteResponse)                         \
+  X(StartCampaign, v1::StartCampaignRequest, v1::WriteResponse)                           \
+  X(RecordCampaignCost, v1::RecordCampaignCostRequest, v1::RecordCampaignCostResponse)    \
+  X(RecordCampaignInvitations, v1::RecordCampaignInvitationsRequest, v1::WriteResponse)   \
+  X(RecordCampaignResponse, v1::RecordCampaignResponseRequest, v1::WriteResponse)         \
+  X(RecordCampaignAttendance, v1::RecordCampaignAttendanceRequest, v1::WriteResponse)     \
+  X(RecordCampaignOutcome, v1::RecordCampaignOutcomeRequest, v1::WriteResponse)           \
+  X(CloseCampaign, v1::CloseCampaignRequest, v1::WriteResponse)                           \
+  X(GetCampaign, v1::GetCampaignRequest, v1::GetCampaignResponse)                         \
+  X(GetCampaignHistory, v1::GetCampaignHistoryRequest, v1::GetCampaignHistoryResponse)    \
+  X(ListCampaigns, v1::ListCampaignsRequest, v1::ListCampaignsResponse)                   \
+  X(ListCampaignTargets, v1::ListCampaignTargetsRequest, v1::ListCampaignTargetsResponse) \
   X(GetCampaignReport, v1::GetCampaignReportRequest, v1::GetCampaignReportResponse)
 
 // Thread safety: gRPC calls it concurrently; the app and verifier must outlive it.

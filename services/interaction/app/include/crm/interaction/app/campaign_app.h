@@ -78,8 +78,8 @@ class CampaignApp {
                                  const v1::RecordCampaignInvitationsRequest& req,
                                  v1::WriteResponse* resp, command::Done done);
   void RecordCampaignResponse(const auth::Principal& who,
-                              const v1::RecordCampaignResponseRequest& req,
-                              v1::WriteResponse* resp, command::Done done);
+                              const v1::RecordCampaignResponseRequest& req, v1::WriteResponse* resp,
+                              command::Done done);
   void RecordCampaignAttendance(const auth::Principal& who,
                                 const v1::RecordCampaignAttendanceRequest& req,
                                 v1::WriteResponse* resp, command::Done done);

@@ -3,9 +3,9 @@
 // campaigns (GetOpportunityHistory, GetChurnCaseHistory, GetCampaignHistory).
 // The page token is the version the next page starts at.
 //
-//   RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());  // before access
-//   RETURN_IF_ERROR(LoadVisible(...));
-//   return ReadHistoryPage(store, CampaignStreamFor(id), req.page_size(), req.page_token(), resp);
+//   RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());  // before
+//   access RETURN_IF_ERROR(LoadVisible(...)); return ReadHistoryPage(store, CampaignStreamFor(id),
+//   req.page_size(), req.page_token(), resp);
 #pragma once
 
 #include <cstdint>
@@ -50,7 +50,8 @@ absl::Status ReadHistoryPage(eventstore::EventStore& store, const std::string& s
     entry->set_actor(e.actor());
     *entry->mutable_occurred_at() = e.occurred_at();
     if (!entry->mutable_event()->ParseFromString(e.payload())) {
-      return absl::DataLossError(absl::StrCat("corrupt event ", e.stream_version(), " of ", stream));
+      return absl::DataLossError(
+          absl::StrCat("corrupt event ", e.stream_version(), " of ", stream));
     }
   }
   if (events->size() > page->page_size) {

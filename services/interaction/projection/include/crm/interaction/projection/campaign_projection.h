@@ -53,8 +53,9 @@ absl::StatusOr<std::optional<v1::Campaign>> LoadCampaign(eventstore::EventStore&
 
 // The target row of `customer_id` (frozen facts merged with what happened
 // since), std::nullopt when the customer is not a target.
-absl::StatusOr<std::optional<v1::CampaignTarget>> LoadCampaignTarget(
-    eventstore::EventStore& store, std::string_view campaign_id, std::string_view customer_id);
+absl::StatusOr<std::optional<v1::CampaignTarget>> LoadCampaignTarget(eventstore::EventStore& store,
+                                                                     std::string_view campaign_id,
+                                                                     std::string_view customer_id);
 
 struct CampaignTargetPage {
   std::vector<v1::CampaignTarget> targets;
@@ -104,7 +105,8 @@ struct CampaignPage {
 
 // Campaigns newest first (by creation), those for which `keep` is true.
 // INVALID_ARGUMENT "page_token: ..." for a token of another query.
-absl::StatusOr<CampaignPage> ListCampaigns(eventstore::EventStore& store, const CampaignQuery& query,
+absl::StatusOr<CampaignPage> ListCampaigns(eventstore::EventStore& store,
+                                           const CampaignQuery& query,
                                            const std::function<bool(const v1::Campaign&)>& keep);
 
 }  // namespace crm::interaction
