@@ -14,7 +14,11 @@
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
+#include "crm/interaction/app/campaign_app.h"
+#include "crm/interaction/app/churn_app.h"
 #include "crm/interaction/app/sales_app.h"
+#include "crm/interaction/projection/campaign_projection.h"
+#include "crm/interaction/projection/churn_projection.h"
 #include "crm/interaction/projection/interaction_projection.h"
 #include "crm/interaction/projection/opportunity_projection.h"
 
@@ -86,14 +90,21 @@ std::unique_ptr<eventstore::ProjectionSetProjector> NewRebuildProjector() {
   return std::make_unique<command::Projectors>(
       std::vector<std::shared_ptr<const eventstore::ProjectionSetProjector>>{
           std::make_shared<command::AggregateProjector<InteractionAggregate>>(Interactions()),
-          std::make_shared<command::AggregateProjector<OpportunityAggregate>>(Opportunities())});
+          std::make_shared<command::AggregateProjector<OpportunityAggregate>>(Opportunities()),
+          std::make_shared<command::AggregateProjector<ChurnCaseAggregate>>(ChurnCases()),
+          std::make_shared<command::AggregateProjector<CampaignAggregate>>(Campaigns())});
 }
 
 std::vector<std::string> RebuildTargets() {
   return {std::string(kInteractionsProjection),    std::string(kInteractionIndexProjection),
           std::string(kOpenRevisitProjection),     std::string(kOpportunitiesProjection),
           std::string(kOpportunityIndexProjection), std::string(kPlanDueProjection),
-          std::string(kPlanTodoProjection)};
+          std::string(kPlanTodoProjection),        std::string(kCampaignOpportunitiesProjection),
+          std::string(kChurnCasesProjection),      std::string(kChurnOpenProjection),
+          std::string(kChurnIndexProjection),      std::string(kChurnReviewDueProjection),
+          std::string(kChurnLostProjection),       std::string(kCampaignsProjection),
+          std::string(kCampaignIndexProjection),   std::string(kCampaignReachProjection),
+          std::string(kCampaignTargetsProjection), std::string(kCampaignTargetFactsProjection)};
 }
 
 // The commands, built once.

@@ -31,8 +31,10 @@ using InteractionAggregate = command::Aggregate<v1::Interaction, v1::Interaction
 // domain's Apply, rows of projection/ (row, indexes, open revisits).
 const InteractionAggregate& Interactions();
 
-// Rebuilds the rows of Interactions() from the log (--rebuild_projections), and
-// the projections it writes.
+// Rebuilds the rows of every aggregate of the service (interactions,
+// opportunities, churn cases, campaigns) from the log (--rebuild_projections),
+// and the projections it writes. The directory and the work queues fed by
+// consumed events are not rebuilt.
 std::unique_ptr<eventstore::ProjectionSetProjector> NewRebuildProjector();
 std::vector<std::string> RebuildTargets();
 
