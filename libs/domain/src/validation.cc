@@ -150,10 +150,21 @@ absl::CivilDay LatestDateAt(absl::Time now) {
   return absl::ToCivilDay(now, absl::FixedTimeZone(14 * 60 * 60));
 }
 
+absl::CivilDay UtcDayOf(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
+
+std::string UtcDateOf(absl::Time t) { return absl::FormatCivilTime(UtcDayOf(t)); }
+
 absl::Status ValidateDate(std::string_view field, std::string_view value) {
   if (value.empty()) return absl::OkStatus();
   if (!ParseDate(value)) return InvalidField(field, "not a valid date (YYYY-MM-DD)");
   return absl::OkStatus();
+}
+
+absl::StatusOr<absl::CivilDay> ParseRequiredDate(std::string_view field, std::string_view value) {
+  if (value.empty()) return InvalidField(field, "required");
+  const std::optional<absl::CivilDay> day = ParseDate(value);
+  if (!day) return InvalidField(field, "not a valid date (YYYY-MM-DD)");
+  return *day;
 }
 
 absl::Status ValidatePastDate(std::string_view field, std::string_view value, absl::Time now) {
@@ -216,6 +227,13 @@ absl::Status ValidateMoney(std::string_view field, std::string_view currency_cod
   if (rule.non_negative && amount_minor < 0) {
     return InvalidField(prefix + ".amount_minor", "must not be negative");
   }
+  if (rule.positive && amount_minor <= 0) {
+    return InvalidField(prefix + ".amount_minor", "must be more than 0");
+  }
+  if (amount_minor > rule.max_amount_minor) {
+    return InvalidField(prefix + ".amount_minor",
+                        "must be at most " + std::to_string(rule.max_amount_minor));
+  }
   return absl::OkStatus();
 }
 
@@ -228,6 +246,11 @@ absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(in
 
 absl::Status ValidateNonNegative(std::string_view field, int64_t value) {
   if (value < 0) return InvalidField(field, "must not be negative");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCount(std::string_view field, int64_t size, int64_t max) {
+  if (size > max) return InvalidField(field, "at most " + std::to_string(max) + " items");
   return absl::OkStatus();
 }
 
@@ -264,6 +287,17 @@ absl::Status ValidateId(std::string_view field, std::string_view value, Presence
 int64_t PercentOf(int64_t amount_minor, int64_t percent) {
   const __int128 product = static_cast<__int128>(amount_minor) * percent;
   return static_cast<int64_t>(product >= 0 ? (product + 50) / 100 : -((-product + 50) / 100));
+}
+
+double RatioPercent(int64_t part, int64_t whole) {
+  if (whole <= 0) return 0;
+  // In hundredths of a percent: part × 10000 / whole, exact in 128 bits.
+  const __int128 num = static_cast<__int128>(part) * 10000;
+  const __int128 den = whole;
+  __int128 q = num / den;
+  const __int128 r = num % den;
+  if (2 * (r < 0 ? -r : r) >= den) q += num < 0 ? -1 : 1;
+  return static_cast<double>(q) / 100.0;
 }
 
 }  // namespace crm::domain

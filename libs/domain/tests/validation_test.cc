@@ -113,6 +113,18 @@ TEST(DateTest, FutureMeansAfterTodayEverywhere) {
   EXPECT_TRUE(ValidateDate("d", "2099-12-31").ok());
 }
 
+TEST(DateTest, RequiredDateAndUtcDay) {
+  EXPECT_EQ(*ParseRequiredDate("d", "2024-02-29"), absl::CivilDay(2024, 2, 29));
+  ExpectInvalid(ParseRequiredDate("d", "").status(), "d: required");
+  ExpectInvalid(ParseRequiredDate("d", "2024-02-30").status(), "d: not a valid date (YYYY-MM-DD)");
+  // 23:30 at UTC-5 is already the next day in UTC.
+  const absl::Time late = absl::FromCivil(absl::CivilSecond(2024, 3, 15, 23, 30, 0),
+                                          absl::FixedTimeZone(-5 * 60 * 60));
+  EXPECT_EQ(UtcDayOf(late), absl::CivilDay(2024, 3, 16));
+  EXPECT_EQ(UtcDateOf(late), "2024-03-16");
+  EXPECT_EQ(UtcDateOf(kNow), "2024-03-15");
+}
+
 TEST(DateTest, Birthday) {
   for (const char* ok : {"", "02-29", "12-31", "01-01", "1990-06-15", "2000-02-29"}) {
     EXPECT_TRUE(ValidateBirthday("b", ok).ok()) << ok;
@@ -192,6 +204,22 @@ TEST(MoneyTest, KnownCurrencyIsCheckedOnlyWhenAsked) {
   EXPECT_TRUE(ValidateMoney("amount", "EUR", 5, {.required = true, .known_currency = true}).ok());
 }
 
+TEST(MoneyTest, PositiveAndAtMost) {
+  const MoneyRule rule{.required = true, .positive = true, .max_amount_minor = 1000};
+  EXPECT_TRUE(ValidateMoney("m", "CNY", 1, rule).ok());
+  EXPECT_TRUE(ValidateMoney("m", "CNY", 1000, rule).ok());
+  ExpectInvalid(ValidateMoney("m", "CNY", 0, rule), "m.amount_minor: must be more than 0");
+  ExpectInvalid(ValidateMoney("m", "CNY", -1, rule), "m.amount_minor: must not be negative");
+  ExpectInvalid(ValidateMoney("m", "CNY", 1001, rule), "m.amount_minor: must be at most 1000");
+  EXPECT_TRUE(ValidateMoney("m", "CNY", 0, {.required = true}).ok());
+}
+
+TEST(CountTest, AtMostItems) {
+  EXPECT_TRUE(ValidateCount("ids", 0, 3).ok());
+  EXPECT_TRUE(ValidateCount("ids", 3, 3).ok());
+  ExpectInvalid(ValidateCount("ids", 4, 3), "ids: at most 3 items");
+}
+
 TEST(IdTest, BytesAndNoControlCharacters) {
   EXPECT_TRUE(ValidateId("id", "", Presence::kOptional).ok());
   ExpectInvalid(ValidateId("id", "", Presence::kRequired), "id: required");
@@ -211,6 +239,24 @@ TEST(PercentOfTest, RoundsHalfAwayFromZero) {
   EXPECT_EQ(PercentOf(1, 49), 0);
   EXPECT_EQ(PercentOf(-1, 50), -1);
   EXPECT_EQ(PercentOf(INT64_MAX, 100), INT64_MAX);
+}
+
+TEST(RatioPercentTest, RoundsHalfAwayFromZeroToTwoDecimals) {
+  EXPECT_EQ(RatioPercent(0, 0), 0);
+  EXPECT_EQ(RatioPercent(1, 0), 0);
+  EXPECT_EQ(RatioPercent(2, 5), 40);
+  EXPECT_EQ(RatioPercent(1, 6), 16.67);
+  EXPECT_EQ(RatioPercent(1, 8), 12.5);
+  EXPECT_EQ(RatioPercent(1, 800), 0.13);   // 0.125 up
+  EXPECT_EQ(RatioPercent(1, 1600), 0.06);  // 0.0625 down
+  EXPECT_EQ(RatioPercent(1, -3), 0);
+  EXPECT_EQ(RatioPercent(2, 3), 66.67);
+  EXPECT_EQ(RatioPercent(1, 3), 33.33);
+  EXPECT_EQ(RatioPercent(1, 32), 3.13);     // 3.125 up
+  EXPECT_EQ(RatioPercent(-1, 32), -3.13);   // away from zero
+  EXPECT_EQ(RatioPercent(9, 200000), 0);    // 0.0045
+  EXPECT_EQ(RatioPercent(3, 3), 100);
+  EXPECT_EQ(RatioPercent(INT64_MAX, INT64_MAX), 100);
 }
 
 }  // namespace

@@ -19,7 +19,10 @@ namespace {
 
 using ::crm::domain::kMaxNameLength;
 using ::crm::domain::kMaxTextLength;
-using ::crm::domain::ParseDate;
+using ::crm::domain::ParseRequiredDate;
+using ::crm::domain::UtcDateOf;
+using ::crm::domain::ValidateCount;
+using ::crm::domain::ValidateDate;
 using ::crm::domain::Presence;
 using ::crm::domain::ShortName;
 using ::crm::domain::ValidateEnum;
@@ -28,51 +31,25 @@ using ::crm::domain::ValidateMoney;
 using ::crm::domain::ValidateRequiredText;
 using ::crm::domain::ValidateText;
 
-std::string DayOf(absl::Time t) {
-  return absl::FormatCivilTime(absl::ToCivilDay(t, absl::UTCTimeZone()));
-}
-
-// A required "YYYY-MM-DD".
-absl::StatusOr<absl::CivilDay> RequiredDate(std::string_view field, const std::string& value) {
-  if (value.empty()) return InvalidField(field, "required");
-  const std::optional<absl::CivilDay> day = ParseDate(value);
-  if (!day) return InvalidField(field, "not a valid date (YYYY-MM-DD)");
-  return *day;
-}
-
-absl::Status ValidateAmountAtMost(std::string_view field, int64_t amount_minor) {
-  if (amount_minor > kMaxCampaignAmountMinor) {
-    return InvalidField(absl::StrCat(std::string(field), ".amount_minor"),
-                        absl::StrCat("must be at most ", kMaxCampaignAmountMinor));
-  }
-  return absl::OkStatus();
-}
-
 // Checks `d` and returns it with the name trimmed (and an absent budget cleared).
 absl::StatusOr<v1::CampaignDetails> CheckDetails(const v1::CampaignDetails& d) {
   RETURN_IF_ERROR(ValidateRequiredText("details.name", d.name(), kMaxNameLength));
   RETURN_IF_ERROR(
       ValidateEnum("details.type", d.type(), v1::CampaignType_IsValid, Presence::kRequired));
-  ASSIGN_OR_RETURN(absl::CivilDay start, RequiredDate("details.start_date", d.start_date()));
-  ASSIGN_OR_RETURN(absl::CivilDay end, RequiredDate("details.end_date", d.end_date()));
+  ASSIGN_OR_RETURN(absl::CivilDay start, ParseRequiredDate("details.start_date", d.start_date()));
+  ASSIGN_OR_RETURN(absl::CivilDay end, ParseRequiredDate("details.end_date", d.end_date()));
   if (end < start) return InvalidField("details.end_date", "must not be before start_date");
   const bool has_budget = !d.budget().currency_code().empty() || d.budget().amount_minor() != 0;
   if (has_budget) {
-    RETURN_IF_ERROR(
-        ValidateMoney("details.budget", d.budget(), {.required = true, .known_currency = true}));
-    RETURN_IF_ERROR(ValidateAmountAtMost("details.budget", d.budget().amount_minor()));
+    RETURN_IF_ERROR(ValidateMoney(
+        "details.budget", d.budget(),
+        {.required = true, .known_currency = true, .max_amount_minor = kMaxCampaignAmountMinor}));
   }
   RETURN_IF_ERROR(ValidateText("details.description", d.description(), kMaxTextLength));
   v1::CampaignDetails out = d;
   out.set_name(Trimmed(d.name()));
   if (!has_budget) out.clear_budget();
   return out;
-}
-
-absl::Status AtMost(std::string_view field, int size, int bound, std::string_view what) {
-  if (size > bound)
-    return InvalidField(field, absl::StrCat("at most ", bound, " ", std::string(what)));
-  return absl::OkStatus();
 }
 
 absl::Status CheckExists(const v1::Campaign& state) {
@@ -130,7 +107,7 @@ std::string CampaignStatusName(v1::CampaignStatus status) {
 absl::Status ValidateSelection(std::string_view field, const v1::TargetSelection& s) {
   const std::string f(field);
   const std::string classes = absl::StrCat(f, ".classes");
-  RETURN_IF_ERROR(AtMost(classes, s.classes_size(), kMaxSelectionValues, "values"));
+  RETURN_IF_ERROR(ValidateCount(classes, s.classes_size(), kMaxSelectionValues));
   for (int i = 0; i < s.classes_size(); ++i) {
     const std::string at = Indexed(classes, i);
     RETURN_IF_ERROR(ValidateEnum(absl::StrCat(at, ".scheme"), s.classes(i).scheme(),
@@ -139,23 +116,23 @@ absl::Status ValidateSelection(std::string_view field, const v1::TargetSelection
                                          kMaxNameLength));
   }
   const std::string regions = absl::StrCat(f, ".regions");
-  RETURN_IF_ERROR(AtMost(regions, s.regions_size(), kMaxSelectionValues, "values"));
+  RETURN_IF_ERROR(ValidateCount(regions, s.regions_size(), kMaxSelectionValues));
   for (int i = 0; i < s.regions_size(); ++i) {
     RETURN_IF_ERROR(ValidateId(Indexed(regions, i), s.regions(i), Presence::kRequired));
   }
   const std::string industries = absl::StrCat(f, ".industries");
-  RETURN_IF_ERROR(AtMost(industries, s.industries_size(), kMaxSelectionValues, "values"));
+  RETURN_IF_ERROR(ValidateCount(industries, s.industries_size(), kMaxSelectionValues));
   for (int i = 0; i < s.industries_size(); ++i) {
     RETURN_IF_ERROR(ValidateRequiredText(Indexed(industries, i), s.industries(i), kMaxNameLength));
   }
   const std::string lifecycles = absl::StrCat(f, ".lifecycles");
-  RETURN_IF_ERROR(AtMost(lifecycles, s.lifecycles_size(), kMaxSelectionValues, "values"));
+  RETURN_IF_ERROR(ValidateCount(lifecycles, s.lifecycles_size(), kMaxSelectionValues));
   for (int i = 0; i < s.lifecycles_size(); ++i) {
     RETURN_IF_ERROR(ValidateEnum(Indexed(lifecycles, i), s.lifecycles(i),
                                  customer::v1::Lifecycle_IsValid, Presence::kRequired));
   }
   const std::string ids = absl::StrCat(f, ".customer_ids");
-  RETURN_IF_ERROR(AtMost(ids, s.customer_ids_size(), kMaxSelectionCustomers, "ids"));
+  RETURN_IF_ERROR(ValidateCount(ids, s.customer_ids_size(), kMaxSelectionCustomers));
   for (int i = 0; i < s.customer_ids_size(); ++i) {
     RETURN_IF_ERROR(ValidateId(Indexed(ids, i), s.customer_ids(i), Presence::kRequired));
   }
@@ -239,17 +216,14 @@ absl::StatusOr<Events> DecideRecordCampaignCost(const v1::Campaign& state,
                                                 const CampaignContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
   const v1::CampaignCost& cost = request.cost();
-  RETURN_IF_ERROR(
-      ValidateMoney("cost.amount", cost.amount(), {.required = true, .known_currency = true}));
-  if (cost.amount().amount_minor() <= 0) {
-    return InvalidField("cost.amount.amount_minor", "must be more than 0");
-  }
-  RETURN_IF_ERROR(ValidateAmountAtMost("cost.amount", cost.amount().amount_minor()));
+  RETURN_IF_ERROR(ValidateMoney("cost.amount", cost.amount(),
+                                {.required = true,
+                                 .known_currency = true,
+                                 .positive = true,
+                                 .max_amount_minor = kMaxCampaignAmountMinor}));
   RETURN_IF_ERROR(
       ValidateRequiredText("cost.description", cost.description(), kMaxCostDescriptionLength));
-  if (!cost.incurred_on().empty() && !ParseDate(cost.incurred_on())) {
-    return InvalidField("cost.incurred_on", "not a valid date (YYYY-MM-DD)");
-  }
+  RETURN_IF_ERROR(ValidateDate("cost.incurred_on", cost.incurred_on()));
   RETURN_IF_ERROR(CheckStatus(state, {v1::CAMPAIGN_STATUS_PLANNED, v1::CAMPAIGN_STATUS_RUNNING}));
   if (state.costs_size() >= kMaxCampaignCosts) {
     return RefusedField("costs", absl::StrCat("at most ", kMaxCampaignCosts, " entries"));
@@ -259,7 +233,7 @@ absl::StatusOr<Events> DecideRecordCampaignCost(const v1::Campaign& state,
   c->set_cost_id(absl::StrCat(state.costs_size() + 1));
   *c->mutable_amount() = cost.amount();
   c->set_description(cost.description());
-  c->set_incurred_on(cost.incurred_on().empty() ? DayOf(ctx.now) : cost.incurred_on());
+  c->set_incurred_on(cost.incurred_on().empty() ? UtcDateOf(ctx.now) : cost.incurred_on());
   c->set_recorded_by(ctx.actor);
   *c->mutable_recorded_at() = ToProtoTimestamp(ctx.now);
   return Events{std::move(e)};
@@ -271,7 +245,7 @@ absl::StatusOr<Events> DecideRecordCampaignInvitations(
   RETURN_IF_ERROR(CheckExists(state));
   if (request.customer_ids().empty()) return InvalidField("customer_ids", "required");
   RETURN_IF_ERROR(
-      AtMost("customer_ids", request.customer_ids_size(), kMaxInvitationsPerCall, "ids"));
+      ValidateCount("customer_ids", request.customer_ids_size(), kMaxInvitationsPerCall));
   for (int i = 0; i < request.customer_ids_size(); ++i) {
     RETURN_IF_ERROR(
         ValidateId(Indexed("customer_ids", i), request.customer_ids(i), Presence::kRequired));

@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "crm/common/proto_time.h"
+#include "crm/domain/validation.h"
 #include "crm/interaction/domain/opportunity.h"
 
 namespace crm::interaction {
@@ -18,14 +19,8 @@ int64_t SaturatingAdd(int64_t a, int64_t b) {
 
 std::optional<double> RoiPercent(int64_t won_minor, int64_t cost_minor) {
   if (cost_minor <= 0) return std::nullopt;
-  // In hundredths of a percent: (won − cost) × 10000 / cost, exact in 128 bits.
-  const __int128 num = (static_cast<__int128>(won_minor) - cost_minor) * 10000;
-  const __int128 den = cost_minor;
-  __int128 q = num / den;
-  const __int128 r = num % den;
-  const __int128 twice = 2 * (r < 0 ? -r : r);
-  if (twice >= den) q += num < 0 ? -1 : 1;
-  return static_cast<double>(q) / 100.0;
+  // Both sums are ≥ 0 (saturating), so won − cost does not overflow.
+  return domain::RatioPercent(won_minor - cost_minor, cost_minor);
 }
 
 CampaignReportBuilder::CampaignReportBuilder(const v1::Campaign& campaign, absl::Time as_of,

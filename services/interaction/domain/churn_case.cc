@@ -15,15 +15,16 @@ namespace {
 
 using ::crm::domain::kMaxTextLength;
 using ::crm::domain::ParseDate;
+using ::crm::domain::ParseRequiredDate;
 using ::crm::domain::Presence;
 using ::crm::domain::ShortName;
+using ::crm::domain::UtcDateOf;
+using ::crm::domain::UtcDayOf;
 using ::crm::domain::ValidateEnum;
 using ::crm::domain::ValidateId;
 using ::crm::domain::ValidatePastDate;
 using ::crm::domain::ValidateRequiredText;
 using ::crm::domain::ValidateText;
-
-absl::CivilDay DayOf(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
 
 absl::Status CheckExists(const v1::ChurnCase& state) {
   if (state.version() == 0) return absl::NotFoundError("churn case not found");
@@ -126,7 +127,7 @@ absl::StatusOr<Events> DecideRecordMeasure(const v1::ChurnCase& state,
   v1::RetentionMeasure* out = e.mutable_retention_measure_recorded()->mutable_measure();
   out->set_measure_id(absl::StrCat(state.measures_size() + 1));
   out->set_action(m.action());
-  out->set_taken_on(m.taken_on().empty() ? absl::FormatCivilTime(DayOf(ctx.now)) : m.taken_on());
+  out->set_taken_on(m.taken_on().empty() ? UtcDateOf(ctx.now) : m.taken_on());
   out->set_taken_by(m.taken_by().empty() ? ctx.actor : m.taken_by());
   out->set_interaction_id(m.interaction_id());
   out->set_recorded_by(ctx.actor);
@@ -138,11 +139,9 @@ absl::StatusOr<Events> DecidePostponeChurn(const v1::ChurnCase& state,
                                            const v1::PostponeChurnRequest& request,
                                            const ChurnContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
-  if (request.review_date().empty()) return InvalidField("review_date", "required");
-  const std::optional<absl::CivilDay> review = ParseDate(request.review_date());
-  if (!review) return InvalidField("review_date", "not a valid date (YYYY-MM-DD)");
-  const absl::CivilDay today = DayOf(ctx.now);
-  if (*review <= today) {
+  ASSIGN_OR_RETURN(absl::CivilDay review, ParseRequiredDate("review_date", request.review_date()));
+  const absl::CivilDay today = UtcDayOf(ctx.now);
+  if (review <= today) {
     return InvalidField("review_date",
                         absl::StrCat("must be after today (", absl::FormatCivilTime(today), ")"));
   }
@@ -157,7 +156,7 @@ absl::StatusOr<Events> DecidePostponeChurn(const v1::ChurnCase& state,
 bool IsReviewOverdue(const v1::ChurnCase& state, absl::Time now) {
   if (state.version() == 0 || !IsOpenCase(state) || state.review_overdue_reported()) return false;
   const std::optional<absl::CivilDay> review = ParseDate(state.review_date());
-  return review && *review < DayOf(now);
+  return review && *review < UtcDayOf(now);
 }
 
 absl::StatusOr<Events> DecideReportReviewOverdue(const v1::ChurnCase& state,

@@ -8,20 +8,12 @@
 
 namespace crm::interaction {
 
-double RatePercent(int64_t part, int64_t whole) {
-  if (whole <= 0) return 0;
-  // Hundredths of a percent, rounded half up in integers: exact.
-  const int64_t hundredths = (part * 20000 + whole) / (2 * whole);
-  return static_cast<double>(hundredths) / 100.0;
-}
-
 ChurnReportBuilder::ChurnReportBuilder(absl::Time as_of, ReportPeriod period,
                                        classification::v1::Scheme scheme)
     : as_of_(as_of), period_(period), scheme_(scheme) {}
 
 bool ChurnReportBuilder::InPeriod(const google::protobuf::Timestamp& t) const {
-  const absl::CivilDay day = absl::ToCivilDay(FromProtoTimestamp(t), absl::UTCTimeZone());
-  return day >= period_.from && day <= period_.to;
+  return period_.Contains(FromProtoTimestamp(t));
 }
 
 void ChurnReportBuilder::Add(const v1::ChurnCase& c) {
@@ -46,7 +38,7 @@ void ChurnReportBuilder::Add(const v1::ChurnCase& c) {
   if (IsOpenCase(c)) {
     ++open_now_;
     const std::optional<absl::CivilDay> review = domain::ParseDate(c.review_date());
-    if (review && *review < absl::ToCivilDay(as_of_, absl::UTCTimeZone())) ++overdue_now_;
+    if (review && *review < domain::UtcDayOf(as_of_)) ++overdue_now_;
   }
 }
 
@@ -59,7 +51,7 @@ void Fill(const std::string& key, const C& counts, v1::ChurnGroup* g) {
   g->set_retained(counts.retained);
   g->set_lost(counts.lost);
   g->set_retention_rate_percent(
-      RatePercent(counts.retained, static_cast<int64_t>(counts.retained) + counts.lost));
+      domain::RatioPercent(counts.retained, static_cast<int64_t>(counts.retained) + counts.lost));
 }
 
 }  // namespace

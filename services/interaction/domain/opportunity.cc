@@ -21,7 +21,9 @@ using ::crm::domain::kMaxIdLength;
 using ::crm::domain::kMaxNameLength;
 using ::crm::domain::kMaxTextLength;
 using ::crm::domain::ParseDate;
+using ::crm::domain::ParseRequiredDate;
 using ::crm::domain::Presence;
+using ::crm::domain::UtcDayOf;
 using ::crm::domain::ShortName;
 using ::crm::domain::ValidateEnum;
 using ::crm::domain::ValidateId;
@@ -29,19 +31,14 @@ using ::crm::domain::ValidateMoney;
 using ::crm::domain::ValidateRequiredText;
 using ::crm::domain::ValidateText;
 
-absl::CivilDay DayOf(absl::Time t) { return absl::ToCivilDay(t, absl::UTCTimeZone()); }
-
-absl::Status ValidateAmount(std::string_view field, const v1::Money& money, int64_t min) {
-  RETURN_IF_ERROR(ValidateMoney(field, money, {.required = true, .known_currency = true}));
-  if (money.amount_minor() < min) {
-    return InvalidField(absl::StrCat(std::string(field), ".amount_minor"),
-                        min > 0 ? "must be more than 0" : "must not be negative");
-  }
-  if (money.amount_minor() > kMaxOpportunityAmountMinor) {
-    return InvalidField(absl::StrCat(std::string(field), ".amount_minor"),
-                        absl::StrCat("must be at most ", kMaxOpportunityAmountMinor));
-  }
-  return absl::OkStatus();
+// A required amount in a known currency, at most kMaxOpportunityAmountMinor;
+// more than 0 when `positive`, else not negative.
+absl::Status ValidateAmount(std::string_view field, const v1::Money& money, bool positive) {
+  return ValidateMoney(field, money,
+                       {.required = true,
+                        .known_currency = true,
+                        .positive = positive,
+                        .max_amount_minor = kMaxOpportunityAmountMinor});
 }
 
 // Checks `d` and returns it with the title trimmed; the close date not before `earliest`.
@@ -53,13 +50,10 @@ absl::StatusOr<v1::OpportunityDetails> CheckDetails(const v1::OpportunityDetails
   RETURN_IF_ERROR(ValidateId("details.campaign_id", d.campaign_id(),
                              d.source() == v1::OPPORTUNITY_SOURCE_CAMPAIGN ? Presence::kRequired
                                                                            : Presence::kOptional));
-  RETURN_IF_ERROR(ValidateAmount("details.expected_amount", d.expected_amount(), 0));
-  if (d.expected_close_date().empty()) {
-    return InvalidField("details.expected_close_date", "required");
-  }
-  const std::optional<absl::CivilDay> close = ParseDate(d.expected_close_date());
-  if (!close) return InvalidField("details.expected_close_date", "not a valid date (YYYY-MM-DD)");
-  if (*close < earliest) {
+  RETURN_IF_ERROR(ValidateAmount("details.expected_amount", d.expected_amount(), /*positive=*/false));
+  ASSIGN_OR_RETURN(absl::CivilDay close,
+                   ParseRequiredDate("details.expected_close_date", d.expected_close_date()));
+  if (close < earliest) {
     return InvalidField("details.expected_close_date",
                         absl::StrCat("before the day of creation (", absl::FormatCivilTime(earliest),
                                      ")"));
@@ -223,7 +217,7 @@ absl::StatusOr<Events> DecideCreateOpportunity(const v1::CreateOpportunityReques
   if (opportunity_id.empty()) return InvalidField("opportunity_id", "required");
   if (customer.customer_id.empty()) return InvalidField("customer_id", "required");
   ASSIGN_OR_RETURN(v1::OpportunityDetails details,
-                   CheckDetails(request.details(), DayOf(ctx.now)));
+                   CheckDetails(request.details(), UtcDayOf(ctx.now)));
   RETURN_IF_ERROR(ValidateId("owner", request.owner(), Presence::kOptional));
   v1::Opportunity empty;
   empty.set_opportunity_id(std::string(opportunity_id));
@@ -245,7 +239,7 @@ absl::StatusOr<Events> DecideUpdateOpportunity(const v1::Opportunity& state,
                                                const SalesContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
   ASSIGN_OR_RETURN(v1::OpportunityDetails details,
-                   CheckDetails(request.details(), DayOf(FromProtoTimestamp(state.created_at()))));
+                   CheckDetails(request.details(), UtcDayOf(FromProtoTimestamp(state.created_at()))));
   if (details.SerializeAsString() == state.details().SerializeAsString()) {
     return RefusedField("details", "nothing changed");
   }
@@ -313,7 +307,7 @@ absl::StatusOr<Events> DecideWin(const v1::Opportunity& state,
                                  const v1::WinOpportunityRequest& request,
                                  const SalesContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
-  RETURN_IF_ERROR(ValidateAmount("final_amount", request.final_amount(), 1));
+  RETURN_IF_ERROR(ValidateAmount("final_amount", request.final_amount(), /*positive=*/true));
   RETURN_IF_ERROR(CheckOpen(state, "stage"));
   v1::InteractionEvent e = Base(state);
   e.mutable_opportunity_won()->set_from(state.stage());
@@ -373,10 +367,7 @@ absl::StatusOr<Events> DecideAddPlanStep(const v1::Opportunity& state,
                                          const v1::AddPlanStepRequest& request,
                                          const SalesContext& ctx) {
   RETURN_IF_ERROR(CheckExists(state));
-  if (request.planned_date().empty()) return InvalidField("planned_date", "required");
-  if (!ParseDate(request.planned_date())) {
-    return InvalidField("planned_date", "not a valid date (YYYY-MM-DD)");
-  }
+  RETURN_IF_ERROR(ParseRequiredDate("planned_date", request.planned_date()).status());
   RETURN_IF_ERROR(ValidateRequiredText("action", request.action(), kMaxTextLength));
   RETURN_IF_ERROR(ValidateId("responsible", request.responsible(), Presence::kOptional));
   RETURN_IF_ERROR(CheckOpen(state, "stage"));
@@ -419,7 +410,7 @@ absl::StatusOr<Events> DecideCompletePlanStep(const v1::Opportunity& state,
 std::vector<std::string> OverdueStepIds(const v1::Opportunity& state, absl::Time now) {
   std::vector<std::string> out;
   if (!IsOpenStage(state.stage())) return out;
-  const absl::CivilDay today = DayOf(now);
+  const absl::CivilDay today = UtcDayOf(now);
   for (const v1::PlanStep& s : state.plan()) {
     if (s.status() != v1::PLAN_STEP_STATUS_PLANNED || s.overdue_reported()) continue;
     const std::optional<absl::CivilDay> planned = ParseDate(s.planned_date());

@@ -11,10 +11,6 @@
 namespace crm::interaction {
 namespace {
 
-absl::CivilDay DayOf(const google::protobuf::Timestamp& t) {
-  return absl::ToCivilDay(FromProtoTimestamp(t), absl::UTCTimeZone());
-}
-
 double Round2(double x) { return std::round(x * 100.0) / 100.0; }
 
 // a + b for sums of amounts (each ≤ 10^14): at most INT64_MAX, never overflowing.
@@ -52,7 +48,7 @@ void PipelineReportBuilder::Add(const v1::Opportunity& o) {
     by_owner_[o.owner()].Add(currency, expected.amount_minor(), weighted);
     by_region_[o.region()].Add(currency, expected.amount_minor(), weighted);
     const std::optional<absl::CivilDay> close = domain::ParseDate(o.details().expected_close_date());
-    if (close && *close >= period_.from && *close <= period_.to) {
+    if (close && period_.Contains(*close)) {
       Forecast& f = forecast_[currency];
       ++f.open_count;
       f.open_weighted = SaturatingAdd(f.open_weighted, weighted);
@@ -60,8 +56,7 @@ void PipelineReportBuilder::Add(const v1::Opportunity& o) {
     return;
   }
   if (!o.has_closed_at()) return;
-  const absl::CivilDay closed = DayOf(o.closed_at());
-  if (closed < period_.from || closed > period_.to) return;
+  if (!period_.Contains(FromProtoTimestamp(o.closed_at()))) return;
   if (o.stage() == v1::OPPORTUNITY_STAGE_WON) {
     ++won_;
     Forecast& f = forecast_[o.final_amount().currency_code()];
@@ -122,7 +117,7 @@ v1::PipelineReport PipelineReportBuilder::Finish() const {
   }
   r.set_won_count(won_);
   r.set_lost_count(lost_);
-  if (won_ + lost_ > 0) r.set_win_rate_percent(Round2(100.0 * won_ / (won_ + lost_)));
+  if (won_ + lost_ > 0) r.set_win_rate_percent(domain::RatioPercent(won_, won_ + lost_));
   if (won_ > 0) r.set_average_sales_cycle_days(Round2(cycle_days_sum_ / won_));
   for (const auto& [reason, group] : lost_reasons_) {
     v1::LostReasonFigures* l = r.add_lost_reasons();

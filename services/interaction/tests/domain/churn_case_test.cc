@@ -612,18 +612,6 @@ TEST_F(ChurnCaseTest, StatusAndReasonNames) {
 
 // --- The churn report -------------------------------------------------------------
 
-TEST(RatePercentTest, RoundsHalfUpToTwoDecimals) {
-  EXPECT_EQ(RatePercent(0, 0), 0);
-  EXPECT_EQ(RatePercent(2, 5), 40);
-  EXPECT_EQ(RatePercent(1, 3), 33.33);
-  EXPECT_EQ(RatePercent(2, 3), 66.67);
-  EXPECT_EQ(RatePercent(1, 6), 16.67);
-  EXPECT_EQ(RatePercent(1, 8), 12.5);
-  EXPECT_EQ(RatePercent(1, 800), 0.13);  // 0.125 up
-  EXPECT_EQ(RatePercent(1, 1600), 0.06);  // 0.0625 down
-  EXPECT_EQ(RatePercent(7, 7), 100);
-}
-
 // 2024-03-DD at HH:00 UTC.
 absl::Time March(int day, int hour = 9) {
   return absl::FromCivil(absl::CivilHour(2024, 3, day, hour), absl::UTCTimeZone());

@@ -19,11 +19,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -87,9 +89,17 @@ std::optional<absl::CivilDay> ParseDate(std::string_view value);
 // this day; a user in UTC+8 entering today's date just after midnight is not
 // refused.
 absl::CivilDay LatestDateAt(absl::Time now);
+// The UTC calendar day of `t`, and the same as "YYYY-MM-DD": the day a date
+// defaulted from a server time (today's measure, a cost entered today) carries,
+// and the day reports group times by.
+absl::CivilDay UtcDayOf(absl::Time t);
+std::string UtcDateOf(absl::Time t);
 
 // Optional date "YYYY-MM-DD". Error: "<field>: not a valid date (YYYY-MM-DD)".
 absl::Status ValidateDate(std::string_view field, std::string_view value);
+// A required date "YYYY-MM-DD", parsed. Errors: "<field>: required", "<field>: not
+// a valid date (YYYY-MM-DD)".
+absl::StatusOr<absl::CivilDay> ParseRequiredDate(std::string_view field, std::string_view value);
 // As ValidateDate, and not after LatestDateAt(now): "<field>: must not be in the
 // future".
 absl::Status ValidatePastDate(std::string_view field, std::string_view value, absl::Time now);
@@ -107,6 +117,10 @@ struct MoneyRule {
   // "<field>.currency_code: not an ISO 4217 currency" for a well-formed code
   // that ISO 4217 does not list (IsIso4217Currency).
   bool known_currency = false;
+  // "<field>.amount_minor: must be more than 0" (an amount that is present).
+  bool positive = false;
+  // "<field>.amount_minor: must be at most N".
+  int64_t max_amount_minor = std::numeric_limits<int64_t>::max();
 };
 
 // True for a code of ISO 4217's list of current currencies (and XAU, XAG, XDR).
@@ -133,6 +147,10 @@ enum class Presence { kOptional, kRequired };
 // probability-weighted amount of the suite's reports and metrics (exact for any
 // int64 amount and percent 0..100).
 int64_t PercentOf(int64_t amount_minor, int64_t percent);
+// part / whole × 100, rounded half away from zero to 2 decimals, exactly (no
+// floating-point error before the result): the rates and ROIs of the suite's
+// reports (a win rate, a retention rate, a campaign's ROI). 0 when whole ≤ 0.
+double RatioPercent(int64_t part, int64_t whole);
 
 // `value` of a proto enum whose generated validity check is `is_valid` (e.g.
 // customer::v1::Lifecycle_IsValid). Errors: "<field>: unknown value N" for an undefined
@@ -141,6 +159,9 @@ absl::Status ValidateEnum(std::string_view field, int value, bool (*is_valid)(in
                           Presence presence);
 // "<field>: must not be negative".
 absl::Status ValidateNonNegative(std::string_view field, int64_t value);
+// A repeated field of `size` elements holds at most `max`: "<field>: at most N
+// items" (the wording of the command pipeline's bounds).
+absl::Status ValidateCount(std::string_view field, int64_t size, int64_t max);
 
 // --- Timestamps --------------------------------------------------------------
 

@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crm/domain/aggregate.h"
+#include "crm/interaction/domain/interaction_aggregate.h"
 #include "crm/interaction/v1/campaign.pb.h"
 #include "crm/interaction/v1/campaign_service.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
@@ -67,12 +68,8 @@ inline constexpr int kMaxInvitationsPerCall = 1000;
 // Length of a cost entry's description.
 inline constexpr size_t kMaxCostDescriptionLength = 500;
 
-struct CampaignContext {
-  std::string actor;
-  absl::Time now;
-};
-
-using Events = std::vector<v1::InteractionEvent>;
+// Actor and time of a decision (no clock is read here).
+using CampaignContext = DecideContext;
 
 // "RUNNING" (the enum name without its prefix).
 std::string CampaignStatusName(v1::CampaignStatus status);
@@ -137,11 +134,12 @@ absl::StatusOr<Events> DecideCloseCampaign(const v1::Campaign& state,
                                            const v1::CloseCampaignRequest& request,
                                            const CampaignContext& ctx);
 
-// A selection's bounds: at most kMaxSelectionValues values per filter (regions
-// and industries ids ≤ 256 bytes; lifecycles and classes' schemes known values,
-// not UNSPECIFIED; class_name 1..200), at most kMaxSelectionCustomers
-// customer_ids (ids); at least one filter or customer id ("selection: choose at
-// least one filter or customer id"). `field` prefixes the paths.
+// A selection's bounds: at most kMaxSelectionValues values per filter
+// ("selection.regions: at most 100 items"; regions ids ≤ 256 bytes, industries
+// 1..200 characters; lifecycles and classes' schemes known values, not
+// UNSPECIFIED; class_name 1..200), at most kMaxSelectionCustomers customer_ids
+// (ids); at least one filter or customer id ("selection: choose at least one
+// filter or customer id"). `field` prefixes the paths.
 absl::Status ValidateSelection(std::string_view field, const v1::TargetSelection& selection);
 
 // Folds one event: sets version, updated_at and updated_by; the planning event

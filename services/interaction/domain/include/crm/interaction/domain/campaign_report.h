@@ -34,7 +34,7 @@
 namespace crm::interaction {
 
 // (won − cost) / cost × 100 in percent, rounded half away from zero to 2
-// decimals; std::nullopt when cost_minor ≤ 0.
+// decimals (domain::RatioPercent); std::nullopt when cost_minor ≤ 0. won_minor ≥ 0.
 std::optional<double> RoiPercent(int64_t won_minor, int64_t cost_minor);
 
 class CampaignReportBuilder {

@@ -31,14 +31,11 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "crm/classification/v1/classification.pb.h"
-#include "crm/interaction/domain/pipeline_report.h"  // ReportPeriod
+#include "crm/interaction/domain/report_period.h"
 #include "crm/interaction/v1/churn.pb.h"
 #include "crm/interaction/v1/churn_service.pb.h"
 
 namespace crm::interaction {
-
-// round(part × 100 / whole, 2 decimals), half up; 0 when whole is 0.
-double RatePercent(int64_t part, int64_t whole);
 
 class ChurnReportBuilder {
  public:

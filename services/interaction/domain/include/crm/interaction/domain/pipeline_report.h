@@ -26,15 +26,11 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "crm/interaction/domain/report_period.h"
 #include "crm/interaction/v1/opportunity.pb.h"
 #include "crm/interaction/v1/sales_service.pb.h"
 
 namespace crm::interaction {
-
-struct ReportPeriod {
-  absl::CivilDay from;
-  absl::CivilDay to;  // inclusive
-};
 
 // round(amount × probability / 100), half up (amount ≥ 0, probability 0..100).
 int64_t Weighted(int64_t amount_minor, int32_t probability);
