@@ -400,12 +400,8 @@ absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustome
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(v1::Customer past,
-                   command::StateAsOf(Customers(), pipeline_.store(), req.customer_id(),
-                                      FromProtoTimestamp(req.as_of())));
-  if (past.version() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("customer ", req.customer_id(), " did not exist at the given time"));
-  }
+                   command::ExistingStateAsOf(Customers(), pipeline_.store(), req.customer_id(),
+                                              FromProtoTimestamp(req.as_of())));
   *resp->mutable_customer() = std::move(past);
   return absl::OkStatus();
 }
