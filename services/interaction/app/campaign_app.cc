@@ -16,6 +16,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/domain/validation.h"
+#include "crm/interaction/app/app_parts.h"
 #include "crm/interaction/app/history.h"
 #include "crm/interaction/app/sales_app.h"
 #include "crm/interaction/domain/campaign_report.h"
@@ -56,11 +57,6 @@ using StartTarget = command::Target<v1::Campaign, StartContext>;
 using OneTarget = command::Target<v1::Campaign, std::optional<v1::CampaignTarget>>;
 using ManyTargets = command::Target<v1::Campaign, std::vector<std::optional<v1::CampaignTarget>>>;
 using Outcome = command::Outcome<v1::Campaign, v1::InteractionEvent>;
-
-template <typename Req>
-command::WriteOptions OptionsOf(const Req& r) {
-  return command::WriteOptions::Of(r.options());
-}
 
 // `status` with "<field>: " in front of its message (same code).
 absl::Status Prefixed(const std::string& field, const absl::Status& status) {
@@ -174,13 +170,11 @@ const CampaignAggregate& Campaigns() {
   return *kCampaigns;
 }
 
-struct CampaignApp::Parts {
-  explicit Parts(const CampaignAppOptions& o) : o(o), store(o.pipeline->store()) {}
+struct CampaignApp::Parts : AppParts {
+  explicit Parts(const CampaignAppOptions& o) : AppParts(*o.pipeline, o.customers), o(o) {}
 
   const CampaignAppOptions& o;
-  eventstore::EventStore& store;
 
-  absl::Time Now() const { return o.pipeline->clock().Now(); }
   static CampaignContext Context(const command::Decision& d) {
     return CampaignContext{.actor = d.actor, .now = d.now};
   }
@@ -231,17 +225,10 @@ struct CampaignApp::Parts {
     return Readable{std::move(c), false};
   }
 
-  // Whether `who` may see a customer now: the directory only (targets are in it).
-  std::function<bool(const std::string&)> VisibleCustomers(const Principal& who) const {
-    auto cache = std::make_shared<directory::VisibilityCache>(store, nullptr, who, Now());
-    return [cache](const std::string& id) { return cache->Visible(id); };
-  }
-
   // Each explicit customer of a selection exists and `who` may see it.
   absl::Status CheckExplicitVisible(const Principal& who, const v1::TargetSelection& s) const {
     for (int i = 0; i < s.customer_ids_size(); ++i) {
-      absl::Status visible =
-          directory::VisibleCustomer(store, o.customers, who, s.customer_ids(i), Now()).status();
+      absl::Status visible = VisibleCustomer(who, s.customer_ids(i)).status();
       if (!visible.ok()) return Prefixed(Indexed("selection.customer_ids", i), visible);
     }
     return absl::OkStatus();
@@ -536,9 +523,8 @@ absl::Status CampaignApp::GetCampaign(const Principal& who, const v1::GetCampaig
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(v1::Campaign past,
-                     command::StateAsOf(Campaigns(), parts_->store, req.campaign_id(),
-                                        FromProtoTimestamp(req.as_of())));
-    if (past.version() == 0) return not_yet();
+                     command::ExistingStateAsOf(Campaigns(), parts_->store, req.campaign_id(),
+                                                FromProtoTimestamp(req.as_of())));
     *resp->mutable_campaign() = std::move(past);
     return absl::OkStatus();
   }
@@ -547,7 +533,7 @@ absl::Status CampaignApp::GetCampaign(const Principal& who, const v1::GetCampaig
                    FoldCampaign(parts_->store, req.campaign_id(),
                                 req.has_as_of() ? FromProtoTimestamp(req.as_of()) : parts_->Now()));
   if (f.state.version() == 0) return not_yet();
-  auto visible = parts_->VisibleCustomers(who);
+  auto visible = parts_->CustomerFilter(who);
   int32_t targets = 0, invited = 0, responded = 0, attended = 0;
   for (const auto& [id, t] : f.targets) {
     if (!visible(id)) continue;
@@ -574,7 +560,7 @@ absl::Status CampaignApp::GetCampaignHistory(const Principal& who,
   RETURN_IF_ERROR(ReadHistoryPage(parts_->store, CampaignStreamFor(req.campaign_id()),
                                   req.page_size(), req.page_token(), resp));
   if (readable.manages) return absl::OkStatus();
-  auto visible = parts_->VisibleCustomers(who);
+  auto visible = parts_->CustomerFilter(who);
   google::protobuf::RepeatedPtrField<v1::EventHistoryEntry> kept;
   for (v1::EventHistoryEntry& entry : *resp->mutable_entries()) {
     if (RedactEvent(*entry.mutable_event(), visible)) kept.Add(std::move(entry));
@@ -628,7 +614,7 @@ absl::Status CampaignApp::ListCampaigns(const Principal& who, const v1::ListCamp
     c.clear_costs();
     c.clear_outcome_notes();
     if (!managed.contains(c.campaign_id())) {
-      if (!visible) visible = parts_->VisibleCustomers(who);
+      if (!visible) visible = parts_->CustomerFilter(who);
       RedactCampaign(c, visible);
       c.clear_target_count();
       c.clear_invited_count();
@@ -647,7 +633,7 @@ absl::Status CampaignApp::ListCampaignTargets(const Principal& who,
   ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   ASSIGN_OR_RETURN(Parts::Readable readable, parts_->LoadReadable(who, req.campaign_id()));
   std::function<bool(const std::string&)> keep = [](const std::string&) { return true; };
-  if (!readable.manages) keep = parts_->VisibleCustomers(who);
+  if (!readable.manages) keep = parts_->CustomerFilter(who);
   ASSIGN_OR_RETURN(CampaignTargetPage page,
                    interaction::ListCampaignTargets(parts_->store, req.campaign_id(), page_size,
                                                     req.page_token(), keep));
@@ -665,43 +651,33 @@ void CampaignApp::GetCampaignReport(const Principal& who, const v1::GetCampaignR
 absl::Status CampaignApp::CampaignReport(const Principal& who,
                                          const v1::GetCampaignReportRequest& req,
                                          v1::GetCampaignReportResponse* resp) {
-  const absl::Time now = parts_->Now();
-  std::optional<absl::Time> as_of;
-  if (req.has_as_of()) {
-    RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
-    as_of = FromProtoTimestamp(req.as_of());
-    if (*as_of > now) return InvalidField("as_of", "must not be in the future");
-  }
-  const absl::Time at = as_of.value_or(now);
+  ASSIGN_OR_RETURN(const command::ReportTime when, command::ReportTimeOf(req, parts_->Now()));
   ASSIGN_OR_RETURN(Parts::Readable readable, parts_->LoadReadable(who, req.campaign_id()));
-  ASSIGN_OR_RETURN(Folded f, FoldCampaign(parts_->store, req.campaign_id(), at));
+  ASSIGN_OR_RETURN(Folded f, FoldCampaign(parts_->store, req.campaign_id(), when.at));
   if (f.state.version() == 0) {
     return absl::NotFoundError(
         absl::StrCat("campaign ", req.campaign_id(), " did not exist at the given time"));
   }
   const bool partial = !readable.manages;
   std::function<bool(const std::string&)> visible = [](const std::string&) { return true; };
-  if (partial) visible = parts_->VisibleCustomers(who);
-  CampaignReportBuilder report(f.state, at, partial);
+  if (partial) visible = parts_->CustomerFilter(who);
+  CampaignReportBuilder report(f.state, when.at, partial);
   for (const auto& [id, t] : f.targets) {
     if (visible(id)) report.AddTarget(t);
   }
   RETURN_IF_ERROR(ForEachCampaignOpportunity(
       parts_->store, req.campaign_id(), [&](const v1::Opportunity& row) -> absl::Status {
         if (!visible(row.customer_id())) return absl::OkStatus();
-        if (FromProtoTimestamp(row.updated_at()) <= at) {
-          report.AddOpportunity(row);
+        v1::Opportunity past;
+        ASSIGN_OR_RETURN(const v1::Opportunity* o,
+                         command::RowAsOf(Opportunities(), parts_->store, row.opportunity_id(), row,
+                                          FromProtoTimestamp(row.created_at()), when.as_of, past));
+        // As it was then, when its source was this campaign then.
+        if (o == nullptr || o->details().source() != v1::OPPORTUNITY_SOURCE_CAMPAIGN ||
+            o->details().campaign_id() != req.campaign_id()) {
           return absl::OkStatus();
         }
-        if (FromProtoTimestamp(row.created_at()) > at) return absl::OkStatus();
-        // Changed since: as it was, when its source was this campaign then.
-        ASSIGN_OR_RETURN(v1::Opportunity past, command::StateAsOf(Opportunities(), parts_->store,
-                                                                  row.opportunity_id(), at));
-        if (past.version() == 0 || past.details().source() != v1::OPPORTUNITY_SOURCE_CAMPAIGN ||
-            past.details().campaign_id() != req.campaign_id()) {
-          return absl::OkStatus();
-        }
-        report.AddOpportunity(past);
+        report.AddOpportunity(*o);
         return absl::OkStatus();
       }));
   *resp->mutable_report() = report.Finish();

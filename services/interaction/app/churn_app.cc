@@ -18,6 +18,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/domain/validation.h"
+#include "crm/interaction/app/app_parts.h"
 #include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/churn_report.h"
 #include "crm/interaction/projection/churn_projection.h"
@@ -28,16 +29,8 @@ namespace crm::interaction {
 namespace {
 
 using auth::Principal;
-using auth::Role;
 using domain::CustomerRef;
 using eventstore::EventEnvelope;
-
-// The background duties' caller: this service.
-const Principal& Service() {
-  static const Principal* const kService =
-      new Principal{.subject = "crm-interaction", .roles = {Role::kService}};
-  return *kService;
-}
 
 // The event types a queued signal may have.
 constexpr char kRiskRaised[] = "crm.classification.v1.ChurnRiskRaised";
@@ -65,11 +58,6 @@ using RaisedTarget = command::Target<v1::ChurnCase, Raised>;
 using ClearedTarget = command::Target<v1::ChurnCase, double>;
 using WinBackTarget = command::Target<v1::ChurnCase, v1::WinBack>;
 
-template <typename Req>
-command::WriteOptions OptionsOf(const Req& r) {
-  return command::WriteOptions::Of(r.options());
-}
-
 // A consumed event's command: its id is the command id (and the cause of what
 // the command appends).
 command::WriteOptions OptionsOfSignal(const EventEnvelope& cause) {
@@ -85,15 +73,6 @@ command::WriteOptions OptionsOfSignal(const EventEnvelope& cause) {
 bool Permanent(const absl::Status& s) {
   return absl::IsInvalidArgument(s) || absl::IsNotFound(s) || absl::IsFailedPrecondition(s) ||
          absl::IsOutOfRange(s) || absl::IsPermissionDenied(s);
-}
-
-std::string Day(absl::Time t) {
-  return absl::FormatCivilTime(absl::ToCivilDay(t, absl::UTCTimeZone()));
-}
-
-absl::Status ValidateOptionalDate(std::string_view field, const std::string& value) {
-  if (value.empty()) return absl::OkStatus();
-  return domain::ValidateDate(field, value);
 }
 
 absl::StatusOr<classification::v1::ClassificationEvent> ClassificationPayload(
@@ -116,10 +95,6 @@ bool IsWinBack(const customer::v1::CustomerEvent& e) {
           l.to() == customer::v1::LIFECYCLE_COOPERATING);
 }
 
-struct Applied {
-  size_t events = 0;
-};
-
 }  // namespace
 
 const ChurnCaseAggregate& ChurnCases() {
@@ -136,20 +111,13 @@ const ChurnCaseAggregate& ChurnCases() {
   return *kChurnCases;
 }
 
-struct ChurnApp::Parts {
-  explicit Parts(const ChurnAppOptions& o) : o(o), store(o.pipeline->store()) {}
+struct ChurnApp::Parts : AppParts {
+  explicit Parts(const ChurnAppOptions& o) : AppParts(*o.pipeline, o.customers), o(o) {}
 
   const ChurnAppOptions& o;
-  eventstore::EventStore& store;
 
-  absl::Time Now() const { return o.pipeline->clock().Now(); }
   static ChurnContext Context(const command::Decision& d) {
     return ChurnContext{.actor = d.actor, .now = d.now};
-  }
-
-  absl::StatusOr<CustomerRef> VisibleCustomer(const Principal& who,
-                                              const std::string& customer_id) const {
-    return directory::VisibleCustomer(store, o.customers, who, customer_id, Now());
   }
 
   // The case, when it exists and `who` may see its customer.
@@ -164,35 +132,9 @@ struct ChurnApp::Parts {
   // For lists and reports: one check per customer, the directory only (a list
   // never waits for crm-customer).
   std::function<bool(const v1::ChurnCase&)> VisibleFilter(const Principal& who) const {
-    const auth::ListScope scope = auth::ScopeFor(who);
-    if (scope.all) return [](const v1::ChurnCase&) { return true; };
-    auto cache = std::make_shared<directory::VisibilityCache>(store, nullptr, who, Now());
-    return [cache](const v1::ChurnCase& c) { return cache->Visible(c.customer_id()); };
-  }
-
-  // A measure's interaction: a follow-up or a recorded visit of the case's customer.
-  absl::Status CheckInteraction(const v1::ChurnCase& c, const std::string& interaction_id) const {
-    if (interaction_id.empty()) return absl::OkStatus();
-    RETURN_IF_ERROR(domain::ValidateId("measure.interaction_id", interaction_id,
-                                       domain::Presence::kOptional));
-    ASSIGN_OR_RETURN(std::optional<v1::Interaction> i, LoadInteraction(store, interaction_id));
-    if (!i || i->customer_id() != c.customer_id()) {
-      return FieldNotFound("measure.interaction_id",
-                           absl::StrCat("no interaction ", interaction_id, " of customer ",
-                                        c.customer_id()));
-    }
-    if (i->type() != v1::INTERACTION_TYPE_VISIT && i->type() != v1::INTERACTION_TYPE_FOLLOW_UP) {
-      return InvalidField("measure.interaction_id",
-                          absl::StrCat("interaction ", interaction_id, " is a ",
-                                       TypeName(i->type()), ", not a VISIT or FOLLOW_UP"));
-    }
-    if (i->type() == v1::INTERACTION_TYPE_VISIT &&
-        i->visit().status() != v1::VISIT_STATUS_COMPLETED) {
-      return RefusedField("measure.interaction_id",
-                          absl::StrCat("visit ", interaction_id,
-                                       " is not recorded yet (RecordVisit first)"));
-    }
-    return absl::OkStatus();
+    return [customers = CustomerFilter(who)](const v1::ChurnCase& c) {
+      return customers(c.customer_id());
+    };
   }
 
   template <typename Req>
@@ -223,7 +165,10 @@ struct ChurnApp::Parts {
           .load = [this](const Principal& who, const v1::RecordRetentionMeasureRequest& req)
               -> absl::StatusOr<Target> {
             ASSIGN_OR_RETURN(v1::ChurnCase state, LoadVisible(who, req.case_id()));
-            RETURN_IF_ERROR(CheckInteraction(state, req.measure().interaction_id()));
+            // The follow-up or recorded visit that carried it out: of the case's customer.
+            RETURN_IF_ERROR(CheckCarriedOutBy("measure.interaction_id",
+                                              req.measure().interaction_id(),
+                                              state.customer_id()));
             return Target{.id = req.case_id(), .state = std::move(state)};
           },
           .decide = [](const Target& t, const v1::RecordRetentionMeasureRequest& req,
@@ -315,13 +260,10 @@ struct ChurnApp::Parts {
         ASSIGN_OR_RETURN(classification::v1::ClassificationEvent e,
                          ClassificationPayload(
                              cause, classification::v1::ClassificationEvent::kChurnRiskCleared));
-        ASSIGN_OR_RETURN(std::optional<std::string> open, OpenCaseOf(store, e.customer_id()));
-        ClearedTarget t{.id = open ? *open : NewId(), .context = e.churn_risk_cleared().score()};
-        if (open) {
-          ASSIGN_OR_RETURN(std::optional<v1::ChurnCase> c, LoadChurnCase(store, *open));
-          if (c) t.state = *std::move(c);
-        }
-        return t;
+        ASSIGN_OR_RETURN(Target target, OpenCaseOrNew(e.customer_id()));
+        return ClearedTarget{.id = std::move(target.id),
+                             .state = std::move(target.state),
+                             .context = e.churn_risk_cleared().score()};
       },
       .decide = [](const ClearedTarget& t, const EventEnvelope&, const command::Decision& d) {
         return DecideRetainOnRiskCleared(t.state, t.context, Context(d));
@@ -397,9 +339,9 @@ struct ChurnApp::Parts {
 
   // Runs one queued signal (a row that is no churn signal: nothing, OK).
   absl::StatusOr<v1::WriteResponse> ApplySignal(const EventEnvelope& cause) {
-    if (cause.event_type() == kRiskRaised) return o.pipeline->Execute(on_raised, Service(), cause);
+    if (cause.event_type() == kRiskRaised) return o.pipeline->Execute(on_raised, ServicePrincipal(), cause);
     if (cause.event_type() == kRiskCleared) {
-      return o.pipeline->Execute(on_cleared, Service(), cause);
+      return o.pipeline->Execute(on_cleared, ServicePrincipal(), cause);
     }
     if (cause.event_type() == kLifecycleChanged) {
       customer::v1::CustomerEvent e;
@@ -407,7 +349,7 @@ struct ChurnApp::Parts {
         return absl::InvalidArgumentError("payload: not a crm.customer.v1.CustomerEvent");
       }
       if (!IsWinBack(e)) return v1::WriteResponse();  // another lifecycle change
-      return o.pipeline->Execute(on_win_back, Service(), cause);
+      return o.pipeline->Execute(on_win_back, ServicePrincipal(), cause);
     }
     return v1::WriteResponse();
   }
@@ -422,7 +364,7 @@ struct ChurnApp::Parts {
     if (rpc == nullptr || cause.event_id().empty()) return false;
     ASSIGN_OR_RETURN(std::optional<eventstore::AppendResult> recorded,
                      store.LookupCommand(
-                         command::ScopedCommandKey(rpc, Service().subject, cause.event_id())));
+                         command::ScopedCommandKey(rpc, ServicePrincipal().subject, cause.event_id())));
     return recorded.has_value();
   }
 };
@@ -452,13 +394,9 @@ absl::Status ChurnApp::GetChurnCase(const Principal& who, const v1::GetChurnCase
     *resp->mutable_churn_case() = std::move(current);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(v1::ChurnCase past, command::StateAsOf(ChurnCases(), parts_->store,
-                                                          req.case_id(),
-                                                          FromProtoTimestamp(req.as_of())));
-  if (past.version() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("churn case ", req.case_id(), " did not exist at the given time"));
-  }
+  ASSIGN_OR_RETURN(v1::ChurnCase past,
+                   command::ExistingStateAsOf(ChurnCases(), parts_->store, req.case_id(),
+                                              FromProtoTimestamp(req.as_of())));
   *resp->mutable_churn_case() = std::move(past);
   return absl::OkStatus();
 }
@@ -492,7 +430,7 @@ absl::Status ChurnApp::ListChurnCases(const Principal& who, const v1::ListChurnC
     q.index = ChurnIndex::kRegion;
     q.value = req.region();
   }
-  const std::string today = Day(parts_->Now());
+  const std::string today = domain::UtcDateOf(parts_->Now());
   auto visible = parts_->VisibleFilter(who);
   ASSIGN_OR_RETURN(
       ChurnCasePage page,
@@ -523,21 +461,9 @@ void ChurnApp::GetChurnReport(const Principal& who, const v1::GetChurnReportRequ
 
 absl::Status ChurnApp::ChurnReport(const Principal& who, const v1::GetChurnReportRequest& req,
                                    v1::GetChurnReportResponse* resp) {
-  const absl::Time now = parts_->Now();
-  std::optional<absl::Time> as_of;
-  if (req.has_as_of()) {
-    RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
-    as_of = FromProtoTimestamp(req.as_of());
-    if (*as_of > now) return InvalidField("as_of", "must not be in the future");
-  }
-  const absl::Time at = as_of.value_or(now);
-  RETURN_IF_ERROR(ValidateOptionalDate("period_from", req.period_from()));
-  RETURN_IF_ERROR(ValidateOptionalDate("period_to", req.period_to()));
-  const absl::CivilMonth month(absl::ToCivilDay(at, absl::UTCTimeZone()));
-  ReportPeriod period{.from = absl::CivilDay(month), .to = absl::CivilDay(month + 1) - 1};
-  if (!req.period_from().empty()) period.from = *domain::ParseDate(req.period_from());
-  if (!req.period_to().empty()) period.to = *domain::ParseDate(req.period_to());
-  if (period.to < period.from) return InvalidField("period_to", "must not be before period_from");
+  ASSIGN_OR_RETURN(const command::ReportTime when, command::ReportTimeOf(req, parts_->Now()));
+  ASSIGN_OR_RETURN(const ReportPeriod period,
+                   ParseReportPeriod(req.period_from(), req.period_to(), when.at));
   RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateEnum("scheme", req.scheme(), classification::v1::Scheme_IsValid,
@@ -546,7 +472,7 @@ absl::Status ChurnApp::ChurnReport(const Principal& who, const v1::GetChurnRepor
                                                 ? classification::v1::SCHEME_ABCD
                                                 : req.scheme();
 
-  ChurnReportBuilder report(at, period, scheme);
+  ChurnReportBuilder report(when.at, period, scheme);
   auto visible = parts_->VisibleFilter(who);
   RETURN_IF_ERROR(ForEachChurnCase(parts_->store, [&](const v1::ChurnCase& row) -> absl::Status {
     // Owner and region never change on a case: filter before any replay.
@@ -554,15 +480,11 @@ absl::Status ChurnApp::ChurnReport(const Principal& who, const v1::GetChurnRepor
         (!req.region().empty() && row.region() != req.region()) || !visible(row)) {
       return absl::OkStatus();
     }
-    if (!as_of || FromProtoTimestamp(row.updated_at()) <= *as_of) {
-      report.Add(row);
-      return absl::OkStatus();
-    }
-    if (FromProtoTimestamp(row.opened_at()) > *as_of) return absl::OkStatus();
-    // Changed since: fold its events up to as_of.
-    ASSIGN_OR_RETURN(v1::ChurnCase past,
-                     command::StateAsOf(ChurnCases(), parts_->store, row.case_id(), *as_of));
-    report.Add(past);
+    v1::ChurnCase past;
+    ASSIGN_OR_RETURN(const v1::ChurnCase* c,
+                     command::RowAsOf(ChurnCases(), parts_->store, row.case_id(), row,
+                                      FromProtoTimestamp(row.opened_at()), when.as_of, past));
+    if (c != nullptr) report.Add(*c);
     return absl::OkStatus();
   }));
   *resp->mutable_report() = report.Finish();
@@ -613,23 +535,14 @@ absl::StatusOr<int> ChurnApp::ApplyChurnSignals() {
 }
 
 absl::StatusOr<int> ChurnApp::ReportOverdueReviews() {
-  const std::string today = Day(parts_->Now());
-  int reported = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(std::vector<std::string> due,
-                     CasesReviewDueBefore(parts_->store, today, 500));
-    if (due.empty()) break;
-    int this_round = 0;
-    for (const std::string& id : due) {
-      ASSIGN_OR_RETURN(Applied applied,
-                       o_.pipeline->Execute(parts_->report_overdue, Service(), id));
-      if (applied.events > 0) ++this_round;
-    }
-    reported += this_round;
-    // Each reported case leaves the index; one that did not (a race) ends the round.
-    if (this_round < static_cast<int>(due.size())) break;
-  }
-  return reported;
+  const std::string today = domain::UtcDateOf(parts_->Now());
+  return ReportInRounds<std::string>(
+      [&] { return CasesReviewDueBefore(parts_->store, today, 500); },
+      [&](const std::string& id) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(Applied applied,
+                         o_.pipeline->Execute(parts_->report_overdue, ServicePrincipal(), id));
+        return applied.events > 0;
+      });
 }
 
 }  // namespace crm::interaction

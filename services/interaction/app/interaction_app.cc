@@ -14,6 +14,7 @@
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
+#include "crm/interaction/app/app_parts.h"
 #include "crm/interaction/app/campaign_app.h"
 #include "crm/interaction/app/churn_app.h"
 #include "crm/interaction/app/sales_app.h"
@@ -28,28 +29,12 @@ namespace {
 using auth::Principal;
 using eventstore::ProjectionWrite;
 
-// Who the background duties act as (and what their events record as actor).
-const Principal& Planner() {
-  static const Principal* const kPlanner =
-      new Principal{.subject = "crm-interaction", .roles = {auth::Role::kService}};
-  return *kPlanner;
-}
-
 using Target = command::Target<v1::Interaction>;
 using CreateTarget = command::Target<v1::Interaction, CustomerRef>;
 using Outcome = command::Outcome<v1::Interaction, v1::InteractionEvent>;
 
 DecideContext Context(const command::Decision& d) { return DecideContext{d.actor, d.now}; }
 
-template <typename Req>
-command::WriteOptions OptionsOf(const Req& r) {
-  return command::WriteOptions::Of(r.options());
-}
-
-// What a worker command answers: how many events it appended.
-struct Applied {
-  size_t events = 0;
-};
 void CountEvents(const Target&, const Outcome& outcome, Applied& a) {
   a.events = outcome.events.size();
 }
@@ -108,19 +93,10 @@ std::vector<std::string> RebuildTargets() {
 }
 
 // The commands, built once.
-struct InteractionApp::Parts {
-  explicit Parts(const InteractionAppOptions& o) : o(o), store(o.pipeline->store()) {}
+struct InteractionApp::Parts : AppParts {
+  explicit Parts(const InteractionAppOptions& o) : AppParts(*o.pipeline, o.customers), o(o) {}
 
   const InteractionAppOptions& o;
-  eventstore::EventStore& store;
-
-  absl::Time Now() const { return o.pipeline->clock().Now(); }
-
-  // The customer, if it exists (directory, else the lookup) and the caller may see it.
-  absl::StatusOr<CustomerRef> VisibleCustomer(const Principal& who,
-                                              const std::string& customer_id) const {
-    return directory::VisibleCustomer(store, o.customers, who, customer_id, Now());
-  }
 
   absl::StatusOr<v1::Interaction> LoadVisible(const Principal& who, const std::string& id) const {
     if (id.empty()) return absl::InvalidArgumentError("interaction_id: required");
@@ -453,7 +429,7 @@ absl::Status InteractionApp::PlanFor(const std::string& customer_id) {
     keep = NewId();
     RETURN_IF_ERROR(
         o_.pipeline
-            ->Execute(parts_->schedule_revisit, Planner(),
+            ->Execute(parts_->schedule_revisit, ServicePrincipal(),
                       Schedule{keep, {customer_id, entry->owner(), entry->region()},
                                NextDue(std::nullopt, now, cadence), cadence})
             .status());
@@ -461,7 +437,7 @@ absl::Status InteractionApp::PlanFor(const std::string& customer_id) {
   for (const v1::Interaction& r : open) {
     if (r.interaction_id() == keep) continue;
     RETURN_IF_ERROR(o_.pipeline
-                        ->Execute(parts_->replan_revisit, Planner(),
+                        ->Execute(parts_->replan_revisit, ServicePrincipal(),
                                   Replan{r.interaction_id(), keep, cadence.cadence_class})
                         .status());
   }
@@ -478,7 +454,7 @@ absl::StatusOr<int> InteractionApp::ReportOverdue() {
                                     parts_->store, q, [](const v1::Interaction&) { return true; }));
     for (const v1::Interaction& r : page.interactions) {
       // Decided on the fresh state: nothing when completed or replanned meanwhile.
-      ASSIGN_OR_RETURN(Applied applied, o_.pipeline->Execute(parts_->report_overdue, Planner(),
+      ASSIGN_OR_RETURN(Applied applied, o_.pipeline->Execute(parts_->report_overdue, ServicePrincipal(),
                                                              Overdue{r.interaction_id()}));
       if (applied.events > 0) ++reported;
     }

@@ -15,6 +15,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/domain/validation.h"
+#include "crm/interaction/app/app_parts.h"
 #include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
 #include "crm/interaction/domain/pipeline_report.h"
@@ -28,12 +29,6 @@ namespace {
 using auth::Principal;
 using auth::Role;
 using domain::CustomerRef;
-
-const Principal& Reporter() {
-  static const Principal* const kReporter =
-      new Principal{.subject = "crm-interaction", .roles = {Role::kService}};
-  return *kReporter;
-}
 
 // Managers and above: executives, admins and services anywhere; a regional
 // manager in the opportunity's region.
@@ -62,26 +57,10 @@ using CreateTarget = command::Target<v1::Opportunity, CustomerRef>;
 using AssignTarget = command::Target<v1::Opportunity, std::string>;
 using Outcome = command::Outcome<v1::Opportunity, v1::InteractionEvent>;
 
-template <typename Req>
-command::WriteOptions OptionsOf(const Req& r) {
-  return command::WriteOptions::Of(r.options());
-}
-
-std::string Day(absl::Time t) {
-  return absl::FormatCivilTime(absl::ToCivilDay(t, absl::UTCTimeZone()));
-}
-
-absl::Status ValidateOptionalDate(std::string_view field, const std::string& value) {
-  if (value.empty()) return absl::OkStatus();
-  return domain::ValidateDate(field, value);
-}
-
+// The overdue reporter's request.
 struct Overdue {
   std::string opportunity_id;
   std::string step_id;
-};
-struct Applied {
-  size_t events = 0;
 };
 
 }  // namespace
@@ -100,20 +79,13 @@ const OpportunityAggregate& Opportunities() {
   return *kOpportunities;
 }
 
-struct SalesApp::Parts {
-  explicit Parts(const SalesAppOptions& o) : o(o), store(o.pipeline->store()) {}
+struct SalesApp::Parts : AppParts {
+  explicit Parts(const SalesAppOptions& o) : AppParts(*o.pipeline, o.customers), o(o) {}
 
   const SalesAppOptions& o;
-  eventstore::EventStore& store;
 
-  absl::Time Now() const { return o.pipeline->clock().Now(); }
   SalesContext Context(const command::Decision& d) const {
     return SalesContext{.actor = d.actor, .now = d.now, .stages = &o.stages};
-  }
-
-  absl::StatusOr<CustomerRef> VisibleCustomer(const Principal& who,
-                                              const std::string& customer_id) const {
-    return directory::VisibleCustomer(store, o.customers, who, customer_id, Now());
   }
 
   // The opportunity, when it exists and `who` may see it: through its customer,
@@ -146,11 +118,8 @@ struct SalesApp::Parts {
   // For lists and reports: one check per customer, the directory only (a list
   // never waits for crm-customer).
   std::function<bool(const v1::Opportunity&)> VisibleFilter(const Principal& who) const {
-    const auth::ListScope scope = auth::ScopeFor(who);
-    if (scope.all) return [](const v1::Opportunity&) { return true; };
-    auto cache = std::make_shared<directory::VisibilityCache>(store, nullptr, who, Now());
-    return [cache, who](const v1::Opportunity& o) {
-      return OwnsIt(who, o) || cache->Visible(o.customer_id());
+    return [customers = CustomerFilter(who), who](const v1::Opportunity& o) {
+      return OwnsIt(who, o) || customers(o.customer_id());
     };
   }
 
@@ -283,29 +252,9 @@ struct SalesApp::Parts {
           .load = [this](const Principal& who,
                          const v1::CompletePlanStepRequest& req) -> absl::StatusOr<Target> {
             ASSIGN_OR_RETURN(v1::Opportunity state, LoadVisible(who, req.opportunity_id()));
-            if (!req.interaction_id().empty()) {
-              // The visit or follow-up that carried the step out: of the same customer.
-              ASSIGN_OR_RETURN(std::optional<v1::Interaction> i,
-                               LoadInteraction(store, req.interaction_id()));
-              if (!i || i->customer_id() != state.customer_id()) {
-                return FieldNotFound("interaction_id",
-                                     absl::StrCat("no interaction ", req.interaction_id(),
-                                                  " of customer ", state.customer_id()));
-              }
-              if (i->type() != v1::INTERACTION_TYPE_VISIT &&
-                  i->type() != v1::INTERACTION_TYPE_FOLLOW_UP) {
-                return InvalidField("interaction_id",
-                                    absl::StrCat("interaction ", req.interaction_id(), " is a ",
-                                                 TypeName(i->type()),
-                                                 ", not a VISIT or FOLLOW_UP"));
-              }
-              if (i->type() == v1::INTERACTION_TYPE_VISIT &&
-                  i->visit().status() != v1::VISIT_STATUS_COMPLETED) {
-                return RefusedField("interaction_id",
-                                    absl::StrCat("visit ", req.interaction_id(),
-                                                 " is not recorded yet (RecordVisit first)"));
-              }
-            }
+            // The visit or follow-up that carried the step out: of the same customer.
+            RETURN_IF_ERROR(
+                CheckCarriedOutBy("interaction_id", req.interaction_id(), state.customer_id()));
             return Target{.id = req.opportunity_id(), .state = std::move(state)};
           },
           .decide = [this](const Target& t, const v1::CompletePlanStepRequest& req,
@@ -364,12 +313,8 @@ absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportu
   }
   RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
   ASSIGN_OR_RETURN(v1::Opportunity past,
-                   command::StateAsOf(Opportunities(), parts_->store, req.opportunity_id(),
-                                      FromProtoTimestamp(req.as_of())));
-  if (past.version() == 0) {
-    return absl::NotFoundError(
-        absl::StrCat("opportunity ", req.opportunity_id(), " did not exist at the given time"));
-  }
+                   command::ExistingStateAsOf(Opportunities(), parts_->store, req.opportunity_id(),
+                                              FromProtoTimestamp(req.as_of())));
   *resp->mutable_opportunity() = std::move(past);
   return absl::OkStatus();
 }
@@ -394,8 +339,8 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
   RETURN_IF_ERROR(domain::ValidateId("customer_id", req.customer_id(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
-  RETURN_IF_ERROR(ValidateOptionalDate("close_from", req.close_from()));
-  RETURN_IF_ERROR(ValidateOptionalDate("close_to", req.close_to()));
+  RETURN_IF_ERROR(domain::ValidateDate("close_from", req.close_from()));
+  RETURN_IF_ERROR(domain::ValidateDate("close_to", req.close_to()));
   if (!req.close_from().empty() && !req.close_to().empty() && req.close_to() < req.close_from()) {
     return InvalidField("close_to", "must not be before close_from");
   }
@@ -446,7 +391,7 @@ absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
   absl::Status failure;
   ASSIGN_OR_RETURN(
       TodoPage page,
-      ListTodo(parts_->store, responsible, Day(parts_->Now()), page_size, req.page_token(),
+      ListTodo(parts_->store, responsible, domain::UtcDateOf(parts_->Now()), page_size, req.page_token(),
                [&](const std::string& opportunity_id) {
                  auto [it, inserted] = seen.try_emplace(opportunity_id);
                  if (inserted) {
@@ -485,39 +430,21 @@ void SalesApp::GetPipelineReport(const Principal& who, const v1::GetPipelineRepo
 absl::Status SalesApp::PipelineReport(const Principal& who,
                                       const v1::GetPipelineReportRequest& req,
                                       v1::GetPipelineReportResponse* resp) {
-  const absl::Time now = parts_->Now();
-  std::optional<absl::Time> as_of;
-  if (req.has_as_of()) {
-    RETURN_IF_ERROR(domain::ValidateTimestamp("as_of", req.as_of()));
-    as_of = FromProtoTimestamp(req.as_of());
-    if (*as_of > now) return InvalidField("as_of", "must not be in the future");
-  }
-  const absl::Time at = as_of.value_or(now);
-  RETURN_IF_ERROR(ValidateOptionalDate("period_from", req.period_from()));
-  RETURN_IF_ERROR(ValidateOptionalDate("period_to", req.period_to()));
-  const absl::CivilDay today = absl::ToCivilDay(at, absl::UTCTimeZone());
-  const absl::CivilMonth month(today);
-  ReportPeriod period{.from = absl::CivilDay(month), .to = absl::CivilDay(month + 1) - 1};
-  if (!req.period_from().empty()) period.from = *domain::ParseDate(req.period_from());
-  if (!req.period_to().empty()) period.to = *domain::ParseDate(req.period_to());
-  if (period.to < period.from) return InvalidField("period_to", "must not be before period_from");
+  ASSIGN_OR_RETURN(const command::ReportTime when, command::ReportTimeOf(req, parts_->Now()));
+  ASSIGN_OR_RETURN(const ReportPeriod period,
+                   ParseReportPeriod(req.period_from(), req.period_to(), when.at));
   RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
 
-  PipelineReportBuilder report(at, period);
+  PipelineReportBuilder report(when.at, period);
   auto visible = parts_->VisibleFilter(who);
   RETURN_IF_ERROR(ForEachOpportunity(parts_->store, [&](const v1::Opportunity& row) -> absl::Status {
     if (!visible(row)) return absl::OkStatus();  // (on the current row: before any replay)
     v1::Opportunity past;
-    const v1::Opportunity* o = &row;
-    if (as_of && FromProtoTimestamp(row.updated_at()) > *as_of) {
-      if (FromProtoTimestamp(row.created_at()) > *as_of) return absl::OkStatus();
-      // Changed since: fold its events up to as_of.
-      ASSIGN_OR_RETURN(past, command::StateAsOf(Opportunities(), parts_->store,
-                                                row.opportunity_id(), *as_of));
-      if (past.version() == 0) return absl::OkStatus();
-      o = &past;
-    }
+    ASSIGN_OR_RETURN(const v1::Opportunity* o,
+                     command::RowAsOf(Opportunities(), parts_->store, row.opportunity_id(), row,
+                                      FromProtoTimestamp(row.created_at()), when.as_of, past));
+    if (o == nullptr) return absl::OkStatus();
     if ((!req.owner().empty() && o->owner() != req.owner()) ||
         (!req.region().empty() && o->region() != req.region())) {
       return absl::OkStatus();
@@ -530,23 +457,15 @@ absl::Status SalesApp::PipelineReport(const Principal& who,
 }
 
 absl::StatusOr<int> SalesApp::ReportOverdueSteps() {
-  const std::string today = Day(parts_->Now());
-  int reported = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(std::vector<StepRef> due, StepsPlannedBefore(parts_->store, today, 500));
-    if (due.empty()) break;
-    int this_round = 0;
-    for (const StepRef& ref : due) {
-      ASSIGN_OR_RETURN(Applied applied,
-                       o_.pipeline->Execute(parts_->report_overdue, Reporter(),
-                                            Overdue{ref.opportunity_id, ref.step_id}));
-      if (applied.events > 0) ++this_round;
-    }
-    reported += this_round;
-    // Each reported step leaves the index; one that did not (a race) ends the round.
-    if (this_round < static_cast<int>(due.size())) break;
-  }
-  return reported;
+  const std::string today = domain::UtcDateOf(parts_->Now());
+  return ReportInRounds<StepRef>(
+      [&] { return StepsPlannedBefore(parts_->store, today, 500); },
+      [&](const StepRef& ref) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(Applied applied,
+                         o_.pipeline->Execute(parts_->report_overdue, ServicePrincipal(),
+                                              Overdue{ref.opportunity_id, ref.step_id}));
+        return applied.events > 0;
+      });
 }
 
 }  // namespace crm::interaction
