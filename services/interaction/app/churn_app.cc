@@ -2,10 +2,12 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/classification/v1/classification_events.pb.h"
@@ -67,6 +69,16 @@ command::WriteOptions OptionsOfSignal(const EventEnvelope& cause) {
   o.causation_id = cause.event_id();
   o.correlation_id = cause.correlation_id().empty() ? cause.event_id() : cause.correlation_id();
   return o;
+}
+
+// The customer of a churn signal queue row: its key is "<customer>/<occurred_at
+// micros>/<event id>" (churn_projection.h); the whole key for another shape.
+std::string QueuedCustomer(const std::string& key, const EventEnvelope& cause) {
+  const std::string tail = absl::StrCat("/", cause.event_id());
+  if (cause.event_id().empty() || !absl::EndsWith(key, tail)) return key;
+  const std::string_view rest = std::string_view(key).substr(0, key.size() - tail.size());
+  const size_t slash = rest.rfind('/');
+  return std::string(slash == std::string_view::npos ? rest : rest.substr(0, slash));
 }
 
 // A queued signal that can never apply: drop its row rather than retry.
@@ -339,7 +351,11 @@ struct ChurnApp::Parts : AppParts {
 
   // Runs one queued signal (a row that is no churn signal: nothing, OK).
   absl::StatusOr<v1::WriteResponse> ApplySignal(const EventEnvelope& cause) {
-    if (cause.event_type() == kRiskRaised) return o.pipeline->Execute(on_raised, ServicePrincipal(), cause);
+    // Its id is the command id: without one a redelivery would apply again.
+    if (cause.event_id().empty()) return InvalidField("event_id", "required");
+    if (cause.event_type() == kRiskRaised) {
+      return o.pipeline->Execute(on_raised, ServicePrincipal(), cause);
+    }
     if (cause.event_type() == kRiskCleared) {
       return o.pipeline->Execute(on_cleared, ServicePrincipal(), cause);
     }
@@ -496,8 +512,11 @@ absl::StatusOr<int> ChurnApp::ApplyChurnSignals() {
   eventstore::EventStore& store = parts_->store;
   int applied_count = 0;
   // A row that fails for a reason that may pass (the store, a race lost too
-  // often) stays for the next run, and the rows after it are still worked on.
+  // often) stays for the next run, and the rows of other customers after it are
+  // still worked on. The same customer's later rows stay too: its signals apply
+  // in the order they happened (a clear never before the warning it clears).
   absl::Status retry_later;
+  std::set<std::string> held;
   std::string after;
   for (;;) {
     ASSIGN_OR_RETURN(auto queued,
@@ -509,6 +528,7 @@ absl::StatusOr<int> ChurnApp::ApplyChurnSignals() {
       absl::StatusOr<v1::WriteResponse> applied =
           absl::InvalidArgumentError("corrupt churn signal queue row");
       if (cause.ParseFromString(value)) {
+        if (held.contains(QueuedCustomer(key, cause))) continue;
         ASSIGN_OR_RETURN(again, parts_->AppliedBefore(cause));
         applied = parts_->ApplySignal(cause);
       }
@@ -523,6 +543,7 @@ absl::StatusOr<int> ChurnApp::ApplyChurnSignals() {
                      {{"queued", key}, {"event_type", cause.event_type()},
                       {"error", applied.status().ToString()}});
         retry_later.Update(applied.status());
+        held.insert(QueuedCustomer(key, cause));
         continue;
       }
       RETURN_IF_ERROR(store.WriteProjections(

@@ -421,10 +421,60 @@ TEST_F(ChurnAppTest, RowsThatCanNeverApplyAreDroppedAndTheRestApplied) {
   Queue("c1", wrong);
   Queue("c1", Raised(""));
   Queue("c1", Envelope("crm.classification.v1.CustomerClassified", ""));
+  // A warning without an event id (its command id): it could not apply once.
+  EventEnvelope anonymous = Raised("c1");
+  anonymous.clear_event_id();
+  ASSERT_TRUE(store_
+                  ->WriteProjections({eventstore::ProjectionWrite::Put(
+                      std::string(kChurnSignalQueueProjection), "c1/anonymous",
+                      anonymous.SerializeAsString())})
+                  .ok());
   Queue("c1", Raised("c1"));
   EXPECT_EQ(Apply(), 1);
   EXPECT_EQ(CasesOf("c1").size(), 1u);
   EXPECT_EQ(CountEvents("ChurnCaseOpened"), 1);
+}
+
+TEST_F(ChurnAppTest, ASignalThatMustBeRetriedHoldsBackTheCustomersLaterSignals) {
+  // c1's directory row cannot be read for now (the warning fails with
+  // DATA_LOSS, a row to retry); c2's signals are fine.
+  ASSERT_TRUE(store_
+                  ->WriteProjections({eventstore::ProjectionWrite::Put(
+                      std::string(directory::kDirectoryProjection), "c1", "\xff not a proto")})
+                  .ok());
+  Registered("c2", "rep-b", "south");
+  Queue("c1", Raised("c1"));
+  Queue("c2", Raised("c2"));
+  clock_.Set(Nov(3));
+  // The clear of c1's warning, and a later signal of c2.
+  Queue("c1", Cleared("c1"));
+  Queue("c2", Cleared("c2"));
+  absl::StatusOr<int> first = app_->ApplyChurnSignals();
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kDataLoss) << first.status();
+  // c2 went on; both of c1's rows wait, in their order.
+  ASSERT_EQ(CasesOf("c2").size(), 1u);
+  EXPECT_EQ(CasesOf("c2")[0].status(), v1::CHURN_CASE_STATUS_RETAINED);
+  EXPECT_EQ(Rows({std::string(kChurnSignalQueueProjection)})
+                .at(std::string(kChurnSignalQueueProjection))
+                .size(),
+            2u);
+  EXPECT_TRUE(CasesOf("c1").empty());
+
+  // Once the row reads again: the warning opens the case, then the clear retains it.
+  customer::v1::Customer row;
+  row.set_customer_id("c1");
+  row.set_owner("rep-a");
+  row.set_region("north");
+  ASSERT_TRUE(store_
+                  ->WriteProjections({eventstore::ProjectionWrite::Put(
+                      std::string(directory::kDirectoryProjection), "c1", row.SerializeAsString())})
+                  .ok());
+  EXPECT_EQ(Apply(), 2);
+  const std::vector<v1::ChurnCase> cases = CasesOf("c1");
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].status(), v1::CHURN_CASE_STATUS_RETAINED);
+  EXPECT_TRUE(cases[0].retained_by_risk_cleared());
+  EXPECT_EQ(OpenCase("c1"), "");
 }
 
 // --- Measures, review dates, reads ---------------------------------------------------

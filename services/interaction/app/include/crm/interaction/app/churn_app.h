@@ -90,8 +90,11 @@ class ChurnApp {
   // customer's latest LOST case won back; other rows are dropped. A row is
   // deleted once applied, or with a log line when it can never apply
   // (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, OUT_OF_RANGE,
-  // PERMISSION_DENIED); a row that failed otherwise stays for the next run, the
-  // rows after it are still worked on, and the first such error is returned.
+  // PERMISSION_DENIED; also a row without event_id, which could not apply
+  // once); a row that failed otherwise stays for the next run together with the
+  // later rows of the same customer (a customer's signals apply in the order
+  // they happened), the other customers' rows after it are still worked on, and
+  // the first such error is returned.
   // Returns how many signals changed a case (a redelivered one does not).
   absl::StatusOr<int> ApplyChurnSignals();
 
