@@ -89,8 +89,12 @@ std::vector<ProjectionWrite> OpportunityRowWrites(const v1::Opportunity& before,
                              writes);
   eventstore::IndexKeyWrites(kPlanDueProjection, DueKeys(before), DueKeys(after), writes);
   eventstore::IndexKeyWrites(kPlanTodoProjection, TodoKeys(before), TodoKeys(after), writes);
-  eventstore::IndexKeyWrites(kCampaignOpportunitiesProjection, CampaignKeys(before),
-                             CampaignKeys(after), writes);
+  // Never removed: a report as of a past time counts an opportunity whose
+  // source was the campaign then, even when it names another one now.
+  std::vector<std::string> named = CampaignKeys(before);
+  for (std::string& key : CampaignKeys(after)) named.push_back(std::move(key));
+  eventstore::IndexKeyWrites(kCampaignOpportunitiesProjection, CampaignKeys(before), named,
+                             writes);
   return writes;
 }
 

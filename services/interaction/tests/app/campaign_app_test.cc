@@ -658,6 +658,50 @@ TEST_F(CampaignAppTest, TheReportMatchesTheHandComputedScenario) {
             Code::kPermissionDenied);
 }
 
+TEST_F(CampaignAppTest, AReportAsOfAPastTimeCountsWhatWasSourcedThenThoughMovedSince) {
+  Customer("n1", "rep-a", "north");
+  Customer("n2", "rep-a", "north");
+  const Principal mgr{"nina", {Role::kRegionalManager}, "north"};
+  const std::string a = Plan(mgr, R"pb(regions: "north")pb", "", "Seminar A");
+  const std::string b = Plan(mgr, R"pb(regions: "north")pb", "", "Seminar B");
+  auto o1 = Opportunity("n1", a);
+  auto o2 = Opportunity("n2", a);
+  ASSERT_TRUE(o1.ok() && o2.ok());
+  // Day 2: o1's source becomes campaign B, o2's the web.
+  clock_.Set(Day(2));
+  auto move = [&](const std::string& id, v1::OpportunitySource source,
+                  const std::string& campaign) {
+    v1::UpdateOpportunityRequest r;
+    r.set_opportunity_id(id);
+    r.mutable_details()->set_title("Deal");
+    r.mutable_details()->set_source(source);
+    r.mutable_details()->set_campaign_id(campaign);
+    r.mutable_details()->mutable_expected_amount()->set_currency_code("CNY");
+    r.mutable_details()->mutable_expected_amount()->set_amount_minor(2500000);
+    r.mutable_details()->set_expected_close_date("2026-12-31");
+    return command::Await(*sales_, &SalesApp::UpdateOpportunity, root_, r).status();
+  };
+  ASSERT_TRUE(move(*o1, v1::OPPORTUNITY_SOURCE_CAMPAIGN, b).ok());
+  ASSERT_TRUE(move(*o2, v1::OPPORTUNITY_SOURCE_WEB_MEDIA, "").ok());
+  clock_.Set(Day(3));
+  auto sourced = [&](const std::string& id, std::optional<absl::Time> as_of) {
+    auto r = Report(mgr, id, as_of);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->opportunities_sourced() : -1;
+  };
+  // As of day 1 both were A's; now neither is, and o1 is B's.
+  EXPECT_EQ(sourced(a, Day(1)), 2);
+  EXPECT_EQ(sourced(a, std::nullopt), 0);
+  EXPECT_EQ(sourced(b, Day(1)), 0);
+  EXPECT_EQ(sourced(b, std::nullopt), 1);
+  // The rows a rebuild gives: the same (every campaign named, never removed).
+  command::AggregateProjector<OpportunityAggregate> projector(Opportunities());
+  ExpectRebuildReproducesTheRows(
+      projector, {std::string(kOpportunitiesProjection), std::string(kOpportunityIndexProjection),
+                  std::string(kPlanDueProjection), std::string(kPlanTodoProjection),
+                  std::string(kCampaignOpportunitiesProjection)});
+}
+
 // --- Access ----------------------------------------------------------------------
 
 // Every CampaignService RPC × caller: the campaign's owner (a rep), another rep

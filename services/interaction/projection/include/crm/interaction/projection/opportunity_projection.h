@@ -25,8 +25,9 @@ inline constexpr std::string_view kPlanDueProjection = "plan_due";
 // "<responsible>\0<planned date>\0<opportunity id>\0<step id>" for each PLANNED
 // step of an open opportunity.
 inline constexpr std::string_view kPlanTodoProjection = "plan_todo";
-// "<campaign id>\0<opportunity id>" while the opportunity's source is CAMPAIGN
-// with that campaign_id (moves when the details change).
+// "<campaign id>\0<opportunity id>" for every campaign the opportunity named as
+// its source (CAMPAIGN with that campaign_id), now or before: never removed, so
+// that a report as of a past time finds what was sourced from the campaign then.
 inline constexpr std::string_view kCampaignOpportunitiesProjection = "campaign_opportunities";
 
 std::string OpportunityStreamFor(std::string_view opportunity_id);
@@ -63,8 +64,9 @@ absl::StatusOr<OpportunityPage> ListOpportunities(
 absl::Status ForEachOpportunity(eventstore::EventStore& store,
                                 const std::function<absl::Status(const v1::Opportunity&)>& visit);
 
-// The opportunities whose source is campaign `campaign_id` now, in id order,
-// handed to `visit` (stops at an error).
+// The opportunities whose source is or was campaign `campaign_id`, in id order,
+// handed to `visit` (stops at an error); whether it is now (or was at a time)
+// is the caller's check.
 absl::Status ForEachCampaignOpportunity(
     eventstore::EventStore& store, const std::string& campaign_id,
     const std::function<absl::Status(const v1::Opportunity&)>& visit);
