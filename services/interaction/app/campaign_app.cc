@@ -180,7 +180,7 @@ struct CampaignApp::Parts : AppParts {
   }
 
   absl::StatusOr<v1::Campaign> Load(const std::string& id) const {
-    if (id.empty()) return InvalidField("campaign_id", "required");
+    RETURN_IF_ERROR(domain::ValidateId("campaign_id", id, domain::Presence::kRequired));
     ASSIGN_OR_RETURN(std::optional<v1::Campaign> c, LoadCampaign(store, id));
     if (!c) return absl::NotFoundError(absl::StrCat("campaign ", id, " not found"));
     return *std::move(c);

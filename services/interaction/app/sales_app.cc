@@ -91,7 +91,7 @@ struct SalesApp::Parts : AppParts {
   // The opportunity, when it exists and `who` may see it: through its customer,
   // or as its owner.
   absl::StatusOr<v1::Opportunity> LoadVisible(const Principal& who, const std::string& id) const {
-    if (id.empty()) return InvalidField("opportunity_id", "required");
+    RETURN_IF_ERROR(domain::ValidateId("opportunity_id", id, domain::Presence::kRequired));
     ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o, LoadOpportunity(store, id));
     if (!o) return absl::NotFoundError(absl::StrCat("opportunity ", id, " not found"));
     if (OwnsIt(who, *o)) return *std::move(o);

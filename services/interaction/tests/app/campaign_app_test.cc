@@ -904,6 +904,40 @@ TEST_F(CampaignAppTest, ListsAreNewestFirstFilteredAndPaged) {
   EXPECT_EQ(Call(&CampaignApp::ListCampaigns, root_, r).status().code(), Code::kInvalidArgument);
 }
 
+// The reads take no command pipeline (and its bounds): an id that is no id is
+// refused naming the field, as the writes refuse it.
+TEST_F(CampaignAppTest, ReadsRefuseAnIdThatIsNoId) {
+  for (const std::string& bad : {std::string(257, 'x'), std::string("c\n1")}) {
+    SCOPED_TRACE(bad.size());
+    const std::string message = bad.size() > 256
+                                    ? "campaign_id: at most 256 bytes"
+                                    : "campaign_id: must not contain control characters";
+    v1::GetCampaignRequest get;
+    get.set_campaign_id(bad);
+    EXPECT_EQ(Call(&CampaignApp::GetCampaign, root_, get).status().message(), message);
+    v1::GetCampaignHistoryRequest history;
+    history.set_campaign_id(bad);
+    EXPECT_EQ(Call(&CampaignApp::GetCampaignHistory, root_, history).status().message(), message);
+    v1::ListCampaignTargetsRequest targets;
+    targets.set_campaign_id(bad);
+    EXPECT_EQ(Call(&CampaignApp::ListCampaignTargets, root_, targets).status().message(), message);
+    EXPECT_EQ(Report(root_, bad).status().message(), message);
+
+    v1::GetOpportunityRequest opportunity;
+    opportunity.set_opportunity_id(bad);
+    const absl::Status got =
+        command::Await(*sales_, &SalesApp::GetOpportunity, root_, opportunity).status();
+    EXPECT_EQ(got.code(), Code::kInvalidArgument);
+    EXPECT_EQ(got.message().substr(0, 15), "opportunity_id:");
+    v1::GetOpportunityHistoryRequest opportunity_history;
+    opportunity_history.set_opportunity_id(bad);
+    EXPECT_EQ(command::Await(*sales_, &SalesApp::GetOpportunityHistory, root_, opportunity_history)
+                  .status()
+                  .code(),
+              Code::kInvalidArgument);
+  }
+}
+
 TEST_F(CampaignAppTest, AnOpportunityMayNameOnlyACampaignThatExists) {
   Customer("c1", "rep-a", "north");
   auto unknown = Opportunity("c1", "no-such-campaign");
