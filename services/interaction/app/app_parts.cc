@@ -24,13 +24,12 @@ AppParts::AppParts(command::Pipeline& pipeline, directory::CustomerLookup* custo
 
 absl::Time AppParts::Now() const { return pipeline_.clock().Now(); }
 
-absl::StatusOr<domain::CustomerRef> AppParts::VisibleCustomer(const auth::Principal& who,
-                                                      const std::string& customer_id) const {
+absl::StatusOr<domain::CustomerRef> AppParts::VisibleCustomer(
+    const auth::Principal& who, const std::string& customer_id) const {
   return directory::VisibleCustomer(store, customers_, who, customer_id, Now());
 }
 
-std::function<bool(const std::string&)> AppParts::CustomerFilter(
-    const auth::Principal& who) const {
+std::function<bool(const std::string&)> AppParts::CustomerFilter(const auth::Principal& who) const {
   if (auth::ScopeFor(who).all) return [](const std::string&) { return true; };
   auto cache = std::make_shared<directory::VisibilityCache>(store, nullptr, who, Now());
   return [cache](const std::string& customer_id) { return cache->Visible(customer_id); };
@@ -42,8 +41,8 @@ absl::Status AppParts::CheckCarriedOutBy(std::string_view field, const std::stri
   RETURN_IF_ERROR(domain::ValidateId(field, interaction_id, domain::Presence::kRequired));
   ASSIGN_OR_RETURN(std::optional<v1::Interaction> i, LoadInteraction(store, interaction_id));
   if (!i || i->customer_id() != customer_id) {
-    return FieldNotFound(field, absl::StrCat("no interaction ", interaction_id, " of customer ",
-                                             customer_id));
+    return FieldNotFound(
+        field, absl::StrCat("no interaction ", interaction_id, " of customer ", customer_id));
   }
   if (i->type() != v1::INTERACTION_TYPE_VISIT && i->type() != v1::INTERACTION_TYPE_FOLLOW_UP) {
     return InvalidField(field, absl::StrCat("interaction ", interaction_id, " is a ",
@@ -51,8 +50,8 @@ absl::Status AppParts::CheckCarriedOutBy(std::string_view field, const std::stri
   }
   if (i->type() == v1::INTERACTION_TYPE_VISIT &&
       i->visit().status() != v1::VISIT_STATUS_COMPLETED) {
-    return RefusedField(field, absl::StrCat("visit ", interaction_id,
-                                            " is not recorded yet (RecordVisit first)"));
+    return RefusedField(
+        field, absl::StrCat("visit ", interaction_id, " is not recorded yet (RecordVisit first)"));
   }
   return absl::OkStatus();
 }

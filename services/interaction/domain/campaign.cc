@@ -20,11 +20,11 @@ namespace {
 using ::crm::domain::kMaxNameLength;
 using ::crm::domain::kMaxTextLength;
 using ::crm::domain::ParseRequiredDate;
+using ::crm::domain::Presence;
+using ::crm::domain::ShortName;
 using ::crm::domain::UtcDateOf;
 using ::crm::domain::ValidateCount;
 using ::crm::domain::ValidateDate;
-using ::crm::domain::Presence;
-using ::crm::domain::ShortName;
 using ::crm::domain::ValidateEnum;
 using ::crm::domain::ValidateId;
 using ::crm::domain::ValidateMoney;

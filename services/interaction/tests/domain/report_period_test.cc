@@ -7,8 +7,8 @@ namespace crm::interaction {
 namespace {
 
 // 2026-02-28T23:30:00Z.
-const absl::Time kAt = absl::FromCivil(absl::CivilSecond(2026, 2, 28, 23, 30, 0),
-                                       absl::UTCTimeZone());
+const absl::Time kAt =
+    absl::FromCivil(absl::CivilSecond(2026, 2, 28, 23, 30, 0), absl::UTCTimeZone());
 
 TEST(ReportPeriodTest, DefaultsToTheCalendarMonthOfTheReportTime) {
   absl::StatusOr<ReportPeriod> p = ParseReportPeriod("", "", kAt);

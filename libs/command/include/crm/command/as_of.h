@@ -47,9 +47,9 @@ absl::StatusOr<typename A::State> StateAsOf(const A& aggregate, eventstore::Even
     if (!event.ParseFromString(e.payload())) {
       return absl::DataLossError(absl::StrCat("corrupt ", aggregate.name, " event"));
     }
-    aggregate.apply(state, event,
-                    domain::EventMeta{e.stream_version(), FromProtoTimestamp(e.occurred_at()),
-                                      e.actor()});
+    aggregate.apply(
+        state, event,
+        domain::EventMeta{e.stream_version(), FromProtoTimestamp(e.occurred_at()), e.actor()});
   }
   return state;
 }
@@ -93,8 +93,7 @@ absl::StatusOr<ReportTime> ReportTimeOf(const Req& request, absl::Time now) {
 // is after as_of); else its events up to as_of folded into `past` (StateAsOf),
 // `&past`, or nullptr when there were none.
 template <typename A>
-absl::StatusOr<const typename A::State*> RowAsOf(const A& aggregate,
-                                                 eventstore::EventStore& store,
+absl::StatusOr<const typename A::State*> RowAsOf(const A& aggregate, eventstore::EventStore& store,
                                                  const std::string& id,
                                                  const typename A::State& row,
                                                  absl::Time created_at,

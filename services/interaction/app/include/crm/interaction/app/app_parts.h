@@ -60,7 +60,7 @@ class AppParts {
   // see it: directory::VisibleCustomer (INVALID_ARGUMENT "customer_id: required",
   // NOT_FOUND, PERMISSION_DENIED).
   absl::StatusOr<domain::CustomerRef> VisibleCustomer(const auth::Principal& who,
-                                              const std::string& customer_id) const;
+                                                      const std::string& customer_id) const;
 
   // For lists and reports: whether `who` may see a customer, asked once per
   // customer, from the directory only (a list never waits for crm-customer);
@@ -88,9 +88,8 @@ class AppParts {
 // than it listed (a race lost, or an item no longer due: the next run sees it
 // again). Returns how many it reported; stops at the first error.
 template <typename Item>
-absl::StatusOr<int> ReportInRounds(
-    const std::function<absl::StatusOr<std::vector<Item>>()>& due,
-    const std::function<absl::StatusOr<bool>(const Item&)>& report) {
+absl::StatusOr<int> ReportInRounds(const std::function<absl::StatusOr<std::vector<Item>>()>& due,
+                                   const std::function<absl::StatusOr<bool>(const Item&)>& report) {
   int reported = 0;
   while (true) {
     absl::StatusOr<std::vector<Item>> items = due();
