@@ -106,7 +106,7 @@ void RedactCampaign(v1::Campaign& c, const std::function<bool(const std::string&
 }
 
 // The same for one event of its history; false: the event is left out (a cost,
-// or a record of a customer the reader may not see).
+// or a record of a customer the reader may not see). The start keeps no count.
 bool RedactEvent(v1::InteractionEvent& e, const std::function<bool(const std::string&)>& visible) {
   if (!e.customer_id().empty() && !visible(e.customer_id())) return false;
   switch (e.kind_case()) {
@@ -131,6 +131,10 @@ bool RedactEvent(v1::InteractionEvent& e, const std::function<bool(const std::st
     case v1::InteractionEvent::kCampaignInvitationsSent:
       KeepVisibleIds(e.mutable_campaign_invitations_sent()->mutable_customer_ids(), visible);
       return !e.campaign_invitations_sent().customer_ids().empty();
+    case v1::InteractionEvent::kCampaignStarted:
+      // The whole list's size: GetCampaign counts only the visible targets.
+      e.mutable_campaign_started()->clear_target_count();
+      return true;
     case v1::InteractionEvent::kCampaignCostRecorded:
       return false;
     default:

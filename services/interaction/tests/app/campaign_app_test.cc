@@ -486,6 +486,7 @@ TEST_F(CampaignAppTest, ACampaignsLifeWithItsHistoryItsPastAndItsRebuiltRows) {
   for (const auto& e : b_history->entries()) {
     b_types.push_back(e.event_type());
     EXPECT_FALSE(e.event().campaign_planned().details().has_budget());
+    EXPECT_EQ(e.event().campaign_started().target_count(), 0);  // not the whole list's
     for (const auto& t : e.event().campaign_targets_frozen().targets()) {
       EXPECT_EQ(t.customer_id(), "c3");
     }

@@ -24,7 +24,8 @@
 //   list was frozen (the reach index; grants and later transfers do not add
 //   campaigns); then only the targets it may see now, without budget and costs
 //   (GetCampaign's counts cover those targets; the report is `partial`; lists
-//   leave counts out). Otherwise PERMISSION_DENIED.
+//   leave counts out, and so does the history's CampaignStarted). Otherwise
+//   PERMISSION_DENIED.
 // Starting resolves the targets as the starter sees them: directory customers
 // matching every set filter of the selection (or named in it) that the starter
 // may see, at most kMaxCampaignTargets.
