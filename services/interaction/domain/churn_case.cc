@@ -55,12 +55,6 @@ Events One(v1::InteractionEvent e) {
   return events;
 }
 
-// Keeps the newest `bound` entries of a list kept in the row (the log keeps all).
-template <typename T>
-void KeepNewest(google::protobuf::RepeatedPtrField<T>* items, int bound) {
-  if (items->size() > bound) items->DeleteSubrange(0, items->size() - bound);
-}
-
 void Close(v1::ChurnCase& state, v1::ChurnCaseStatus status, const domain::EventMeta& meta) {
   state.set_status(status);
   *state.mutable_closed_at() = ToProtoTimestamp(meta.occurred_at);

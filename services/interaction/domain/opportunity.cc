@@ -13,6 +13,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
 #include "crm/domain/validation.h"
+#include "crm/interaction/domain/interaction_aggregate.h"
 
 namespace crm::interaction {
 namespace {
@@ -127,12 +128,6 @@ const v1::PlanStep* FindStep(const v1::Opportunity& state, std::string_view id) 
     if (s.step_id() == id) return &s;
   }
   return nullptr;
-}
-
-// Keeps the newest `bound` entries of a history kept in the row (the log keeps all).
-template <typename T>
-void KeepNewest(google::protobuf::RepeatedPtrField<T>* items, int bound) {
-  if (items->size() > bound) items->DeleteSubrange(0, items->size() - bound);
 }
 
 void PushStage(v1::Opportunity& state, v1::OpportunityStage from, v1::OpportunityStage to,

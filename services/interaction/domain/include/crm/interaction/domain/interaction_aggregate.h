@@ -85,6 +85,14 @@ using ::crm::domain::EventMeta;
 
 using Events = std::vector<v1::InteractionEvent>;
 
+// Keeps the newest `bound` entries of a list an aggregate keeps in its row (an
+// opportunity's stage and owner history, a churn case's warnings; the log keeps
+// all), dropping the oldest.
+template <typename T>
+void KeepNewest(google::protobuf::RepeatedPtrField<T>* items, int bound) {
+  if (items->size() > bound) items->DeleteSubrange(0, items->size() - bound);
+}
+
 // --- Creating commands (the stream is empty; the service chooses the id) -----
 // Each returns exactly one event. INVALID_ARGUMENT "interaction_id: required" or
 // "customer_id: required" when the service passed an empty id; the request's
