@@ -252,10 +252,33 @@ struct CampaignApp::Parts : AppParts {
     const auth::ListScope scope = auth::ScopeFor(who);
     const absl::Time now = Now();
     std::vector<v1::CampaignTarget> out;
+    // A matching directory row: a target when `who` may see it.
+    const auto add = [&](const customer::v1::Customer& c) -> absl::Status {
+      if (!VisibleEntry(who, scope, c, now)) return absl::OkStatus();
+      if (out.size() == static_cast<size_t>(kMaxCampaignTargets)) {
+        return RefusedField("selection",
+                            absl::StrCat("matches more than ", kMaxCampaignTargets, " customers"));
+      }
+      v1::CampaignTarget& t = out.emplace_back();
+      t.set_customer_id(c.customer_id());
+      t.set_owner(c.owner());
+      t.set_region(c.region());
+      return absl::OkStatus();
+    };
+    if (!filtered) {
+      // Named customers only: each looked up (in id order, as the walk goes),
+      // not the whole directory walked for them.
+      for (const std::string& id : named) {
+        ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> c,
+                         directory::LoadDirectoryEntry(store, id));
+        if (c) RETURN_IF_ERROR(add(*c));
+      }
+      return out;
+    }
     RETURN_IF_ERROR(directory::ForEachDirectoryEntry(
         store, [&](const customer::v1::Customer& c) -> absl::Status {
           bool match = named.contains(c.customer_id());
-          if (!match && filtered) {
+          if (!match) {
             match = (regions.empty() || regions.contains(c.region())) &&
                     (industries.empty() || industries.contains(c.basic().industry())) &&
                     (lifecycles.empty() || lifecycles.contains(c.lifecycle()));
@@ -271,16 +294,7 @@ struct CampaignApp::Parts : AppParts {
               }
             }
           }
-          if (!match || !VisibleEntry(who, scope, c, now)) return absl::OkStatus();
-          if (out.size() == static_cast<size_t>(kMaxCampaignTargets)) {
-            return RefusedField(
-                "selection", absl::StrCat("matches more than ", kMaxCampaignTargets, " customers"));
-          }
-          v1::CampaignTarget& t = out.emplace_back();
-          t.set_customer_id(c.customer_id());
-          t.set_owner(c.owner());
-          t.set_region(c.region());
-          return absl::OkStatus();
+          return match ? add(c) : absl::OkStatus();
         }));
     return out;
   }
