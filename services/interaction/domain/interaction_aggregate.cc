@@ -22,6 +22,7 @@ using ::crm::domain::kMaxNameLength;
 using ::crm::domain::kMaxTextLength;
 using ::crm::domain::Presence;
 using ::crm::domain::ShortName;
+using ::crm::domain::ValidateCount;
 using ::crm::domain::ValidateEnum;
 using ::crm::domain::ValidateRequiredText;
 using ::crm::domain::ValidateText;
@@ -57,9 +58,7 @@ absl::Status ValidateScore(std::string_view field, int32_t score) {
 // (after trimming).
 absl::Status ValidateTextList(std::string_view field, const RepeatedPtrField<std::string>& items,
                               size_t max_chars, bool unique) {
-  if (items.size() > kMaxListItems) {
-    return InvalidField(field, "at most " + std::to_string(kMaxListItems) + " items");
-  }
+  RETURN_IF_ERROR(ValidateCount(field, items.size(), kMaxListItems));
   std::map<std::string, int> first_index;
   for (int i = 0; i < items.size(); ++i) {
     const std::string item_field = Indexed(field, i);
@@ -340,9 +339,7 @@ absl::StatusOr<Events> DecideRecordRevisit(const v1::Interaction& state,
   RETURN_IF_ERROR(ValidateText("record.progress", r.progress()));
   RETURN_IF_ERROR(ValidateScore("record.satisfaction", r.satisfaction()));
   RETURN_IF_ERROR(ValidateText("record.changed_needs", r.changed_needs()));
-  if (r.findings_size() > kMaxListItems) {
-    return InvalidField("record.findings", "at most " + std::to_string(kMaxListItems) + " items");
-  }
+  RETURN_IF_ERROR(ValidateCount("record.findings", r.findings_size(), kMaxListItems));
   for (int i = 0; i < r.findings_size(); ++i) {
     const std::string field = Indexed("record.findings", i);
     RETURN_IF_ERROR(
