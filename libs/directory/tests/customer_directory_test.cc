@@ -1,9 +1,11 @@
 // libs/directory on a real store: the handler's rows and change notices for every
 // kept customer event and for classification events, LoadClasses and
-// LoadDirectoryEntry, VisibleCustomer (directory, lookup fallback, errors), the
-// gRPC lookup against an in-process fake crm-customer, and ServiceToken.
+// LoadDirectoryEntry, VisibleIn and VisibleCustomer (directory, lookup fallback,
+// errors), the gRPC lookup against an in-process fake crm-customer, and
+// ServiceToken.
 #include "crm/directory/customer_directory.h"
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 
@@ -414,6 +416,60 @@ TEST_F(DirectoryTest, VisibleCustomerFromTheDirectoryWithGrants) {
   EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "c1", kNow + absl::Hours(2)).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(lookup.calls, 0);  // the directory knew it
+}
+
+// VisibleIn on the directory's rows: the auth rules (owner, region, role) plus
+// the row's unexpired grants; VisibleCustomer decides a row it finds the same
+// way, and denies with the auth wording.
+TEST_F(DirectoryTest, VisibleInDecidesRowsLikeVisibleCustomer) {
+  Registered("own", "alice", "north");
+  Registered("peer", "bob", "north");
+  Registered("south", "sue", "south");
+  Registered("granted", "sue", "south");
+  Granted("granted", "bob", kNow + absl::Hours(1));
+  Granted("granted", "nina", kNow + absl::Hours(1));
+  Registered("expired", "sue", "south");
+  Granted("expired", "bob", kNow);  // ends at kNow: exclusive
+  Registered("bare", "", "");
+  const Principal agent{"alice", {Role::kServiceAgent}, "north"};
+  const Principal executive{"eve", {Role::kExecutive}, ""};
+  const Principal service{"crm-interaction", {Role::kService}, ""};
+  const Principal nobody{"nina", {}, "north"};
+  const Principal no_subject{"", {Role::kSalesRep}, ""};
+  struct Case {
+    const Principal* who;
+    std::vector<std::string> visible;  // of own, peer, south, granted, expired, bare
+  };
+  const std::vector<std::string> rows = {"own", "peer", "south", "granted", "expired", "bare"};
+  const std::vector<Case> cases = {
+      {&alice_, {"own"}},
+      {&agent, {"own"}},
+      {&bob_, {"peer", "granted"}},
+      {&manager_, {"own", "peer"}},
+      {&south_manager_, {"south", "granted", "expired"}},
+      {&executive, rows},
+      {&service, rows},
+      {&nobody, {"granted"}},
+      {&no_subject, {}},
+  };
+  FakeLookup lookup;
+  for (const Case& c : cases) {
+    for (const std::string& id : rows) {
+      SCOPED_TRACE(absl::StrCat(c.who->subject, " on ", id));
+      const bool expected = std::find(c.visible.begin(), c.visible.end(), id) != c.visible.end();
+      EXPECT_EQ(VisibleIn(Entry(id), *c.who, kNow), expected);
+      absl::Status s = VisibleCustomer(*store_, &lookup, *c.who, id, kNow).status();
+      EXPECT_EQ(s.ok(), expected) << s;
+      if (!expected) {
+        EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
+        EXPECT_EQ(s.message(), absl::StrCat("caller may not access customer ", id));
+      }
+    }
+  }
+  // Before the grant ends bob sees "expired" too; at its end no longer.
+  EXPECT_TRUE(VisibleIn(Entry("expired"), bob_, kNow - absl::Seconds(1)));
+  EXPECT_FALSE(VisibleIn(Entry("expired"), bob_, kNow));
+  EXPECT_EQ(lookup.calls, 0);  // every row was in the directory
 }
 
 TEST_F(DirectoryTest, VisibleCustomerFallsBackToTheLookup) {

@@ -142,19 +142,6 @@ bool RedactEvent(v1::InteractionEvent& e, const std::function<bool(const std::st
   }
 }
 
-// Whether `who` may see the directory row `c` (libs/auth: owner, region, grants).
-bool VisibleEntry(const Principal& who, const auth::ListScope& scope,
-                  const customer::v1::Customer& c, absl::Time now) {
-  if (scope.Allows({c.customer_id(), c.owner(), c.region()})) return true;
-  for (const customer::v1::AccessGrant& g : c.access_grants()) {
-    if (auth::GrantAllows({g.subject(), c.customer_id(), FromProtoTimestamp(g.expires_at())},
-                          who.subject, c.customer_id(), now)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 const CampaignAggregate& Campaigns() {
@@ -249,12 +236,11 @@ struct CampaignApp::Parts : AppParts {
     for (const v1::SchemeClass& c : s.classes()) classes[c.scheme()].insert(c.class_name());
     const bool filtered =
         !classes.empty() || !regions.empty() || !industries.empty() || !lifecycles.empty();
-    const auth::ListScope scope = auth::ScopeFor(who);
     const absl::Time now = Now();
     std::vector<v1::CampaignTarget> out;
     // A matching directory row: a target when `who` may see it.
     const auto add = [&](const customer::v1::Customer& c) -> absl::Status {
-      if (!VisibleEntry(who, scope, c, now)) return absl::OkStatus();
+      if (!directory::VisibleIn(c, who, now)) return absl::OkStatus();
       if (out.size() == static_cast<size_t>(kMaxCampaignTargets)) {
         return RefusedField("selection",
                             absl::StrCat("matches more than ", kMaxCampaignTargets, " customers"));

@@ -108,6 +108,12 @@ class CustomerLookup {
 std::unique_ptr<CustomerLookup> NewGrpcCustomerLookup(std::shared_ptr<grpc::Channel> channel,
                                                       std::function<std::string()> token);
 
+// Whether `who` may see the customer of directory row `entry` at `now`: the
+// libs/auth rules (auth::CheckCustomerAccess) on its owner and region, with the
+// row's access grants. For walks over directory rows (no error built per row);
+// VisibleCustomer decides a row it found the same way.
+bool VisibleIn(const customer::v1::Customer& entry, const auth::Principal& who, absl::Time now);
+
 // The customer `customer_id` if it exists (directory, else `lookup`, which may be
 // null) and `who` may see it (libs/auth rules, with the directory's grants).
 // INVALID_ARGUMENT "customer_id: required", NOT_FOUND "customer <id> not found",
