@@ -331,7 +331,7 @@ absl::StatusOr<Events> DecideCloseCampaign(const v1::Campaign& state,
                                            const CampaignContext&) {
   RETURN_IF_ERROR(CheckExists(state));
   RETURN_IF_ERROR(ValidateText("note", request.note(), kMaxTextLength));
-  RETURN_IF_ERROR(CheckStatus(state, {v1::CAMPAIGN_STATUS_RUNNING}));
+  RETURN_IF_ERROR(CheckStatus(state, {v1::CAMPAIGN_STATUS_PLANNED, v1::CAMPAIGN_STATUS_RUNNING}));
   v1::InteractionEvent e = Base(state);
   e.mutable_campaign_closed()->set_note(request.note());
   return Events{std::move(e)};

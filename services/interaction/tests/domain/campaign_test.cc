@@ -333,7 +333,7 @@ TEST_F(CampaignTest, EveryCommandInEveryStatus) {
       {"respond", {{P, false}, {R, true}, {C, false}}},
       {"attend", {{P, false}, {R, true}, {C, false}}},
       {"outcome", {{P, false}, {R, true}, {C, false}}},
-      {"close", {{P, false}, {R, true}, {C, false}}},
+      {"close", {{P, true}, {R, true}, {C, false}}},
   };
   const std::optional<v1::CampaignTarget> target = TargetOf("c1");
   for (const Case& c : cases) {
@@ -385,6 +385,35 @@ TEST_F(CampaignTest, EveryCommandInEveryStatus) {
       }
     }
   }
+}
+
+// An abandoned plan is cancelled: closed from PLANNED, without ever having had a
+// target list; nothing more may happen to it.
+TEST_F(CampaignTest, APlannedCampaignThatWillNotRunIsClosed) {
+  GivenPlanned();
+  v1::CloseCampaignRequest close;
+  close.set_note("Venue cancelled");
+  When(DecideCloseCampaign(state_, close, ctx_));
+  Then({Event(R"pb(campaign_id: "camp-1"
+                   campaign_closed { note: "Venue cancelled" })pb")});
+  EXPECT_EQ(state_.status(), v1::CAMPAIGN_STATUS_CLOSED);
+  EXPECT_EQ(state_.closed_by(), "alice");
+  EXPECT_EQ(state_.closing_note(), "Venue cancelled");
+  EXPECT_EQ(state_.closed_at().seconds(), absl::ToUnixSeconds(kNow));
+  EXPECT_FALSE(state_.has_started_at());
+  EXPECT_EQ(state_.target_count(), 0);
+  EXPECT_EQ(state_.version(), 2u);
+
+  When(DecideStartCampaign(state_, {TargetOf("c1")}, ctx_));
+  ThenError(Code::kFailedPrecondition, "status", "status: campaign is CLOSED");
+  When(DecideCloseCampaign(state_, close, ctx_));
+  ThenError(Code::kFailedPrecondition, "status", "status: campaign is CLOSED");
+  v1::UpdateCampaignRequest u;
+  *u.mutable_details() = Plan().details();
+  u.mutable_details()->set_name("Autumn seminar");
+  *u.mutable_selection() = Plan().selection();
+  When(DecideUpdateCampaign(state_, u, ctx_));
+  ThenError(Code::kFailedPrecondition, "status", "status: campaign is CLOSED");
 }
 
 TEST_F(CampaignTest, UpdateReplacesDetailsAndSelectionWhilePlanned) {

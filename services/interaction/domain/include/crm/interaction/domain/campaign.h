@@ -10,7 +10,8 @@
 //
 // Status: PLANNED (details and selection may change: UpdateCampaign) → RUNNING
 // (StartCampaign freezes the target list the service resolved: CampaignStarted
-// and CampaignTargetsFrozen events in one append) → CLOSED (CloseCampaign).
+// and CampaignTargetsFrozen events in one append) → CLOSED (CloseCampaign); a
+// PLANNED campaign may be closed too (cancelled: it never had targets).
 // Costs are recorded while PLANNED or RUNNING; invitations, responses,
 // attendance and outcome notes while RUNNING.
 //
@@ -129,7 +130,8 @@ absl::StatusOr<Events> DecideRecordCampaignAttendance(
 absl::StatusOr<Events> DecideRecordCampaignOutcome(const v1::Campaign& state,
                                                    const v1::RecordCampaignOutcomeRequest& request,
                                                    const CampaignContext& ctx);
-// CampaignClosed: note ≤ 2000. FAILED_PRECONDITION unless RUNNING.
+// CampaignClosed: note ≤ 2000. FAILED_PRECONDITION unless PLANNED or RUNNING (a
+// planned campaign that will not run is cancelled: closed without a target list).
 absl::StatusOr<Events> DecideCloseCampaign(const v1::Campaign& state,
                                            const v1::CloseCampaignRequest& request,
                                            const CampaignContext& ctx);
