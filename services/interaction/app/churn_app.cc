@@ -38,11 +38,13 @@ using eventstore::EventEnvelope;
 constexpr char kRiskRaised[] = "crm.classification.v1.ChurnRiskRaised";
 constexpr char kRiskCleared[] = "crm.classification.v1.ChurnRiskCleared";
 constexpr char kLifecycleChanged[] = "crm.customer.v1.LifecycleChanged";
+constexpr char kOwnerAssigned[] = "crm.customer.v1.OwnerAssigned";
 
 // The duties' command names (they scope the command ids).
 constexpr char kOnRaised[] = "OpenOnChurnRiskRaised";
 constexpr char kOnCleared[] = "RetainOnChurnRiskCleared";
 constexpr char kOnWinBack[] = "WinBackOnLifecycleChanged";
+constexpr char kOnReassigned[] = "ReassignOnOwnerAssigned";
 
 using Target = command::Target<v1::ChurnCase>;
 using Outcome = command::Outcome<v1::ChurnCase, v1::InteractionEvent>;
@@ -59,6 +61,12 @@ using RaisedTarget = command::Target<v1::ChurnCase, Raised>;
 // The ChurnRiskCleared's score.
 using ClearedTarget = command::Target<v1::ChurnCase, double>;
 using WinBackTarget = command::Target<v1::ChurnCase, v1::WinBack>;
+// The OwnerAssigned's new owner and region.
+struct NewOwner {
+  std::string owner;
+  std::string region;
+};
+using ReassignTarget = command::Target<v1::ChurnCase, NewOwner>;
 
 // A consumed event's command: its id is the command id (and the cause of what
 // the command appends).
@@ -333,6 +341,46 @@ struct ChurnApp::Parts : AppParts {
             command::FillWrite(outcome, r);
           }};
 
+  // The customer's open case follows an OwnerAssigned. An assignment that a later
+  // one already replaced in the directory (consumed in the customer's order, and
+  // queued too) acts on nothing: the case goes to the latest owner only, whatever
+  // order the queue's occurred_at times put the two in.
+  const command::Command<ChurnCaseAggregate, EventEnvelope, v1::WriteResponse, NewOwner>
+      on_reassigned{
+          .aggregate = &ChurnCases(),
+          .rpc = kOnReassigned,
+          .options = OptionsOfSignal,
+          .load = [this](const Principal&,
+                         const EventEnvelope& cause) -> absl::StatusOr<ReassignTarget> {
+            customer::v1::CustomerEvent e;
+            if (!e.ParseFromString(cause.payload()) || !e.has_owner_assigned()) {
+              return absl::InvalidArgumentError("payload: not an OwnerAssigned");
+            }
+            RETURN_IF_ERROR(
+                domain::ValidateId("customer_id", e.customer_id(), domain::Presence::kRequired));
+            const customer::v1::OwnershipChange& change = e.owner_assigned().change();
+            ReassignTarget t;
+            t.context = NewOwner{.owner = change.to_owner(), .region = change.to_region()};
+            ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
+                             directory::LoadDirectoryEntry(store, e.customer_id()));
+            const bool replaced = entry && (entry->owner() != change.to_owner() ||
+                                            entry->region() != change.to_region());
+            Target target{.id = NewId()};  // replaced, or no open case: nothing to act on
+            if (!replaced) {
+              ASSIGN_OR_RETURN(target, OpenCaseOrNew(e.customer_id()));
+            }
+            t.id = std::move(target.id);
+            t.state = std::move(target.state);
+            return t;
+          },
+          .decide =
+              [](const ReassignTarget& t, const EventEnvelope&, const command::Decision& d) {
+                return DecideReassignChurnCase(t.state, t.context.owner, t.context.region,
+                                               Context(d));
+              },
+          .respond = [](const ReassignTarget&, const Outcome& outcome,
+                        v1::WriteResponse& r) { command::FillWrite(outcome, r); }};
+
   // The overdue reporter's: decided on the case's current state.
   const command::Command<ChurnCaseAggregate, std::string, Applied> report_overdue{
       .aggregate = &ChurnCases(),
@@ -367,6 +415,9 @@ struct ChurnApp::Parts : AppParts {
       if (!IsWinBack(e)) return v1::WriteResponse();  // another lifecycle change
       return o.pipeline->Execute(on_win_back, ServicePrincipal(), cause);
     }
+    if (cause.event_type() == kOwnerAssigned) {
+      return o.pipeline->Execute(on_reassigned, ServicePrincipal(), cause);
+    }
     return v1::WriteResponse();
   }
 
@@ -376,6 +427,7 @@ struct ChurnApp::Parts : AppParts {
     const char* rpc = cause.event_type() == kRiskRaised         ? kOnRaised
                       : cause.event_type() == kRiskCleared      ? kOnCleared
                       : cause.event_type() == kLifecycleChanged ? kOnWinBack
+                      : cause.event_type() == kOwnerAssigned    ? kOnReassigned
                                                                 : nullptr;
     if (rpc == nullptr || cause.event_id().empty()) return false;
     ASSIGN_OR_RETURN(std::optional<eventstore::AppendResult> recorded,
@@ -491,16 +543,18 @@ absl::Status ChurnApp::ChurnReport(const Principal& who, const v1::GetChurnRepor
   ChurnReportBuilder report(when.at, period, scheme);
   auto visible = parts_->VisibleFilter(who);
   RETURN_IF_ERROR(ForEachChurnCase(parts_->store, [&](const v1::ChurnCase& row) -> absl::Status {
-    // Owner and region never change on a case: filter before any replay.
-    if ((!req.owner().empty() && row.owner() != req.owner()) ||
-        (!req.region().empty() && row.region() != req.region()) || !visible(row)) {
-      return absl::OkStatus();
-    }
+    // The customer never changes on a case: check access before any replay. Owner
+    // and region do (ChurnCaseReassigned): filter on the case as it was.
+    if (!visible(row)) return absl::OkStatus();
     v1::ChurnCase past;
     ASSIGN_OR_RETURN(const v1::ChurnCase* c,
                      command::RowAsOf(ChurnCases(), parts_->store, row.case_id(), row,
                                       FromProtoTimestamp(row.opened_at()), when.as_of, past));
-    if (c != nullptr) report.Add(*c);
+    if (c == nullptr || (!req.owner().empty() && c->owner() != req.owner()) ||
+        (!req.region().empty() && c->region() != req.region())) {
+      return absl::OkStatus();
+    }
+    report.Add(*c);
     return absl::OkStatus();
   }));
   *resp->mutable_report() = report.Finish();

@@ -23,7 +23,10 @@ std::string ChurnSignalCustomer(const messaging::ConsumedEvent& event) {
   }
   if (event.topic == messaging::kCustomerTopic) {
     customer::v1::CustomerEvent e;
-    if (!e.ParseFromString(event.event.payload()) || !e.has_lifecycle_changed()) return "";
+    if (!e.ParseFromString(event.event.payload())) return "";
+    // A new owner or region: the customer's open case follows it.
+    if (e.has_owner_assigned()) return e.customer_id();
+    if (!e.has_lifecycle_changed()) return "";
     const customer::v1::LifecycleChanged& change = e.lifecycle_changed();
     const bool won_back = change.from() == customer::v1::LIFECYCLE_CHURNED &&
                           (change.to() == customer::v1::LIFECYCLE_FOLLOWING ||

@@ -220,6 +220,24 @@ absl::StatusOr<Events> DecideChurnWonBack(const v1::ChurnCase& state,
   return One(std::move(e));
 }
 
+absl::StatusOr<Events> DecideReassignChurnCase(const v1::ChurnCase& state,
+                                               const std::string& to_owner,
+                                               const std::string& to_region,
+                                               const ChurnContext& ctx) {
+  (void)ctx;
+  RETURN_IF_ERROR(ValidateId("to_owner", to_owner, Presence::kOptional));
+  RETURN_IF_ERROR(ValidateId("to_region", to_region, Presence::kOptional));
+  if (state.version() == 0 || !IsOpenCase(state)) return Events{};
+  if (state.owner() == to_owner && state.region() == to_region) return Events{};
+  v1::InteractionEvent e = Base(state);
+  v1::ChurnCaseReassigned* r = e.mutable_churn_case_reassigned();
+  r->set_from_owner(state.owner());
+  r->set_to_owner(to_owner);
+  r->set_from_region(state.region());
+  r->set_to_region(to_region);
+  return One(std::move(e));
+}
+
 void ApplyChurnCase(v1::ChurnCase& state, const v1::InteractionEvent& event,
                     const domain::EventMeta& meta) {
   const bool exists = state.version() > 0;
@@ -280,6 +298,11 @@ void ApplyChurnCase(v1::ChurnCase& state, const v1::InteractionEvent& event,
     case v1::InteractionEvent::kChurnCaseWonBack:
       if (!exists) break;
       *state.mutable_win_back() = event.churn_case_won_back().win_back();
+      break;
+    case v1::InteractionEvent::kChurnCaseReassigned:
+      if (!exists) break;
+      state.set_owner(event.churn_case_reassigned().to_owner());
+      state.set_region(event.churn_case_reassigned().to_region());
       break;
     default:
       break;

@@ -10,16 +10,19 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "command/testing/app_test.h"
 #include "common/testing/proto_testing.h"
 #include "crm/classification/v1/classification_events.pb.h"
+#include "crm/command/limits.h"
 #include "crm/command/rebuild.h"
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/directory/customer_directory.h"
 #include "crm/interaction/app/interaction_app.h"
+#include "crm/interaction/consumer/interaction_consumer.h"
 #include "crm/interaction/projection/churn_projection.h"
 #include "crm/messaging/cloudevents.h"
 #include "gmock/gmock.h"
@@ -77,6 +80,53 @@ class ChurnAppTest : public command::testing::AppTest<ChurnApp> {
     e.mutable_classified()->set_scheme(scheme);
     e.mutable_classified()->set_new_class(name);
     Consume(messaging::kClassificationTopic, e.SerializeAsString());
+  }
+
+  // crm-customer's OwnerAssigned through the service's own consumer (directory row
+  // and churn signal queue in one commit, as the runner commits them); returns
+  // the queue keys it wrote.
+  std::vector<std::string> Assigned(const std::string& customer, const std::string& from_owner,
+                                    const std::string& from_region, const std::string& to_owner,
+                                    const std::string& to_region, const std::string& event_id,
+                                    absl::Time at) {
+    customer::v1::CustomerEvent e;
+    e.set_customer_id(customer);
+    customer::v1::OwnershipChange* change = e.mutable_owner_assigned()->mutable_change();
+    change->set_from_owner(from_owner);
+    change->set_from_region(from_region);
+    change->set_to_owner(to_owner);
+    change->set_to_region(to_region);
+    messaging::ConsumedEvent consumed;
+    consumed.topic = std::string(messaging::kCustomerTopic);
+    consumed.event.set_event_id(event_id);
+    consumed.event.set_event_type("crm.customer.v1.OwnerAssigned");
+    *consumed.event.mutable_occurred_at() = ToProtoTimestamp(at);
+    consumed.event.set_actor("erin");
+    consumed.event.set_payload(e.SerializeAsString());
+    consumed.event.set_global_position(++position_);
+    std::vector<eventstore::ProjectionWrite> writes;
+    std::unique_ptr<messaging::EventHandler> handler = NewInteractionConsumer();
+    absl::Status handled =
+        handler->Handle(consumed, messaging::testing::StoreView(*store_), writes);
+    EXPECT_TRUE(handled.ok()) << handled;
+    EXPECT_TRUE(store_->WriteProjections(writes).ok());
+    std::vector<std::string> queued;
+    for (const eventstore::ProjectionWrite& w : writes) {
+      if (w.projection == kChurnSignalQueueProjection) queued.push_back(w.key);
+    }
+    return queued;
+  }
+  // The owner ("o/") and region ("r/") index rows of case `id`: "o/<owner>", "r/<region>".
+  std::vector<std::string> OwnerAndRegionRows(const std::string& id) {
+    const auto rows = Rows({std::string(kChurnIndexProjection)});
+    std::vector<std::string> out;
+    for (const auto& [key, unused] : rows.at(std::string(kChurnIndexProjection))) {
+      const bool of_case = absl::EndsWith(key, std::string(1, '\0') + id);
+      if (of_case && (key.rfind("o/", 0) == 0 || key.rfind("r/", 0) == 0)) {
+        out.push_back(key.substr(0, key.find('\0')));
+      }
+    }
+    return out;
   }
 
   // --- Signals, as the consumer queues them (messaging::QueuedCopy) ---
@@ -406,6 +456,173 @@ TEST_F(ChurnAppTest, AWinBackIsOnTheLostCasesHistoryOnce) {
                                 owner: "rep-a"
                                 region: "north"
                               })pb"))));
+}
+
+// --- Following the customer's owner --------------------------------------------------
+
+TEST_F(ChurnAppTest, AnOpenCaseFollowsItsCustomersNewOwnerOnceAndAClosedOneKeepsItsOwner) {
+  Registered("c1", "rep-a", "north");
+  Registered("c2", "rep-a", "north");
+  ASSERT_EQ(Signal("c1", Raised("c1")), 1);
+  ASSERT_EQ(Signal("c2", Raised("c2")), 1);
+  const std::string k1 = OpenCase("c1");
+  const std::string k2 = OpenCase("c2");
+  clock_.Set(Nov(3));
+  ASSERT_TRUE(Retain(root_, k2).ok());
+  EXPECT_THAT(OwnerAndRegionRows(k1), ElementsAre("o/rep-a", "r/north"));
+
+  // c1 goes to rep-b in the south: the consumer queues the OwnerAssigned under
+  // "<customer>/<occurred_at µs, 20 digits>/<token>", the worker moves the case.
+  clock_.Set(Nov(4));
+  const std::vector<std::string> keys =
+      Assigned("c1", "rep-a", "north", "rep-b", "south", "oa-1", Nov(4));
+  EXPECT_THAT(keys, ElementsAre(absl::StrCat(
+                        "c1/", absl::Dec(absl::ToUnixMicros(Nov(4)), absl::kZeroPad20), "/oa-1")));
+  EXPECT_EQ(Apply(), 1);
+  v1::ChurnCase c = Get(k1);
+  EXPECT_EQ(c.owner(), "rep-b");
+  EXPECT_EQ(c.region(), "south");
+  EXPECT_EQ(c.status(), v1::CHURN_CASE_STATUS_OPEN);
+  EXPECT_EQ(c.version(), 2u);
+  auto events = store_->ReadStream(ChurnCaseStreamFor(k1));
+  ASSERT_EQ(events->size(), 2u);
+  const EventEnvelope& moved = (*events)[1];
+  EXPECT_EQ(moved.event_type(), "crm.interaction.v1.ChurnCaseReassigned");
+  EXPECT_EQ(moved.causation_id(), "oa-1");
+  EXPECT_EQ(moved.actor(), "crm-interaction");
+  EXPECT_EQ(moved.partition_key(), "c1");
+  v1::InteractionEvent payload;
+  ASSERT_TRUE(payload.ParseFromString(moved.payload()));
+  EXPECT_THAT(payload, EqualsProto(TextProto<v1::InteractionEvent>(
+                           absl::StrCat(R"pb(customer_id: "c1" churn_case_id: ")pb", k1, R"pb(")pb",
+                                        R"pb(churn_case_reassigned {
+                                               from_owner: "rep-a"
+                                               to_owner: "rep-b"
+                                               from_region: "north"
+                                               to_region: "south"
+                                             })pb"))));
+  // The index rows moved: the new owner finds it, the old one no longer.
+  EXPECT_THAT(OwnerAndRegionRows(k1), ElementsAre("o/rep-b", "r/south"));
+  const Principal rep_a{"rep-a", {Role::kSalesRep}, "north"};
+  const Principal rep_b{"rep-b", {Role::kSalesRep}, "south"};
+  v1::ListChurnCasesRequest own;
+  own.set_owner("rep-b");
+  EXPECT_THAT(ListAll(rep_b, own), ElementsAre(k1));
+  EXPECT_THAT(ListAll(rep_b, v1::ListChurnCasesRequest()), ElementsAre(k1));
+  own.set_owner("rep-a");
+  EXPECT_THAT(ListAll(rep_a, own), ElementsAre(k2));  // the closed case stays rep-a's
+  EXPECT_THAT(ListAll(root_, own), ElementsAre(k2));
+  v1::ListChurnCasesRequest south;
+  south.set_region("south");
+  EXPECT_THAT(ListAll(root_, south), ElementsAre(k1));
+
+  // Delivered again, or the topic replayed: nothing more.
+  EXPECT_THAT(Assigned("c1", "rep-a", "north", "rep-b", "south", "oa-1", Nov(4)),
+              ElementsAre(keys[0]));
+  EXPECT_EQ(Apply(), 0);
+  EXPECT_EQ(CountEvents("ChurnCaseReassigned"), 1);
+
+  // c2's case is closed: it keeps rep-a. A later warning opens a new case for
+  // the new owner (from the directory).
+  clock_.Set(Nov(5));
+  Assigned("c2", "rep-a", "north", "rep-c", "north", "oa-2", Nov(5));
+  EXPECT_EQ(Apply(), 0);
+  // Recorded under its event id all the same, like the other signals that act on nothing.
+  auto recorded = store_->LookupCommand(
+      command::ScopedCommandKey("ReassignOnOwnerAssigned", "crm-interaction", "oa-2"));
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_TRUE(recorded->has_value());
+  EXPECT_EQ(Get(k2).owner(), "rep-a");
+  EXPECT_EQ(Get(k2).version(), 2u);
+  EXPECT_EQ(CountEvents("ChurnCaseReassigned"), 1);
+  clock_.Set(Nov(6));
+  ASSERT_EQ(Signal("c2", Raised("c2")), 1);
+  const std::string k3 = OpenCase("c2");
+  EXPECT_EQ(Get(k3).owner(), "rep-c");
+  // The earlier assignment replayed now that c2 has an open case again: it was
+  // recorded under its event id when it changed nothing, so it still does.
+  Assigned("c2", "rep-a", "north", "rep-c", "north", "oa-2", Nov(5));
+  EXPECT_EQ(Apply(), 0);
+  EXPECT_EQ(Get(k3).version(), 1u);
+
+  // An owner change that does not change the case's owner or region (the case
+  // was opened for the directory's owner already): nothing.
+  Assigned("c2", "rep-c", "north", "rep-c", "north", "oa-3", Nov(6));
+  EXPECT_EQ(Apply(), 0);
+  EXPECT_EQ(Get(k3).version(), 1u);
+
+  // The directory is ahead of the queue: two assignments consumed before the
+  // worker runs. The first is already replaced and changes nothing; the case
+  // goes straight to the latest owner.
+  clock_.Set(Nov(7));
+  Assigned("c1", "rep-b", "south", "rep-x", "east", "oa-4", Nov(7));
+  Assigned("c1", "rep-x", "east", "rep-y", "west", "oa-5", Nov(7) + absl::Minutes(1));
+  EXPECT_EQ(Apply(), 1);
+  c = Get(k1);
+  EXPECT_EQ(c.owner(), "rep-y");
+  EXPECT_EQ(c.region(), "west");
+  events = store_->ReadStream(ChurnCaseStreamFor(k1));
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[2].causation_id(), "oa-5");
+  ASSERT_TRUE(payload.ParseFromString((*events)[2].payload()));
+  EXPECT_EQ(payload.churn_case_reassigned().from_owner(), "rep-b");
+  EXPECT_EQ(payload.churn_case_reassigned().to_owner(), "rep-y");
+  // Even when their occurred_at times run backwards (the queue's order): the
+  // latest consumed assignment wins.
+  Assigned("c1", "rep-y", "west", "rep-z", "west", "oa-6", Nov(7) + absl::Minutes(3));
+  Assigned("c1", "rep-z", "west", "rep-w", "west", "oa-7", Nov(7) + absl::Minutes(2));
+  EXPECT_EQ(Apply(), 1);
+  EXPECT_EQ(Get(k1).owner(), "rep-w");
+  EXPECT_EQ(CountEvents("ChurnCaseReassigned"), 3);
+  EXPECT_THAT(OwnerAndRegionRows(k1), ElementsAre("o/rep-w", "r/west"));
+  EXPECT_THAT(History(k1), ElementsAre("crm.interaction.v1.ChurnCaseOpened",
+                                       "crm.interaction.v1.ChurnCaseReassigned",
+                                       "crm.interaction.v1.ChurnCaseReassigned",
+                                       "crm.interaction.v1.ChurnCaseReassigned"));
+
+  // The rows are what a rebuild from the log gives.
+  Open();
+  command::AggregateProjector<ChurnCaseAggregate> projector(ChurnCases());
+  ExpectRebuildReproducesTheRows(projector, ChurnCaseProjections());
+}
+
+// The report counts a case under the owner and region it had at the report's time.
+TEST_F(ChurnAppTest, TheChurnReportCountsAReassignedCaseUnderItsOwnerAtTheTime) {
+  Registered("c1", "rep-a", "north");
+  ASSERT_EQ(Signal("c1", Raised("c1")), 1);
+  clock_.Set(Nov(4));
+  Assigned("c1", "rep-a", "north", "rep-b", "south", "oa-1", Nov(4));
+  ASSERT_EQ(Apply(), 1);
+  clock_.Set(Nov(6));
+
+  const v1::ChurnReport now = Report(root_);
+  EXPECT_THAT(now.by_owner(),
+              ElementsAre(EqualsProto(TextProto<v1::ChurnGroup>(R"pb(key: "rep-b" opened: 1)pb"))));
+  EXPECT_THAT(now.by_region(),
+              ElementsAre(EqualsProto(TextProto<v1::ChurnGroup>(R"pb(key: "south" opened: 1)pb"))));
+  const v1::ChurnReport before = Report(root_, Nov(3));
+  EXPECT_THAT(before.by_owner(),
+              ElementsAre(EqualsProto(TextProto<v1::ChurnGroup>(R"pb(key: "rep-a" opened: 1)pb"))));
+  EXPECT_THAT(before.by_region(),
+              ElementsAre(EqualsProto(TextProto<v1::ChurnGroup>(R"pb(key: "north" opened: 1)pb"))));
+  // The owner and region filters apply to the case as it was.
+  auto opened_for = [&](const std::string& owner, const std::string& region,
+                        std::optional<absl::Time> as_of) {
+    v1::GetChurnReportRequest r;
+    r.set_owner(owner);
+    r.set_region(region);
+    if (as_of) *r.mutable_as_of() = ToProtoTimestamp(*as_of);
+    auto report = Call(&ChurnApp::GetChurnReport, root_, r);
+    EXPECT_TRUE(report.ok()) << report.status();
+    return report.ok() ? report->report().total().opened() : -1;
+  };
+  EXPECT_EQ(opened_for("rep-b", "", std::nullopt), 1);
+  EXPECT_EQ(opened_for("rep-a", "", std::nullopt), 0);
+  EXPECT_EQ(opened_for("rep-a", "", Nov(3)), 1);
+  EXPECT_EQ(opened_for("rep-b", "", Nov(3)), 0);
+  EXPECT_EQ(opened_for("", "north", Nov(3)), 1);
+  EXPECT_EQ(opened_for("", "south", Nov(3)), 0);
+  EXPECT_EQ(opened_for("", "south", std::nullopt), 1);
 }
 
 TEST_F(ChurnAppTest, RowsThatCanNeverApplyAreDroppedAndTheRestApplied) {

@@ -584,6 +584,74 @@ TEST_F(ChurnCaseTest, OnlyALostCaseIsWonBack) {
   EXPECT_FALSE(state_.has_win_back());
 }
 
+// --- Following the customer's owner ---------------------------------------------------
+
+TEST_F(ChurnCaseTest, AnOpenCaseFollowsItsCustomerToTheNewOwnerAndRegion) {
+  GivenOpen();
+  When(DecideReassignChurnCase(state_, "rep-2", "south", ctx_));
+  Then({TextProto<v1::InteractionEvent>(R"pb(
+    churn_case_id: "case-1"
+    customer_id: "cust-1"
+    churn_case_reassigned {
+      from_owner: "rep-1"
+      to_owner: "rep-2"
+      from_region: "north"
+      to_region: "south"
+    })pb")});
+  EXPECT_EQ(state_.owner(), "rep-2");
+  EXPECT_EQ(state_.region(), "south");
+  EXPECT_EQ(state_.status(), v1::CHURN_CASE_STATUS_OPEN);
+  EXPECT_EQ(state_.version(), 2u);
+  EXPECT_EQ(FromProtoTimestamp(state_.updated_at()), kNow);
+  // The same assignment again (or one the case already follows): nothing.
+  When(DecideReassignChurnCase(state_, "rep-2", "south", ctx_));
+  ThenNoEvents();
+  // Only the region moves: the owner stays on both sides of the event.
+  When(DecideReassignChurnCase(state_, "rep-2", "east", ctx_));
+  Then({TextProto<v1::InteractionEvent>(R"pb(
+    churn_case_id: "case-1"
+    customer_id: "cust-1"
+    churn_case_reassigned {
+      from_owner: "rep-2"
+      to_owner: "rep-2"
+      from_region: "south"
+      to_region: "east"
+    })pb")});
+  // A loss confirmed afterwards names the owner and region the case has then.
+  v1::ConfirmChurnRequest c;
+  c.set_reason(v1::CHURN_LOSS_REASON_PRICE);
+  When(DecideConfirmChurn(state_, c, ctx_));
+  ASSERT_TRUE(result_.ok()) << result_.status();
+  ASSERT_EQ(result_->size(), 1u);
+  EXPECT_EQ((*result_)[0].churn_loss_confirmed().owner(), "rep-2");
+  EXPECT_EQ((*result_)[0].churn_loss_confirmed().region(), "east");
+}
+
+TEST_F(ChurnCaseTest, AClosedCaseKeepsTheOwnerItHad) {
+  GivenRetained();
+  When(DecideReassignChurnCase(state_, "rep-2", "south", ctx_));
+  ThenNoEvents();
+  EXPECT_EQ(state_.owner(), "rep-1");
+  EXPECT_EQ(state_.region(), "north");
+  state_ = v1::ChurnCase();
+  GivenLost();
+  When(DecideReassignChurnCase(state_, "rep-2", "south", ctx_));
+  ThenNoEvents();
+  EXPECT_EQ(state_.owner(), "rep-1");
+  // No case at all: nothing either.
+  When(DecideReassignChurnCase(v1::ChurnCase(), "rep-2", "south", ctx_));
+  ThenNoEvents();
+}
+
+TEST_F(ChurnCaseTest, AReassignmentToAnInvalidOwnerOrRegionNamesTheField) {
+  GivenOpen();
+  When(DecideReassignChurnCase(state_, "rep\n2", "south", ctx_));
+  ThenError(Code::kInvalidArgument, "to_owner");
+  When(DecideReassignChurnCase(state_, "rep-2", std::string(257, 'r'), ctx_));
+  ThenError(Code::kInvalidArgument, "to_region");
+  EXPECT_EQ(state_.owner(), "rep-1");
+}
+
 TEST_F(ChurnCaseTest, OtherKindsOnlyMoveTheVersion) {
   GivenOpen();
   const v1::ChurnCase before = state_;

@@ -1399,6 +1399,7 @@ TEST(EventTypeTest, NamesTheMessageOfTheSetKind) {
       {"churn_case_retained {}", "crm.interaction.v1.ChurnCaseRetained"},
       {"churn_loss_confirmed {}", "crm.interaction.v1.ChurnLossConfirmed"},
       {"churn_case_won_back {}", "crm.interaction.v1.ChurnCaseWonBack"},
+      {"churn_case_reassigned {}", "crm.interaction.v1.ChurnCaseReassigned"},
       {"campaign_planned {}", "crm.interaction.v1.CampaignPlanned"},
       {"campaign_updated {}", "crm.interaction.v1.CampaignUpdated"},
       {"campaign_started {}", "crm.interaction.v1.CampaignStarted"},

@@ -3,8 +3,8 @@
 // pipeline on the churn case aggregate (domain/churn_case.h), the reads scoped by
 // the caller's access, the churn report (on the slow-query pool), and two
 // background duties: working off the queue of consumed churn signals (which
-// opens, extends, retains and marks won back the cases) and reporting cases past
-// their review date once.
+// opens, extends, reassigns, retains and marks won back the cases) and
+// reporting cases past their review date once.
 //
 //   ChurnApp churn({.pipeline = &pipeline, .customers = lookup, .slow_queries = &pool});
 //   churn.RecordRetentionMeasure(who, request, &response, [](absl::Status s) { ... });
@@ -20,7 +20,7 @@
 // queue row's envelope), recorded with the append even when the command changes
 // nothing. A second delivery of the event, or a replay of the topic from offset
 // 0, finds the record and changes nothing: one case per ChurnRiskRaised, one
-// warning, one retain, one win-back.
+// warning, one retain, one reassignment, one win-back.
 #pragma once
 
 #include <memory>
@@ -86,6 +86,9 @@ class ChurnApp {
   // order: ChurnRiskRaised opens a case for the customer (owner and region: the
   // directory's now, else the event's; classes: the directory's) or adds the
   // warning to its open case; ChurnRiskCleared retains the open case;
+  // OwnerAssigned moves the open case to the new owner and region
+  // (ChurnCaseReassigned; nothing when the directory already holds a later
+  // assignment, which is queued too; a closed case keeps its owner);
   // LifecycleChanged from CHURNED to FOLLOWING or COOPERATING marks the
   // customer's latest LOST case won back; other rows are dropped. A row is
   // deleted once applied, or with a log line when it can never apply

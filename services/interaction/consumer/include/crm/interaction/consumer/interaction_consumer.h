@@ -5,7 +5,8 @@
 //   (kPlanQueueProjection, "<customer>/<messaging::EventToken>"); owner and other
 //   changes queue nothing;
 // - churn signals for the churn cases (ChurnApp::ApplyChurnSignals): every
-//   ChurnRiskRaised and ChurnRiskCleared (crm.classification.v1.events) and every
+//   ChurnRiskRaised and ChurnRiskCleared (crm.classification.v1.events), every
+//   OwnerAssigned (the open case follows its customer's owner) and every
 //   LifecycleChanged that wins a CHURNED customer back (crm.customer.v1.events) is
 //   queued as messaging::QueuedCopy in kChurnSignalQueueProjection, key
 //   "<customer>/<occurred_at, Unix µs, 20 digits>/<messaging::EventToken>" (a

@@ -8,7 +8,9 @@
 //   ASSIGN_OR_RETURN(Events events, DecideRecordMeasure(state, request, ctx));
 //
 // Lifecycle: a warning (crm-classification's ChurnRiskRaised) opens the case
-// (OPEN); further warnings are added to it while it is open; the owner records
+// (OPEN) for the customer's owner; further warnings are added to it while it is
+// open, and it follows the customer to a new owner or region (crm-customer's
+// OwnerAssigned) while it is open; the owner records
 // retention measures and may postpone the loss to a review date (暂缓流失),
 // after which the case is overdue (reported once per review date); the case
 // closes RETAINED (by hand, or when ChurnRiskCleared arrives) or LOST (the loss
@@ -22,7 +24,7 @@
 // - FAILED_PRECONDITION "status: case is RETAINED" (or LOST) for a command the
 //   status does not allow; "measures: at most 200".
 // The reactions to consumed events (open-or-add, retain on risk cleared, won
-// back, overdue) decide nothing (OK, no events) when they do not apply, so that
+// back, reassign, overdue) decide nothing (OK, no events) when they do not apply, so that
 // a late or repeated event changes nothing.
 // Who may call what is the service's check, not this file's.
 //
@@ -118,9 +120,21 @@ absl::StatusOr<Events> DecideConfirmChurn(const v1::ChurnCase& state,
 absl::StatusOr<Events> DecideChurnWonBack(const v1::ChurnCase& state,
                                           const v1::WinBack& win_back, const ChurnContext& ctx);
 
+// ChurnCaseReassigned{from = the case's owner and region, to = to_owner and
+// to_region} when the customer's owner or region changed (crm-customer's
+// OwnerAssigned): the case follows its customer while it is OPEN. to_owner and
+// to_region are optional ids (INVALID_ARGUMENT "to_owner: ..." otherwise); no
+// events when the case does not exist (version 0), is closed (it keeps the owner
+// it had) or already has that owner and region.
+absl::StatusOr<Events> DecideReassignChurnCase(const v1::ChurnCase& state,
+                                               const std::string& to_owner,
+                                               const std::string& to_region,
+                                               const ChurnContext& ctx);
+
 // Folds one event: sets version and updated_at; ChurnCaseOpened sets case_id,
 // customer_id, owner, region, classes, status OPEN and opened_at; a close sets
-// status, closed_at and closed_by from the meta. Keeps the newest
+// status, closed_at and closed_by from the meta; ChurnCaseReassigned sets owner
+// and region. Keeps the newest
 // kMaxWarningsInRow warnings (warning_count counts all). Kinds that are not the
 // case's only move the version. Never fails.
 void ApplyChurnCase(v1::ChurnCase& state, const v1::InteractionEvent& event,

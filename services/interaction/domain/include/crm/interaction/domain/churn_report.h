@@ -15,7 +15,8 @@
 // - by_reason: the lost ones by loss reason, in the enum's order, reasons with
 //   none left out (key "PRICE", ...);
 // - by_class: by the class under `scheme` the case was opened with ("" when the
-//   customer had none), by_owner and by_region by the case's owner and region;
+//   customer had none), by_owner and by_region by the case's owner and region
+//   at as_of (an open case follows its customer's owner: ChurnCaseReassigned);
 //   ordered by key; a group with nothing opened or closed in the period is left
 //   out;
 // - open_now: OPEN at as_of (whenever opened); overdue_now: of those, the ones

@@ -1,9 +1,10 @@
 // The read model of churn cases: the current ChurnCase row per id, the open case
 // of each customer, an index for lists (by customer, owner, region, all; each
-// newest opened first), the open cases' review dates (for the overdue reporter)
-// and the lost cases not yet won back (for win-backs). Rows are computed from a
-// state change and committed with the events. Also the queue of consumed churn
-// signals that crm-interaction's consumer fills and ChurnApp works off.
+// newest opened first; a reassigned case's owner and region rows move with it),
+// the open cases' review dates (for the overdue reporter) and the lost cases not
+// yet won back (for win-backs). Rows are computed from a state change and
+// committed with the events. Also the queue of consumed churn signals that
+// crm-interaction's consumer fills and ChurnApp works off.
 #pragma once
 
 #include <functional>
@@ -40,7 +41,8 @@ inline constexpr std::string_view kChurnLostProjection = "churn_lost";
 // redelivery writes the same row. Value: a serialized eventstore::EventEnvelope
 // of the consumed event (messaging::QueuedCopy):
 // event_id = the token, event_type ("crm.classification.v1.ChurnRiskRaised",
-// "crm.classification.v1.ChurnRiskCleared", "crm.customer.v1.LifecycleChanged"),
+// "crm.classification.v1.ChurnRiskCleared", "crm.customer.v1.OwnerAssigned",
+// "crm.customer.v1.LifecycleChanged"),
 // occurred_at, actor, correlation_id, and payload = the original payload: a
 // crm.classification.v1.ClassificationEvent or a crm.customer.v1.CustomerEvent.
 inline constexpr std::string_view kChurnSignalQueueProjection = "churn_signal_queue";
