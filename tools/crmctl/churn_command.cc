@@ -82,7 +82,7 @@ std::vector<RpcSpec> Rpcs(const Env& env) {
       {.command = "list",
        .help = "The cases the caller may see, newest first (one page)",
        .flags = Concat({{{"customer_id", "customer_id", "Customer id"},
-                         {"owner", "owner", "Owner (the customer's owner when the case opened)"},
+                         {"owner", "owner", "Owner of the case (its customer's owner; follows reassignments of open cases)"},
                          {"region", "region", "Region"},
                          {"status", "status", EnumHelp<v1::ChurnCaseStatus>() + " (default any)"},
                          {"overdue_only", "overdue_only", "Only open cases past their review date",
@@ -229,6 +229,11 @@ std::string EventDetail(const v1::InteractionEvent& e) {
     }
     case v1::InteractionEvent::kChurnCaseWonBack:
       return EnumText(e.churn_case_won_back().win_back().lifecycle());
+    case v1::InteractionEvent::kChurnCaseReassigned: {
+      const v1::ChurnCaseReassigned& r = e.churn_case_reassigned();
+      return r.from_owner() + " -> " + r.to_owner() + ", " + r.from_region() + " -> " +
+             r.to_region();
+    }
     default:
       return "";
   }
