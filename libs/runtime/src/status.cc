@@ -52,7 +52,17 @@ absl::StatusCode FromGrpcCode(grpc::StatusCode code) {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(ToGrpcCode(status.code()), std::string(status.message()));
+  const absl::string_view message = status.message();
+  if (message.size() <= kMaxWireMessageBytes) {
+    return grpc::Status(ToGrpcCode(status.code()), std::string(message));
+  }
+  // Room for the suffix; never cut inside a UTF-8 sequence (continuation bytes
+  // are 10xxxxxx).
+  size_t keep = kMaxWireMessageBytes - 48;
+  while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xC0) == 0x80) --keep;
+  return grpc::Status(ToGrpcCode(status.code()),
+                      absl::StrCat(std::string(message.substr(0, keep)), "... (", message.size() - keep,
+                                   " bytes left out)"));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

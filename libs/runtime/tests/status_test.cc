@@ -29,6 +29,30 @@ TEST(RuntimeStatusTest, GrpcToAbslKeepsEveryCodeAndMessage) {
   EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
 
+TEST(RuntimeStatusTest, ALongMessageIsCutAtACharacterBoundary) {
+  // An unknown id of 66 KB echoed into NOT_FOUND.
+  const std::string id(66'000, 'x');
+  grpc::Status cut = ToGrpcStatus(absl::NotFoundError("customer " + id + " not found"));
+  EXPECT_EQ(cut.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_LE(cut.error_message().size(), kMaxWireMessageBytes);
+  EXPECT_THAT(cut.error_message(), testing::StartsWith("customer xxxx"));
+  const size_t kept = kMaxWireMessageBytes - 48;
+  EXPECT_THAT(cut.error_message(),
+              testing::EndsWith("... (" + std::to_string(9 + 66'000 + 10 - kept) +
+                                " bytes left out)"));
+  // Three-byte characters ("客", E5 AE A2) straddling the cut: none is split.
+  std::string wide;
+  for (int i = 0; i < 1000; ++i) wide += "\xE5\xAE\xA2";
+  const std::string message = ToGrpcStatus(absl::InvalidArgumentError(wide)).error_message();
+  const std::string kept_part = message.substr(0, message.find("... ("));
+  EXPECT_EQ(kept_part.size() % 3, 0u);
+  EXPECT_EQ(kept_part, wide.substr(0, kept_part.size()));
+  EXPECT_LE(message.size(), kMaxWireMessageBytes);
+  // At the limit: unchanged.
+  const std::string exact(kMaxWireMessageBytes, 'y');
+  EXPECT_EQ(ToGrpcStatus(absl::InternalError(exact)).error_message(), exact);
+}
+
 TEST(RuntimeStatusTest, NamedCodesLineUp) {
   EXPECT_EQ(ToGrpcStatus(absl::AbortedError("x")).error_code(), grpc::StatusCode::ABORTED);
   EXPECT_EQ(ToGrpcStatus(absl::UnauthenticatedError("x")).error_code(),

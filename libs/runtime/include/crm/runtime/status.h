@@ -10,7 +10,10 @@
 //   return reactor->Finish(crm::runtime::ToGrpcStatus(Validate(contact)));
 //
 // Codes map one to one (the numeric values of both enums are the gRPC codes);
-// messages are kept as they are. Payloads, including the field, are not sent
+// messages are kept as they are up to kMaxWireMessageBytes: a message that
+// echoes a huge input (an unknown id of 66 KB) would otherwise travel in the
+// grpc-message trailer, beyond what an HTTP/2 peer accepts in a header block,
+// and the call would never be answered. Payloads, including the field, are not sent
 // over the wire: the field path is also the start of the message, which is what
 // a client sees ("contact.email: must contain '@'").
 #pragma once
@@ -27,8 +30,13 @@ namespace crm::runtime {
 // The absl::Status payload type URL under which InvalidFieldError stores the field.
 inline constexpr std::string_view kFieldPayloadUrl = "crm.field";
 
+// The longest message sent to a client, in bytes.
+inline constexpr size_t kMaxWireMessageBytes = 1024;
+
 // Same code, same message. An OK status becomes grpc::Status::OK (an OK status
-// carries no message). A code outside the canonical range becomes UNKNOWN.
+// carries no message). A code outside the canonical range becomes UNKNOWN. A
+// message longer than kMaxWireMessageBytes is cut at a UTF-8 character boundary
+// within that length and ends with "... (N bytes left out)".
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Same code, same message. grpc's binary error_details are dropped. A code
