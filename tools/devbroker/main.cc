@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGUSR2);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // The mock cluster needs a client handle to live in; this producer is never used.
@@ -87,8 +89,21 @@ int main(int argc, char** argv) {
   Log(LogLevel::kInfo, "ready",
       {{"bootstrap", bootstrap}, {"topics", topics}, {"partitions", partitions}});
 
+  // SIGUSR1 takes every broker down (its connections closed, new ones refused),
+  // SIGUSR2 brings them back with their data: an outage for fault drills.
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGUSR1 && sig != SIGUSR2) break;
+    for (int id = 1; id <= brokers; ++id) {
+      if (sig == SIGUSR1) {
+        rd_kafka_mock_broker_set_down(cluster, id);
+      } else {
+        rd_kafka_mock_broker_set_up(cluster, id);
+      }
+    }
+    Log(LogLevel::kInfo, sig == SIGUSR1 ? "brokers_down" : "brokers_up", {{"brokers", brokers}});
+  }
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(rk);
   Log(LogLevel::kInfo, "stopped", {{"signal", sig}});
