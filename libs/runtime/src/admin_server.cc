@@ -17,6 +17,7 @@ struct AdminServer::Impl {
   std::string host;
   int requested_port;
   MetricsRegistry* registry;
+  Readiness* readiness;
   httplib::Server http;
   std::thread thread;
   std::atomic<int> port{0};
@@ -32,11 +33,13 @@ std::string JoinHostPort(std::string_view host, int port) {
   return absl::StrCat(internal::AbslView(host), ":", port);
 }
 
-AdminServer::AdminServer(std::string host, int port, MetricsRegistry* registry)
+AdminServer::AdminServer(std::string host, int port, MetricsRegistry* registry,
+                         Readiness* readiness)
     : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->requested_port = port;
   impl_->registry = registry;
+  impl_->readiness = readiness;
 }
 
 AdminServer::~AdminServer() { Stop(); }
@@ -50,9 +53,13 @@ absl::Status AdminServer::Start() {
     response.set_content(impl.registry->RenderPrometheusText(), "text/plain; version=0.0.4");
   });
   impl.http.Get("/readyz", [&impl](const httplib::Request&, httplib::Response& response) {
-    bool ready = impl.ready.load();
+    std::vector<std::pair<std::string, std::string>> blocks = impl.readiness->Blocks();
+    bool ready = impl.ready.load() && blocks.empty();
+    std::string body = ready ? "ready\n" : "not ready\n";
+    if (!impl.ready.load()) body += "process: not started or draining\n";
+    for (const auto& [name, reason] : blocks) absl::StrAppend(&body, name, ": ", reason, "\n");
     response.status = ready ? 200 : 503;
-    response.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+    response.set_content(body, "text/plain");
   });
   impl.http.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("ok\n", "text/plain");

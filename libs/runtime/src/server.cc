@@ -18,9 +18,13 @@
 #include "crm/common/status_macros.h"
 #include "crm/runtime/admin_server.h"
 #include "crm/runtime/log.h"
+#include "crm/runtime/readiness.h"
 #include "grpc_metrics.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
+#include "grpcpp/impl/server_initializer.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -82,6 +86,55 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(
   return grpc::SslServerCredentials(options);
 }
 
+// Records the names of the services registered on the server being built
+// ("crm.customer.v1.CustomerService"), which grpc::Service does not expose, so
+// that each gets a health status of its own.
+class ServiceNamesPlugin final : public grpc::ServerBuilderPlugin {
+ public:
+  explicit ServiceNamesPlugin(std::vector<std::string>* names) : names_(names) {}
+  std::string name() override { return "crm_service_names"; }
+  void InitServer(grpc::ServerInitializer*) override {}
+  void Finish(grpc::ServerInitializer* initializer) override {
+    for (const std::string& service : *initializer->GetServiceList()) {
+      if (!service.starts_with("grpc.")) names_->push_back(service);
+    }
+  }
+  void ChangeArguments(const std::string&, void*) override {}
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+class ServiceNamesOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ServiceNamesOption(std::vector<std::string>* names) : names_(names) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->push_back(std::make_unique<ServiceNamesPlugin>(names_));
+  }
+
+ private:
+  std::vector<std::string>* names_;
+};
+
+// Ties gRPC health to Readiness::Default(): shared with the Readiness
+// listener, which outlives the runtime, so the server pointer is dropped on
+// Shutdown under the mutex.
+struct HealthLink {
+  absl::Mutex mu;
+  grpc::HealthCheckServiceInterface* health ABSL_GUARDED_BY(mu) = nullptr;
+  std::atomic<bool> serving{false};
+
+  // Reads the current state under the lock rather than taking the listener's
+  // value, so that the last Apply always leaves the latest state.
+  void Apply() {
+    absl::MutexLock lock(&mu);
+    if (health == nullptr) return;
+    // Sets "" and every service name registered with it.
+    health->SetServingStatus(Readiness::Default().Ready());
+  }
+};
+
 }  // namespace
 
 struct ServiceRuntime::Impl {
@@ -96,6 +149,9 @@ struct ServiceRuntime::Impl {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<AdminServer> admin;
   int grpc_port = 0;
+  std::vector<std::string> service_names;
+  std::shared_ptr<HealthLink> health_link = std::make_shared<HealthLink>();
+  CallbackGauge ready_gauge;
 
   // RequestShutdown and the signal handler write a byte; nobody reads it, so
   // once woken WaitForTermination keeps returning at once.
@@ -185,6 +241,7 @@ absl::Status ServiceRuntime::Start() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<internal::GrpcMetricsInterceptorFactory>(registry_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  builder.SetOption(std::make_unique<ServiceNamesOption>(&impl.service_names));
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || impl.grpc_port == 0) {
     if (impl.server != nullptr) impl.server->Shutdown();
@@ -194,6 +251,7 @@ absl::Status ServiceRuntime::Start() {
   }
   grpc::HealthCheckServiceInterface* health = impl.server->GetHealthCheckService();
   health->SetServingStatus(false);
+  for (const std::string& service : impl.service_names) health->SetServingStatus(service, false);
 
   impl.admin =
       std::make_unique<AdminServer>(impl.flags.listen_host, impl.flags.admin_port, registry_);
@@ -206,7 +264,20 @@ absl::Status ServiceRuntime::Start() {
 
   impl.InstallSignalHandlers();
   impl.state = Impl::State::kRunning;
-  health->SetServingStatus(true);
+  // Health follows Readiness::Default() from here until Shutdown.
+  Readiness& readiness = Readiness::Default();
+  {
+    absl::MutexLock lock(&impl.health_link->mu);
+    impl.health_link->health = health;
+  }
+  impl.health_link->serving = true;
+  readiness.OnChange([link = impl.health_link](bool) { link->Apply(); });
+  impl.health_link->Apply();
+  impl.ready_gauge = registry_->AddCallbackGauge(
+      "crm_ready", "1 while the process is ready (started, not draining, no readiness block).", {},
+      [link = impl.health_link, &readiness] {
+        return link->serving.load() && readiness.Ready() ? 1.0 : 0.0;
+      });
   impl.admin->SetReady(true);
   Log(LogLevel::kInfo, "ready",
       {{"grpc", JoinHostPort(impl.flags.listen_host, impl.grpc_port)},
@@ -256,6 +327,11 @@ void ServiceRuntime::Shutdown(absl::Duration drain_timeout) {
       {{"drain_timeout_ms", absl::ToInt64Milliseconds(drain_timeout)}});
 
   impl.admin->SetReady(false);
+  impl.health_link->serving = false;
+  {
+    absl::MutexLock lock(&impl.health_link->mu);
+    impl.health_link->health = nullptr;
+  }
   impl.server->GetHealthCheckService()->SetServingStatus(false);
   // Refuses new calls at once; in-flight calls may finish until the deadline,
   // then are cancelled. Returns when every call is done.

@@ -13,6 +13,7 @@
 #include "common/testing/subprocess.h"
 #include "common/testing/temp_dir.h"
 #include "crm/runtime/log.h"
+#include "crm/runtime/readiness.h"
 #include "crm/runtime/status.h"
 #include "echo_service.h"
 #include "gmock/gmock.h"
@@ -147,6 +148,44 @@ TEST(RuntimeServerTest, ServesHealthReflectionEchoAndMetrics) {
   EXPECT_EQ(logs.Events("stopped").size(), 1u);
   runtime.Shutdown(absl::Seconds(5));  // Idempotent.
   EXPECT_EQ(logs.Events("stopped").size(), 1u);
+}
+
+TEST(RuntimeServerTest, HealthReadyzAndGaugeFollowReadiness) {
+  MetricsRegistry registry;
+  EchoServiceImpl echo;
+  ServiceRuntime runtime("crm-test", LocalFlags(), &registry);
+  runtime.AddService(&echo);
+  Readiness& readiness = Readiness::Default();
+  ASSERT_TRUE(readiness.Ready());
+  ASSERT_TRUE(runtime.Start().ok());
+  auto channel = InsecureChannel(runtime.grpc_port());
+  const std::string kEcho = "crm.runtime.testing.v1.EchoService";
+  EXPECT_EQ(HealthCheck(channel).value_or("error"), "SERVING");
+  EXPECT_EQ(HealthCheck(channel, absl::Seconds(5), kEcho).value_or("error"), "SERVING");
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("\ncrm_ready 1\n"));
+
+  readiness.Block("store", "no space left on device");
+  EXPECT_EQ(HealthCheck(channel).value_or("error"), "NOT_SERVING");
+  EXPECT_EQ(HealthCheck(channel, absl::Seconds(5), kEcho).value_or("error"), "NOT_SERVING");
+  testing::HttpResult readyz = HttpGet(runtime.admin_port(), "/readyz");
+  EXPECT_EQ(readyz.status, 503);
+  EXPECT_EQ(readyz.body, "not ready\nstore: no space left on device\n");
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("\ncrm_ready 0\n"));
+  // Calls are still served: not ready is advice to balancers, not a refusal.
+  EchoResponse response;
+  EXPECT_TRUE(CallEcho(channel, Request("hi"), &response).ok());
+
+  readiness.Clear("store");
+  EXPECT_EQ(HealthCheck(channel).value_or("error"), "SERVING");
+  EXPECT_EQ(HealthCheck(channel, absl::Seconds(5), kEcho).value_or("error"), "SERVING");
+  EXPECT_EQ(HttpGet(runtime.admin_port(), "/readyz").status, 200);
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("\ncrm_ready 1\n"));
+
+  runtime.Shutdown(absl::ZeroDuration());
+  // A change after Shutdown touches nothing of the stopped runtime.
+  readiness.Block("late", "after shutdown");
+  readiness.Clear("late");
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("\ncrm_ready 0\n"));
 }
 
 TEST(RuntimeServerTest, ShutdownDrainsInFlightCallsThenRefusesNewOnes) {

@@ -38,11 +38,12 @@ HttpResult HttpGet(int port, const std::string& path) {
 }
 
 absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
-                                        absl::Duration timeout) {
+                                        absl::Duration timeout, const std::string& service) {
   auto stub = grpc::health::v1::Health::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) return FromGrpcStatus(status);

@@ -23,10 +23,11 @@ struct HttpResult {
 };
 HttpResult HttpGet(int port, const std::string& path);
 
-// grpc.health.v1.Health/Check for the whole server: "SERVING", "NOT_SERVING",
-// ..., or an error.
+// grpc.health.v1.Health/Check for the whole server (or `service`):
+// "SERVING", "NOT_SERVING", ..., or an error.
 absl::StatusOr<std::string> HealthCheck(const std::shared_ptr<grpc::Channel>& channel,
-                                        absl::Duration timeout = absl::Seconds(5));
+                                        absl::Duration timeout = absl::Seconds(5),
+                                        const std::string& service = "");
 
 // Asks the reflection service to list the services it knows.
 absl::StatusOr<std::vector<std::string>> ReflectionListServices(

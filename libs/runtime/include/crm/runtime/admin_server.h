@@ -1,6 +1,8 @@
 // The admin HTTP port every service exposes next to gRPC:
 //   GET /metrics  Prometheus text (content type text/plain; version=0.0.4)
-//   GET /readyz   200 "ready" after SetReady(true), otherwise 503 "not ready"
+//   GET /readyz   200 "ready" after SetReady(true) while the Readiness has no
+//                 block, otherwise 503 "not ready" and one "block: reason"
+//                 line per block
 //   GET /healthz  200 "ok" while the process serves HTTP at all
 //
 //   crm::runtime::AdminServer admin("127.0.0.1", 0, &crm::runtime::MetricsRegistry::Default());
@@ -17,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "crm/runtime/metrics.h"
+#include "crm/runtime/readiness.h"
 
 namespace crm::runtime {
 
@@ -26,8 +29,10 @@ namespace crm::runtime {
 // Start and Stop from one thread.
 class AdminServer {
  public:
-  // `port` 0 lets the OS pick (see port()). `registry` must outlive this object.
-  AdminServer(std::string host, int port, MetricsRegistry* registry);
+  // `port` 0 lets the OS pick (see port()). `registry` and `readiness` must
+  // outlive this object.
+  AdminServer(std::string host, int port, MetricsRegistry* registry,
+              Readiness* readiness = &Readiness::Default());
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -39,6 +44,8 @@ class AdminServer {
   // The bound port after a successful Start, otherwise 0.
   int port() const;
 
+  // The process's own switch (started and not draining); /readyz is 200 only
+  // while it is on and the Readiness has no block.
   void SetReady(bool ready);
   bool ready() const;
 
