@@ -72,6 +72,8 @@ class DevBroker {
     process_.Wait();
   }
   const std::string& bootstrap() const { return bootstrap_; }
+  // SIGUSR1: every broker down; SIGUSR2: back up with its records.
+  void Signal(int sig) { process_.Kill(sig); }
 
  private:
   std::string file_;
