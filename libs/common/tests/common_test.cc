@@ -1,7 +1,9 @@
 #include <atomic>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "common/testing/fake_clock.h"
@@ -119,6 +121,28 @@ TEST(ThreadPoolTest, RunsEveryTaskBeforeDestruction) {
     for (int i = 0; i < 1000; ++i) pool.Submit([&] { done.fetch_add(1); });
   }
   EXPECT_EQ(done.load(), 1000);
+}
+
+TEST(ThreadPoolTest, BoundedQueueRefusesWhenFull) {
+  std::mutex gate;
+  std::unique_lock<std::mutex> closed(gate);
+  std::atomic<int> started{0}, done{0};
+  {
+    ThreadPool pool(1, /*max_queued=*/2);
+    // The one worker takes the first task and waits at the gate.
+    ASSERT_TRUE(pool.Submit([&] {
+      started.fetch_add(1);
+      std::lock_guard<std::mutex> wait(gate);
+      done.fetch_add(1);
+    }));
+    while (started.load() == 0) std::this_thread::yield();
+    EXPECT_TRUE(pool.Submit([&] { done.fetch_add(1); }));
+    EXPECT_TRUE(pool.Submit([&] { done.fetch_add(1); }));
+    EXPECT_EQ(pool.queued(), 2u);
+    EXPECT_FALSE(pool.Submit([&] { done.fetch_add(100); }));  // Dropped unrun.
+    closed.unlock();
+  }
+  EXPECT_EQ(done.load(), 3);
 }
 
 }  // namespace

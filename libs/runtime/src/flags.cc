@@ -31,6 +31,10 @@ void AddServiceFlags(CLI::App& app, ServiceFlags& flags) {
   AddFlag(app, "tls_key_file", &flags.tls_key_file, "PEM private key for --tls_cert_file");
   AddFlag(app, "tls_client_ca_file", &flags.tls_client_ca_file,
           "PEM CA bundle; when set, clients must present a certificate it signed");
+  AddFlag(app, "max_in_flight", &flags.max_in_flight,
+          "Calls served at once (authenticated, not finished); more are answered "
+          "RESOURCE_EXHAUSTED at once")
+      ->check(CLI::Range(1, 1000000));
   AddFlag(app, "log_level", &flags.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }

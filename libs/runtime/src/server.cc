@@ -17,14 +17,17 @@
 #include "absl/time/clock.h"
 #include "crm/common/status_macros.h"
 #include "crm/runtime/admin_server.h"
+#include "crm/runtime/admission.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/readiness.h"
 #include "grpc_metrics.h"
+#include "parse_errors.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/impl/server_initializer.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -135,6 +138,8 @@ struct HealthLink {
   }
 };
 
+constexpr int kMaxGrpcSyncThreads = 32;
+
 }  // namespace
 
 struct ServiceRuntime::Impl {
@@ -239,9 +244,19 @@ absl::Status ServiceRuntime::Start() {
   builder.AddListeningPort(grpc_address, credentials, &impl.grpc_port);
   for (grpc::Service* service : impl.services) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  // First: an unparsable request's status is rewritten before it is counted.
+  interceptors.push_back(std::make_unique<internal::ParseErrorInterceptorFactory>());
   interceptors.push_back(std::make_unique<internal::GrpcMetricsInterceptorFactory>(registry_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.SetOption(std::make_unique<ServiceNamesOption>(&impl.service_names));
+  // Threads gRPC may start for synchronous handlers (reflection; the services
+  // are callback-based and run on gRPC's fixed callback threads): a cap so
+  // that a flood of calls cannot grow the process's threads without bound.
+  grpc::ResourceQuota quota(absl::StrCat(impl.name, "-grpc"));
+  quota.SetMaxThreads(kMaxGrpcSyncThreads);
+  builder.SetResourceQuota(quota);
+  // Calls beyond --max_in_flight are answered RESOURCE_EXHAUSTED (command::Serve).
+  Admission::Default().SetLimit(impl.flags.max_in_flight);
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || impl.grpc_port == 0) {
     if (impl.server != nullptr) impl.server->Shutdown();

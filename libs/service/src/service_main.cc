@@ -26,6 +26,7 @@ class Runner {
     auth::AuthFlags auth_flags;
     std::string test_clock_offset_file, customer_addr, customer_tls_ca_file, service_token_file;
     int worker_threads = 4;
+    int slow_query_queue = 64;
     int64_t max_event_bytes = command::Limits().max_event_bytes;
     bool rebuild_projections = false;
     ASSIGN_OR_RETURN(
@@ -35,6 +36,10 @@ class Runner {
           runtime::AddFlag(app, "worker_threads", &worker_threads,
                            "Threads of the calls that read much (reports, simulations, scans); "
                            "every other call runs on gRPC's threads");
+          runtime::AddFlag(app, "slow_query_queue", &slow_query_queue,
+                           "Calls that may wait for a --worker_threads thread; more are "
+                           "answered RESOURCE_EXHAUSTED at once")
+              ->check(CLI::Range(1, 1000000));
           runtime::AddFlag(app, "max_event_bytes", &max_event_bytes,
                            "Largest event a command may append, in bytes (Kafka's default "
                            "message limit is 1 MB); a larger one is INVALID_ARGUMENT");
@@ -89,7 +94,8 @@ class Runner {
         .store = store.get(),
         .clock = clock,
         .limits = {.max_event_bytes = static_cast<size_t>(max_event_bytes)}});
-    auto slow_queries = std::make_unique<ThreadPool>(static_cast<size_t>(worker_threads));
+    auto slow_queries = std::make_unique<ThreadPool>(static_cast<size_t>(worker_threads),
+                                                     static_cast<size_t>(slow_query_queue));
 
     // Declared after what they use, so they go first.
     Parts parts(flags, *store, *clock, *pipeline, *verifier, customers.get(), *slow_queries);

@@ -1,8 +1,11 @@
 // The gRPC side of a service's app: one unary RPC served by one app method, on
 // gRPC's own thread, with no pool in between. The caller is authenticated (a
-// cached token check), then the method runs; it finishes the call through
-// `done`, at once (reads, refused writes) or later from the event store's
-// completion thread (a durable write). Every service's api/ adapter is a list of
+// cached token check), then admitted (runtime::Admission::Default(): at most
+// --max_in_flight calls at once, else RESOURCE_EXHAUSTED at once; an
+// unauthenticated call is refused before it takes a place), then the method
+// runs; it finishes the call through `done`, at once (reads, refused writes) or
+// later from the event store's completion thread (a durable write), and the
+// call's place is given back then. Every service's api/ adapter is a list of
 // these.
 //
 //   // services/<svc>/app: the two shapes of an app method
@@ -30,7 +33,9 @@
 #include "crm/auth/grpc_auth.h"
 #include "crm/auth/jwt.h"
 #include "crm/auth/principal.h"
+#include "crm/command/limits.h"
 #include "crm/command/pipeline.h"
+#include "crm/runtime/admission.h"
 #include "crm/runtime/status.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -46,12 +51,30 @@ template <typename App, typename Req, typename Resp>
 using SyncMethod = absl::Status (App::*)(const auth::Principal&, const Req&, Resp*);
 
 // Runs `work` on `pool` (the slow-query pool of calls that read much; on the
-// calling thread when null) and finishes the call with its status. What `work`
-// uses must live until `done` runs (a call's request and response do).
+// calling thread when null) and finishes the call with its status; when the
+// pool's queue is full, RESOURCE_EXHAUSTED at once (counted as rejected
+// "queue_full"). What `work` uses must live until `done` runs (a call's request
+// and response do).
 template <typename Work>
 void RunOn(ThreadPool* pool, Done done, Work work) {
   if (pool == nullptr) return done(work());
-  pool->Submit([done = std::move(done), work = std::move(work)]() mutable { done(work()); });
+  if (!pool->Submit([done, work = std::move(work)]() mutable { done(work()); })) {
+    done(runtime::Admission::Default().QueueFull("slow-query"));
+  }
+}
+
+// What every RPC passes before its app method runs: the caller authenticated
+// (UNAUTHENTICATED), then the request within its bounds (CheckBounds with the
+// default Limits: INVALID_ARGUMENT naming the field), so that no app method, read
+// or write, sees an oversized id, token, string or list. Linear in the number of
+// fields set; string contents are not read.
+inline absl::StatusOr<auth::Principal> Admit(grpc::CallbackServerContext& ctx,
+                                             const auth::TokenVerifier& verifier,
+                                             const google::protobuf::Message& request) {
+  absl::StatusOr<auth::Principal> who = auth::Authenticate(ctx, verifier);
+  if (!who.ok()) return who;
+  if (absl::Status bounds = CheckBounds(request, Limits()); !bounds.ok()) return bounds;
+  return who;
 }
 
 // `verifier` and `app` must outlive the call.
@@ -60,7 +83,7 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
                                 AsyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
+  absl::StatusOr<auth::Principal> who = Admit(*ctx, verifier, *req);
   if (!who.ok()) {
     reactor->Finish(runtime::ToGrpcStatus(who.status()));
     return reactor;
@@ -75,7 +98,7 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
                                 SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
+  absl::StatusOr<auth::Principal> who = Admit(*ctx, verifier, *req);
   reactor->Finish(
       runtime::ToGrpcStatus(who.ok() ? (app.*method)(*who, *req, resp) : who.status()));
   return reactor;

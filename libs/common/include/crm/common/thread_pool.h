@@ -3,6 +3,9 @@
 //
 //   crm::ThreadPool pool(64);
 //   pool.Submit([reactor, ...] { reactor->Finish(Handle(...)); });
+//
+//   crm::ThreadPool bounded(4, /*max_queued=*/256);   // at most 256 tasks waiting
+//   if (!bounded.Submit(task)) ... refuse the work (RESOURCE_EXHAUSTED) ...
 #pragma once
 
 #include <condition_variable>
@@ -18,7 +21,8 @@ namespace crm {
 // task already submitted, then joins the workers.
 class ThreadPool {
  public:
-  explicit ThreadPool(size_t threads) {
+  // `max_queued`: how many tasks may wait for a worker (0: no bound).
+  explicit ThreadPool(size_t threads, size_t max_queued = 0) : max_queued_(max_queued) {
     if (threads == 0) threads = 1;
     workers_.reserve(threads);
     for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
@@ -34,15 +38,25 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  void Submit(std::function<void()> task) {
+  // Queues `task`; false (and `task` dropped unrun) when `max_queued` tasks
+  // already wait. A pool without a bound always takes it.
+  bool Submit(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (max_queued_ != 0 && tasks_.size() >= max_queued_) return false;
       tasks_.push_back(std::move(task));
     }
     cv_.notify_one();
+    return true;
   }
 
   size_t size() const { return workers_.size(); }
+  size_t max_queued() const { return max_queued_; }
+  // Tasks waiting for a worker now.
+  size_t queued() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return tasks_.size();
+  }
 
  private:
   void Work() {
@@ -59,6 +73,7 @@ class ThreadPool {
     }
   }
 
+  const size_t max_queued_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> tasks_;

@@ -41,6 +41,9 @@ struct ServiceFlags {
   std::string tls_key_file;               // --tls_key_file: PEM private key.
   std::string tls_client_ca_file;         // --tls_client_ca_file: require client certs.
   std::string log_level = "info";         // --log_level: debug, info, warn or error.
+  // --max_in_flight: calls admitted at once (authenticated, not finished);
+  // more are answered RESOURCE_EXHAUSTED at once (runtime::Admission).
+  int max_in_flight = 256;
 };
 
 // "grpc_port" -> "CRM_GRPC_PORT".

@@ -24,7 +24,8 @@
 //
 // Flags every service gets (each with its CRM_* environment fallback): the
 // runtime's (--data_dir, ports, Kafka, TLS, log level), the token flags,
-// --max_event_bytes, --worker_threads (the pool of slow queries),
+// --max_event_bytes, --worker_threads and --slow_query_queue (the pool of slow
+// queries and how many calls may wait for it),
 // --test_clock_offset_file (tests only), --rebuild_projections when the service
 // names projections to rebuild, and --customer_addr, --customer_tls_ca_file,
 // --service_token_file when it asks crm-customer about customers.
@@ -76,7 +77,9 @@ class Parts {
   // service asks for it and --customer_addr is set.
   directory::CustomerLookup* customers() const { return customers_; }
   // The pool of the calls that read much (reports, simulations, scans), sized by
-  // --worker_threads; every other call runs on gRPC's threads.
+  // --worker_threads, its queue bounded by --slow_query_queue (a full queue
+  // refuses: command::RunOn answers RESOURCE_EXHAUSTED); every other call runs
+  // on gRPC's threads.
   ThreadPool& slow_queries() const { return slow_queries_; }
 
   // Owns `part` until the service stops; returns it.
