@@ -27,6 +27,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -289,11 +291,12 @@ class RocksEventStore final : public EventStore {
   RocksEventStore(const Options& options, std::unique_ptr<rocksdb::DB> db,
                   std::vector<rocksdb::ColumnFamilyHandle*> handles)
       : clock_(*options.clock),
+        path_(options.path),
         max_group_size_(options.max_group_size == 0 ? 1 : options.max_group_size),
         db_(std::move(db)),
         handles_(std::move(handles)) {}
 
-  absl::Status Init() {
+  absl::Status Init(bool new_incarnation) {
     // The next global position follows the last log entry.
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
     it->SeekToLast();
@@ -320,8 +323,37 @@ class RocksEventStore final : public EventStore {
                                                  keys::BigEndian64(UINT64_MAX)),
                                 "emptying the legacy outbox"));
     }
+    RETURN_IF_ERROR(InitIncarnation(new_incarnation));
     committer_ = std::thread([this] { CommitLoop(); });
     settler_ = std::thread([this] { SettleLoop(); });
+    return absl::OkStatus();
+  }
+
+  // Reads the store's incarnation, or makes a new one: for a new store (or one
+  // from before incarnations), when asked, or when the directory is a restored
+  // checkpoint (its marker file goes once the new incarnation is synced).
+  absl::Status InitIncarnation(bool asked) {
+    const std::filesystem::path marker = std::filesystem::path(path_) / kRestoredMarkerFile;
+    std::error_code ec;
+    const bool restored = std::filesystem::exists(marker, ec);
+    std::string stored;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), meta_cf(), std::string(keys::kIncarnation), &stored);
+    if (!s.IsNotFound()) RETURN_IF_ERROR(FromRocks(s, "reading the incarnation"));
+    if (s.ok() && !asked && !restored) {
+      incarnation_ = std::move(stored);
+      return absl::OkStatus();
+    }
+    incarnation_ = NewIdAt(clock_.Now());
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    RETURN_IF_ERROR(FromRocks(
+        db_->Put(synced, meta_cf(), std::string(keys::kIncarnation), incarnation_),
+        "writing the incarnation"));
+    if (restored && !std::filesystem::remove(marker, ec) && ec) {
+      return absl::UnavailableError(
+          absl::StrCat("removing ", marker.string(), ": ", ec.message()));
+    }
     return absl::OkStatus();
   }
 
@@ -650,12 +682,19 @@ class RocksEventStore final : public EventStore {
       return absl::InvalidArgumentError(absl::StrCat("target_dir: ", s.ToString()));
     }
     RETURN_IF_ERROR(FromRocks(s, "checkpoint"));
+    // Whatever opens this directory is a restore: it gets a new incarnation.
+    const std::filesystem::path marker = std::filesystem::path(target_dir) / kRestoredMarkerFile;
+    if (std::ofstream out(marker); !(out << incarnation_ << "\n") || !out.flush()) {
+      return absl::UnavailableError(absl::StrCat("writing ", marker.string()));
+    }
     return CheckpointInfo{last_position_.load(), published_position_.load()};
   }
 
   WriteStats GetWriteStats() const override {
     return {stats_appends_.load(), stats_groups_.load(), stats_batch_bytes_.load()};
   }
+
+  std::string Incarnation() const override { return incarnation_; }
 
  private:
   rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
@@ -716,6 +755,7 @@ class RocksEventStore final : public EventStore {
       envelope.set_schema_version(e.schema_version);
       envelope.set_payload(e.payload);
       envelope.set_command_id(req.command_id);
+      envelope.set_incarnation(incarnation_);
       p.event_ids.push_back(envelope.event_id());
       p.envelopes.push_back(envelope.SerializeAsString());
     }
@@ -931,6 +971,7 @@ class RocksEventStore final : public EventStore {
   }
 
   const Clock& clock_;
+  const std::string path_;
   const size_t max_group_size_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -962,6 +1003,7 @@ class RocksEventStore final : public EventStore {
   std::mutex commit_mu_;  // held by the committer per group, and by Checkpoint
   std::atomic<uint64_t> last_position_{0};
   std::atomic<uint64_t> published_position_{0};
+  std::string incarnation_;  // set by Init, then constant
 
   std::atomic<uint64_t> stats_appends_{0};
   std::atomic<uint64_t> stats_groups_{0};
@@ -1012,7 +1054,7 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Options& option
   }
   auto store =
       std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw), handles);
-  RETURN_IF_ERROR(store->Init());
+  RETURN_IF_ERROR(store->Init(options.new_incarnation));
   return store;
 }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <map>
 #include <set>
@@ -774,6 +775,57 @@ TEST_F(EventStoreTest, CheckpointIsAConsistentRestorableCopy) {
   auto r = (*restored)->Append(Request("s9", ExpectedVersion::Any(), {Event("E")}));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->first_position, 11u);
+}
+
+TEST_F(EventStoreTest, IncarnationIsKeptAcrossOpensAndReplacedByARestoreOrWhenAsked) {
+  const std::string first = store_->Incarnation();
+  EXPECT_EQ(first.size(), 36u) << first;
+  auto a = store_->Append(Request("s", ExpectedVersion::Any(), {Event("A"), Event("B")}));
+  ASSERT_TRUE(a.ok());
+  Reopen();
+  EXPECT_EQ(store_->Incarnation(), first) << "a plain reopen keeps the incarnation";
+  auto before = store_->ReadAll(1, 10);
+  ASSERT_TRUE(before.ok());
+  ASSERT_THAT(*before, SizeIs(2));
+  for (const EventEnvelope& e : *before) EXPECT_EQ(e.incarnation(), first);
+
+  // A checkpoint carries the marker; its first open makes a new incarnation and
+  // deletes the marker; a second open keeps the new one.
+  const std::string backup = dir_.path() + "/backup";
+  ASSERT_TRUE(store_->Checkpoint(backup).ok());
+  const std::string marker = backup + "/" + std::string(kRestoredMarkerFile);
+  EXPECT_TRUE(std::filesystem::exists(marker));
+  std::string restored_incarnation;
+  {
+    auto restored = OpenEventStore({.path = backup, .clock = &clock_});
+    ASSERT_TRUE(restored.ok()) << restored.status();
+    restored_incarnation = (*restored)->Incarnation();
+    EXPECT_NE(restored_incarnation, first);
+    EXPECT_EQ(restored_incarnation.size(), 36u);
+    EXPECT_FALSE(std::filesystem::exists(marker));
+    // The copied events keep the incarnation that wrote them; new ones get the
+    // new one, at the positions after the checkpoint.
+    auto r = (*restored)->Append(Request("s", ExpectedVersion::Any(), {Event("C")}));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->first_position, 3u);
+    auto all = (*restored)->ReadAll(1, 10);
+    ASSERT_TRUE(all.ok());
+    ASSERT_THAT(*all, SizeIs(3));
+    EXPECT_EQ((*all)[0].incarnation(), first);
+    EXPECT_EQ((*all)[2].incarnation(), restored_incarnation);
+  }
+  {
+    auto again = OpenEventStore({.path = backup, .clock = &clock_});
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_EQ((*again)->Incarnation(), restored_incarnation);
+  }
+  {
+    auto asked = OpenEventStore({.path = backup, .clock = &clock_, .new_incarnation = true});
+    ASSERT_TRUE(asked.ok()) << asked.status();
+    EXPECT_NE((*asked)->Incarnation(), restored_incarnation);
+  }
+  // The live store, meanwhile, kept its own.
+  EXPECT_EQ(store_->Incarnation(), first);
 }
 
 TEST_F(EventStoreTest, OpenFailsClearlyOnBadPathOrLockedDb) {

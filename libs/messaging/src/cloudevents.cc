@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "crm/common/proto_time.h"
+#include "crm/messaging/dedupe.h"
 
 namespace crm::messaging {
 namespace {
@@ -54,6 +55,7 @@ KafkaRecord ToKafkaRecord(const EventEnvelope& event, std::string_view source) {
   if (!event.correlation_id().empty()) add("ce_crmcorrelation", event.correlation_id());
   if (!event.causation_id().empty()) add("ce_crmcausation", event.causation_id());
   if (!event.command_id().empty()) add("ce_crmcommand", event.command_id());
+  if (!event.incarnation().empty()) add("ce_crmincarnation", event.incarnation());
   return record;
 }
 
@@ -111,6 +113,9 @@ absl::StatusOr<EventEnvelope> FromKafkaRecord(const KafkaRecord& record) {
   e.set_correlation_id(optional("ce_crmcorrelation"));
   e.set_causation_id(optional("ce_crmcausation"));
   e.set_command_id(optional("ce_crmcommand"));
+  // Absent in records of producers from before incarnations: incarnation "".
+  e.set_incarnation(optional("ce_crmincarnation"));
+  if (!IsValidIncarnation(e.incarnation())) return BadHeader("ce_crmincarnation", e.incarnation());
   return e;
 }
 

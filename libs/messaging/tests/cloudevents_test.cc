@@ -21,6 +21,7 @@ EventEnvelope Sample() {
   e.set_schema_version(2);
   e.set_payload(std::string("\x0a\x02hi\x00\xff", 6));
   e.set_command_id("cmd-9");
+  e.set_incarnation("0190c2a4-0000-7000-8000-00000000abcd");
   return e;
 }
 
@@ -36,6 +37,7 @@ TEST(CloudEventsTest, BinaryModeHeadersKeyAndValue) {
   EXPECT_EQ(*FindHeader(r, "ce_time"), "2023-11-14T22:13:20.123456789Z");
   EXPECT_EQ(*FindHeader(r, "content-type"), "application/protobuf");
   EXPECT_EQ(*FindHeader(r, "ce_crmposition"), "1234");
+  EXPECT_EQ(*FindHeader(r, "ce_crmincarnation"), "0190c2a4-0000-7000-8000-00000000abcd");
   EXPECT_EQ(FindHeader(r, "ce_nothing"), nullptr);
 }
 
@@ -49,9 +51,11 @@ TEST(CloudEventsTest, RoundTripsTheWholeEnvelope) {
   minimal.clear_correlation_id();
   minimal.clear_causation_id();
   minimal.clear_command_id();
+  minimal.clear_incarnation();  // an event from before incarnations
   minimal.mutable_occurred_at()->set_nanos(0);
   KafkaRecord r = ToKafkaRecord(minimal, "s");
   EXPECT_EQ(FindHeader(r, "ce_crmactor"), nullptr);
+  EXPECT_EQ(FindHeader(r, "ce_crmincarnation"), nullptr);
   EXPECT_EQ(*FindHeader(r, "ce_time"), "2023-11-14T22:13:20Z");
   back = FromKafkaRecord(r);
   ASSERT_TRUE(back.ok());
@@ -73,6 +77,15 @@ TEST(CloudEventsTest, ForeignRecordsAreRejectedNamingTheHeader) {
     if (name == "ce_crmposition") value = "twelve";
   }
   EXPECT_EQ(FromKafkaRecord(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  for (const std::string& incarnation : {std::string("a,b"), std::string("x@y"), std::string(65, 'a')}) {
+    KafkaRecord odd = r;
+    for (auto& [name, value] : odd.headers) {
+      if (name == "ce_crmincarnation") value = incarnation;
+    }
+    auto e = FromKafkaRecord(odd);
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument) << incarnation;
+    EXPECT_NE(e.status().message().find("ce_crmincarnation"), std::string::npos) << e.status();
+  }
   KafkaRecord v2 = r;
   for (auto& [name, value] : v2.headers) {
     if (name == "ce_specversion") value = "2.0";

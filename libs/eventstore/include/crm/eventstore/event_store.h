@@ -185,7 +185,17 @@ struct Options {
   size_t block_cache_bytes = 64 << 20;
   // Largest number of appends committed by one synced write.
   size_t max_group_size = 512;
+  // Give the store a new incarnation at open (see EventStore::Incarnation), as
+  // opening a Checkpoint does by itself: for a copy of a store made some other
+  // way (a disk snapshot, a file copy of a stopped service) that is started in
+  // its original's place. Services: --new_incarnation.
+  bool new_incarnation = false;
 };
+
+// The file Checkpoint leaves in its directory: the first open of the directory
+// (or of a copy of it) sees it, gives the store a new incarnation and deletes it.
+inline constexpr std::string_view kRestoredMarkerFile = "RESTORED_FROM_BACKUP";
+
 
 // Counters describing the write path since open, for benchmarks and metrics.
 struct WriteStats {
@@ -303,7 +313,8 @@ class EventStore {
   // Writes a consistent snapshot of the whole store into `target_dir` (which must
   // not exist; its parent must), cheaply (hard links where the file system allows).
   // Returns the last and published positions the snapshot holds. Opening the
-  // directory with OpenEventStore restores it.
+  // directory with OpenEventStore restores it, with a new incarnation (the
+  // snapshot holds the marker file kRestoredMarkerFile until then).
   struct CheckpointInfo {
     uint64_t last_position = 0;
     uint64_t published_position = 0;
@@ -311,6 +322,15 @@ class EventStore {
   virtual absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& target_dir) = 0;
 
   virtual WriteStats GetWriteStats() const = 0;
+
+  // The store's incarnation: a UUIDv7 made when the store is created, and made
+  // anew when it is opened from a restored Checkpoint (or with
+  // Options::new_incarnation). Stamped on every appended event
+  // (EventEnvelope.incarnation): a restored store reuses the global positions
+  // after its checkpoint, and consumers tell those events from the ones before
+  // the restore by (incarnation, position). A store created before incarnations
+  // existed gets one at its first open; its older events keep "".
+  virtual std::string Incarnation() const = 0;
 };
 
 // Opens (creating if needed) the store at options.path.

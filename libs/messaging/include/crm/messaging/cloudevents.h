@@ -10,7 +10,10 @@
 //
 // Extension attributes carry the rest of the envelope so that a consumer can
 // rebuild it exactly: ce_crmstream, ce_crmversion, ce_crmposition, ce_crmactor,
-// ce_crmcorrelation, ce_crmcausation, ce_crmschema, ce_crmcommand.
+// ce_crmcorrelation, ce_crmcausation, ce_crmschema, ce_crmcommand, and
+// ce_crmincarnation (the producing store's incarnation; absent = "", records
+// from before incarnations; a malformed one, see IsValidIncarnation in dedupe.h,
+// makes the record undecodable).
 #pragma once
 
 #include <string>
