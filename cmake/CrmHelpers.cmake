@@ -90,9 +90,15 @@ function(crm_proto_library)
       list(APPEND args --grpc_out=generate_mock_code=true:${out_dir}
                        --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>)
     endif()
+    # The suite's own protos (proto/) are importable from a test's folder too
+    # (e.g. crm/common/v1/bounds.proto).
+    set(includes -I ${ARG_ROOT})
+    if(NOT ARG_ROOT STREQUAL CRM_PROTO_ROOT)
+      list(APPEND includes -I ${CRM_PROTO_ROOT})
+    endif()
     add_custom_command(
       OUTPUT ${outputs}
-      COMMAND protobuf::protoc ${args} -I ${ARG_ROOT} ${ARG_ROOT}/${proto}
+      COMMAND protobuf::protoc ${args} ${includes} ${ARG_ROOT}/${proto}
       DEPENDS ${ARG_ROOT}/${proto} protobuf::protoc
       COMMENT "protoc ${proto}"
       VERBATIM)

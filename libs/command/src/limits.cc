@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crm/common/field_errors.h"
+#include "crm/common/v1/bounds.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -19,9 +20,38 @@ using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
 using ::google::protobuf::Reflection;
 
-bool IsIdField(const FieldDescriptor& field) {
-  return field.type() == FieldDescriptor::TYPE_STRING &&
-         (field.name() == "id" || absl::EndsWith(field.name(), "_id"));
+constexpr absl::string_view kIdNames[] = {"id",     "key",      "owner",
+                                          "region", "regions",  "assignee",
+                                          "responsible"};
+constexpr absl::string_view kIdSuffixes[] = {"_id", "_ids", "_key"};
+
+enum class StringKind { kId, kToken, kText };
+
+StringKind KindOf(const FieldDescriptor& field) {
+  if (IsIdField(field)) return StringKind::kId;
+  const std::string& name = field.name();
+  if (absl::EndsWith(name, "_token")) return StringKind::kToken;
+  return StringKind::kText;
+}
+
+bool IsString(const FieldDescriptor& field) {
+  return field.cpp_type() == FieldDescriptor::CPPTYPE_STRING;
+}
+
+size_t MaxBytes(StringKind kind, const Limits& limits) {
+  switch (kind) {
+    case StringKind::kId:
+      return limits.max_id_bytes;
+    case StringKind::kToken:
+      return limits.max_token_bytes;
+    case StringKind::kText:
+      return limits.max_string_bytes;
+  }
+  return limits.max_string_bytes;
+}
+
+absl::Status TooLong(StringKind kind, const Limits& limits, const std::string& path) {
+  return InvalidField(path, absl::StrCat("at most ", MaxBytes(kind, limits), " bytes"));
 }
 
 std::string Join(std::string_view prefix, std::string_view name) {
@@ -31,40 +61,43 @@ std::string Join(std::string_view prefix, std::string_view name) {
   return out;
 }
 
+// The path of a field is only built when it is needed: for an error, or as the
+// prefix of a message field's own fields.
 absl::Status Check(const Message& message, const Limits& limits, const std::string& prefix) {
   const Reflection& reflection = *message.GetReflection();
   std::vector<const FieldDescriptor*> fields;
   reflection.ListFields(message, &fields);
+  std::string scratch;
   for (const FieldDescriptor* field : fields) {
-    const std::string path = Join(prefix, field->name());
+    const auto path = [&] { return Join(prefix, field->name()); };
     if (field->is_repeated()) {
       const int size = reflection.FieldSize(message, field);
-      if (static_cast<size_t>(size) > limits.max_repeated) {
-        return InvalidField(path, absl::StrCat("at most ", limits.max_repeated, " items"));
+      const size_t max = MaxItems(*field, limits);
+      if (static_cast<size_t>(size) > max) {
+        return InvalidField(path(), absl::StrCat("at most ", max, " items"));
       }
-      for (int i = 0; i < size; ++i) {
-        if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const std::string base = path();
+        for (int i = 0; i < size; ++i) {
           const absl::Status s =
-              Check(reflection.GetRepeatedMessage(message, field, i), limits, Indexed(path, i));
+              Check(reflection.GetRepeatedMessage(message, field, i), limits, Indexed(base, i));
           if (!s.ok()) return s;
-        } else if (IsIdField(*field)) {
-          std::string scratch;
-          const std::string& value =
-              reflection.GetRepeatedStringReference(message, field, i, &scratch);
-          if (value.size() > limits.max_id_bytes) {
-            return InvalidField(Indexed(path, i),
-                                absl::StrCat("at most ", limits.max_id_bytes, " bytes"));
-          }
+        }
+      } else if (IsString(*field)) {
+        const StringKind kind = KindOf(*field);
+        for (int i = 0; i < size; ++i) {
+          const size_t bytes =
+              reflection.GetRepeatedStringReference(message, field, i, &scratch).size();
+          if (bytes > MaxBytes(kind, limits)) return TooLong(kind, limits, Indexed(path(), i));
         }
       }
     } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
-      const absl::Status s = Check(reflection.GetMessage(message, field), limits, path);
+      const absl::Status s = Check(reflection.GetMessage(message, field), limits, path());
       if (!s.ok()) return s;
-    } else if (IsIdField(*field)) {
-      std::string scratch;
-      if (reflection.GetStringReference(message, field, &scratch).size() > limits.max_id_bytes) {
-        return InvalidField(path, absl::StrCat("at most ", limits.max_id_bytes, " bytes"));
-      }
+    } else if (IsString(*field)) {
+      const StringKind kind = KindOf(*field);
+      const size_t bytes = reflection.GetStringReference(message, field, &scratch).size();
+      if (bytes > MaxBytes(kind, limits)) return TooLong(kind, limits, path());
     }
   }
   return absl::OkStatus();
@@ -87,6 +120,23 @@ size_t ElementSize(const Message& message, const FieldDescriptor& field, int ind
 }
 
 }  // namespace
+
+bool IsIdField(const FieldDescriptor& field) {
+  if (field.type() != FieldDescriptor::TYPE_STRING) return false;
+  const std::string& name = field.name();
+  for (absl::string_view id : kIdNames) {
+    if (name == id) return true;
+  }
+  for (absl::string_view suffix : kIdSuffixes) {
+    if (absl::EndsWith(name, suffix)) return true;
+  }
+  return field.options().GetExtension(::crm::common::v1::id);
+}
+
+size_t MaxItems(const FieldDescriptor& field, const Limits& limits) {
+  const int32_t declared = field.options().GetExtension(::crm::common::v1::max_items);
+  return declared > 0 ? static_cast<size_t>(declared) : limits.max_repeated;
+}
 
 absl::Status CheckBounds(const Message& request, const Limits& limits) {
   return Check(request, limits, "");

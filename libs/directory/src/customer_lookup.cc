@@ -11,6 +11,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/directory/customer_directory.h"
+#include "crm/domain/validation.h"
 #include "grpcpp/grpcpp.h"
 
 namespace crm::directory {
@@ -91,7 +92,8 @@ bool VisibleIn(const customer::v1::Customer& entry, const auth::Principal& who, 
 absl::StatusOr<CustomerRef> VisibleCustomer(eventstore::EventStore& store, CustomerLookup* lookup,
                                             const auth::Principal& who,
                                             const std::string& customer_id, absl::Time now) {
-  if (customer_id.empty()) return absl::InvalidArgumentError("customer_id: required");
+  // Before any lookup: an id no customer can have is never sent on to crm-customer.
+  RETURN_IF_ERROR(domain::ValidateId("customer_id", customer_id, domain::Presence::kRequired));
   ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
                    LoadDirectoryEntry(store, customer_id));
   if (entry) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -172,6 +173,10 @@ absl::StatusOr<BusinessCalendar> BusinessCalendar::Create(const v1::Calendar& ca
   if (calendar.hours().empty()) {
     return InvalidField("hours", "at least one working period is required");
   }
+  // Per weekday, the periods accepted so far by start minute (disjoint, so their
+  // ends are in order too): an overlap is found in O(log n), not by comparing
+  // with every earlier period.
+  std::array<std::map<int, std::pair<int, int>>, 8> seen;  // start -> (end, index)
   for (int i = 0; i < calendar.hours_size(); ++i) {
     const v1::BusinessHours& h = calendar.hours(i);
     const std::string path = Indexed("hours", i);
@@ -185,13 +190,18 @@ absl::StatusOr<BusinessCalendar> BusinessCalendar::Create(const v1::Calendar& ca
     if (h.end_minute() > kMinutesPerDay) {
       return InvalidField(path + ".end_minute", "must be at most 1440");
     }
-    for (int j = 0; j < i; ++j) {
-      const v1::BusinessHours& other = calendar.hours(j);
-      if (other.weekday() == h.weekday() && other.start_minute() < h.end_minute() &&
-          h.start_minute() < other.end_minute()) {
-        return InvalidField(path, "overlaps " + Indexed("hours", j));
+    // The earlier periods it overlaps are consecutive here; name the first given.
+    std::map<int, std::pair<int, int>>& day = seen[h.weekday()];
+    auto it = day.upper_bound(h.start_minute());
+    if (it != day.begin()) --it;
+    int first = -1;
+    for (; it != day.end() && it->first < h.end_minute(); ++it) {
+      if (h.start_minute() < it->second.first && (first < 0 || it->second.second < first)) {
+        first = it->second.second;
       }
     }
+    if (first >= 0) return InvalidField(path, "overlaps " + Indexed("hours", first));
+    day.emplace(h.start_minute(), std::make_pair(h.end_minute(), i));
     rep->hours[h.weekday()].push_back({h.start_minute(), h.end_minute()});
   }
   for (std::vector<Period>& periods : rep->hours) {
@@ -380,6 +390,8 @@ absl::StatusOr<SlaEngine> SlaEngine::Create(const v1::SlaConfig& config) {
   }
 
   std::set<std::string> policy_ids;
+  // (type, priority, tier) -> the first policy with it.
+  std::map<std::tuple<int, int, std::string>, int> policy_keys;
   for (int i = 0; i < config.policies_size(); ++i) {
     const v1::SlaPolicy& policy = config.policies(i);
     const std::string path = Indexed("policies", i);
@@ -387,12 +399,10 @@ absl::StatusOr<SlaEngine> SlaEngine::Create(const v1::SlaConfig& config) {
     if (!policy_ids.insert(policy.policy_id()).second) {
       return InvalidField(path + ".policy_id", "duplicate " + policy.policy_id());
     }
-    for (int j = 0; j < i; ++j) {
-      const v1::SlaPolicy& other = config.policies(j);
-      if (other.type() == policy.type() && other.priority() == policy.priority() &&
-          other.tier() == policy.tier()) {
-        return InvalidField(path, "same type, priority and tier as " + Indexed("policies", j));
-      }
+    const auto [same, added] =
+        policy_keys.try_emplace({policy.type(), policy.priority(), policy.tier()}, i);
+    if (!added) {
+      return InvalidField(path, "same type, priority and tier as " + Indexed("policies", same->second));
     }
   }
 

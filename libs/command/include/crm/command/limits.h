@@ -1,7 +1,7 @@
-// The checks the command pipeline makes of every request before it loads or
-// writes anything, and the helpers it names commands with: bounds on ids and
-// repeated fields, the field to blame for an oversized event, a request's
-// fingerprint and a command id's key scoped to caller and RPC.
+// The checks made of every request before it is read or written with, and the
+// helpers the pipeline names commands with: bounds on ids, strings and repeated
+// fields (the bounds table: docs/limits.md), the field to blame for an oversized
+// event, a request's fingerprint and a command id's key scoped to caller and RPC.
 //
 //   RETURN_IF_ERROR(CheckBounds(request, limits));   // INVALID_ARGUMENT naming the field
 //   std::string field = LargestField(request);       // "contact.personal.hobbies"
@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
 namespace crm::command {
@@ -24,16 +25,39 @@ struct Limits {
   // Largest serialized payload of one event. Kafka's default message limit is
   // 1 MB; a record also carries its key and headers, so this stays well under.
   size_t max_event_bytes = 256 << 10;
-  // Most bytes of an id: a string field named "id" or "<something>_id".
+  // Most bytes of an id (IsIdField): ids, subjects and regions end up in index
+  // keys, error messages and other services' requests.
   size_t max_id_bytes = 256;
-  // Most elements of any repeated field of a request (domains set tighter ones).
+  // Most elements of a repeated field without a (crm.common.v1.max_items) of
+  // its own (proto/crm/common/v1/bounds.proto).
   size_t max_repeated = 1000;
+  // Most bytes of a page token (a field named `page_token` or `*_token`): a
+  // sealed position, a few hundred bytes.
+  size_t max_token_bytes = 4096;
+  // Most bytes of any other string or bytes field. Above every text limit of
+  // the domains (the longest, 10,000 characters, is at most 40,000 bytes), so
+  // it only stops what no domain would take.
+  size_t max_string_bytes = 64 << 10;
 };
 
-// Every id field at most limits.max_id_bytes, every repeated field at most
-// limits.max_repeated elements, at any depth. INVALID_ARGUMENT "<path>: at most
-// N bytes" / "<path>: at most N items", the path as clients write it
-// ("contacts[2].contact_id").
+// True for a string field that holds an id: named `id`, `key`, `*_id`, `*_ids`,
+// `*_key`, `owner`, `region`, `regions`, `assignee` or `responsible`, or marked
+// [(crm.common.v1.id) = true].
+bool IsIdField(const google::protobuf::FieldDescriptor& field);
+
+// The most elements `field` (a repeated field) may have: its
+// (crm.common.v1.max_items), else limits.max_repeated.
+size_t MaxItems(const google::protobuf::FieldDescriptor& field, const Limits& limits);
+
+// Every field of the request at any depth within its bound: ids at most
+// limits.max_id_bytes, page tokens at most limits.max_token_bytes, other strings
+// at most limits.max_string_bytes, repeated fields at most MaxItems. The count of
+// a repeated field is checked before any of its elements is looked at, so the
+// cost is linear in the number of fields and elements set (string contents are
+// never read). INVALID_ARGUMENT "<path>: at most N bytes" / "<path>: at most N
+// items", the path as clients write it ("contacts[2].contact_id").
+// command::Serve runs it on every request after authentication; the pipeline
+// again for commands that do not come from an RPC.
 absl::Status CheckBounds(const google::protobuf::Message& request, const Limits& limits);
 
 // The path of the field that contributes most to the message's encoded size:

@@ -1,0 +1,65 @@
+#include "parse_errors.h"
+
+#include <string>
+#include <string_view>
+
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/status.h"
+
+namespace crm::runtime::internal {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+// "crm.customer.v1.RegisterCustomerRequest" for "/crm.customer.v1.CustomerService/RegisterCustomer";
+// "request" when the binary does not know the method.
+std::string RequestTypeOf(const char* method) {
+  std::string name = method != nullptr ? method : "";
+  if (name.size() < 2 || name[0] != '/') return "request";
+  name.erase(0, 1);
+  const size_t slash = name.find('/');
+  if (slash == std::string::npos) return "request";
+  name[slash] = '.';
+  const google::protobuf::MethodDescriptor* m =
+      google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+  return m != nullptr ? m->input_type()->full_name() : "request";
+}
+
+class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ParseErrorInterceptor(const char* method) : method_(method) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    // gRPC hands interceptors a null message when the request did not parse.
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
+        methods->GetRecvMessage() == nullptr) {
+      unparsable_ = true;
+    }
+    if (unparsable_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      const grpc::Status sent = methods->GetSendStatus();
+      // What gRPC's handler answers a request it could not parse; anything else
+      // (a cancelled call) is left as it is.
+      if (sent.error_code() == grpc::StatusCode::UNIMPLEMENTED && sent.error_message().empty()) {
+        methods->ModifySendStatus(grpc::Status(
+            grpc::StatusCode::INVALID_ARGUMENT,
+            "request: not a valid " + RequestTypeOf(method_) +
+                " (the body does not parse: not protobuf, truncated, or a string field that "
+                "is not valid UTF-8)"));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* const method_;  // owned by the call's ServerRpcInfo, which outlives us
+  bool unparsable_ = false;
+};
+
+}  // namespace
+
+grpc::experimental::Interceptor* ParseErrorInterceptorFactory::CreateServerInterceptor(
+    grpc::experimental::ServerRpcInfo* info) {
+  return new ParseErrorInterceptor(info->method());
+}
+
+}  // namespace crm::runtime::internal
