@@ -44,6 +44,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/eventstore/event_store.h"
+#include "info_log.h"
 #include "keys.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -52,6 +53,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
+#include "write_health.h"
 
 namespace crm::eventstore {
 namespace {
@@ -289,8 +291,10 @@ class SingleProjectionAdapter final : public ProjectionSetProjector {
 class RocksEventStore final : public EventStore {
  public:
   RocksEventStore(const Options& options, std::unique_ptr<rocksdb::DB> db,
-                  std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : clock_(*options.clock),
+                  std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                  std::unique_ptr<internal::WriteHealth> health)
+      : health_(std::move(health)),
+        clock_(*options.clock),
         path_(options.path),
         max_group_size_(options.max_group_size == 0 ? 1 : options.max_group_size),
         db_(std::move(db)),
@@ -326,6 +330,7 @@ class RocksEventStore final : public EventStore {
     RETURN_IF_ERROR(InitIncarnation(new_incarnation));
     committer_ = std::thread([this] { CommitLoop(); });
     settler_ = std::thread([this] { SettleLoop(); });
+    health_->Start([this] { return ResumeWrites(); });
     return absl::OkStatus();
   }
 
@@ -358,6 +363,7 @@ class RocksEventStore final : public EventStore {
   }
 
   ~RocksEventStore() override {
+    health_->Stop();
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
       stopping_ = true;
@@ -696,6 +702,8 @@ class RocksEventStore final : public EventStore {
 
   std::string Incarnation() const override { return incarnation_; }
 
+  absl::Status WriteStatus() const override { return health_->WriteStatus(); }
+
  private:
   rocksdb::ColumnFamilyHandle* meta_cf() const { return handles_[0]; }
   rocksdb::ColumnFamilyHandle* streams_cf() const { return handles_[1]; }
@@ -878,9 +886,35 @@ class RocksEventStore final : public EventStore {
     return StreamVersion(p.request.stream_id);
   }
 
+  // The recovery thread's step while the store cannot write (write_health.h):
+  // resume RocksDB, then re-read the log tail so that the next position follows
+  // what is on disk, and make every version read before stale (the committer
+  // reads them again). A failed write is not in the memtable (RocksDB inserts
+  // only after the WAL write and sync succeeded) and the resume flushes the
+  // memtables and starts a new WAL, so the tail is normally unchanged.
+  rocksdb::Status ResumeWrites() {
+    rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) return resumed;
+    std::lock_guard<std::mutex> commit_lock(commit_mu_);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), log_cf()));
+    it->SeekToLast();
+    if (!it->status().ok()) return it->status();
+    const uint64_t tail = it->Valid() ? keys::DecodeBigEndian64(it->key().ToStringView()) : 0;
+    if (tail > last_position_.load()) last_position_.store(tail);
+    for (std::atomic<uint64_t>& stripe : stripe_commits_) {
+      stripe.fetch_add(1, std::memory_order_release);
+    }
+    return rocksdb::Status::OK();
+  }
+
   // Writes the group in one synced batch and sets each append's result. Returns
   // the last global position when events were appended, else 0.
   uint64_t CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
+    // While the store cannot write, every append is answered at once.
+    if (absl::Status unwritable = health_->WriteStatus(); !unwritable.ok()) {
+      for (const std::unique_ptr<PendingAppend>& p : group) p->result = unwritable;
+      return 0;
+    }
     // Sized up front: growing a batch of a large group by doubling cost a
     // malloc_consolidate per group (3% of crm-customer's CPU in the register
     // benchmark).
@@ -947,13 +981,21 @@ class RocksEventStore final : public EventStore {
     if (status.ok()) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      status = FromRocks(db_->Write(wo, &batch), "committing appends");
+      if (rocksdb::Status written = db_->Write(wo, &batch); !written.ok()) {
+        // RocksDB is now in its background-error state (it refuses writes until
+        // resumed; the recovery thread does that) or the write failed alone.
+        health_->MarkUnwritable(written.ToString());
+        status = absl::UnavailableError(
+            absl::StrCat("event store cannot write: ", written.ToString(),
+                         "; the write was not acknowledged; retry later"));
+      }
     }
     if (!status.ok()) {
       // Nothing is acknowledged and no position is used up, so the log stays
-      // gap-free (RocksDB refuses further writes until reopened). Every append of
-      // the group gets the write's error, also one refused for a version an
-      // earlier append of the group would have made: that version never existed.
+      // gap-free (ResumeWrites re-reads the tail before the next write). Every
+      // append of the group gets the write's error, also one refused for a
+      // version an earlier append of the group would have made: that version
+      // never existed.
       for (const std::unique_ptr<PendingAppend>& p : group) p->result = status;
       return 0;
     }
@@ -970,6 +1012,9 @@ class RocksEventStore final : public EventStore {
     return position;
   }
 
+  // First member: destroyed last, after the database closed (its listener
+  // points here).
+  const std::unique_ptr<internal::WriteHealth> health_;
   const Clock& clock_;
   const std::string path_;
   const size_t max_group_size_;
@@ -1032,6 +1077,13 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Options& option
   // default, so up to 768 MB): the largest part of a service's resident memory
   // as its store grows. Past this total the largest memtable is flushed.
   db_options.db_write_buffer_size = 128 << 20;
+  // A full disk or a failed write puts RocksDB in its background-error state;
+  // WriteHealth notices, keeps RocksDB's own recovery off and resumes the
+  // database itself (write_health.h). RocksDB's LOG lines are best-effort, as
+  // its own file logger aborts the process on a full disk (info_log.h).
+  auto health = std::make_unique<internal::WriteHealth>(options.on_writable_change);
+  db_options.listeners.push_back(health->Listener());
+  db_options.info_log = internal::NewBestEffortInfoLog(options.path);
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -1052,8 +1104,8 @@ absl::StatusOr<std::unique_ptr<EventStore>> OpenEventStore(const Options& option
   if (!s.ok()) {
     return absl::UnavailableError(absl::StrCat("opening ", options.path, ": ", s.ToString()));
   }
-  auto store =
-      std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw), handles);
+  auto store = std::make_unique<RocksEventStore>(options, std::unique_ptr<rocksdb::DB>(raw),
+                                                 handles, std::move(health));
   RETURN_IF_ERROR(store->Init(options.new_incarnation));
   return store;
 }

@@ -190,6 +190,11 @@ struct Options {
   // way (a disk snapshot, a file copy of a stopped service) that is started in
   // its original's place. Services: --new_incarnation.
   bool new_incarnation = false;
+  // Called when the store stops being able to write (writable = false, with
+  // the error: a full disk, an I/O error) and again when it resumed by itself
+  // (true); also when the reason of not writing changes. Runs on the store's
+  // recovery thread; must be quick. Services block their readiness with it.
+  std::function<void(bool writable, std::string_view reason)> on_writable_change;
 };
 
 // The file Checkpoint leaves in its directory: the first open of the directory
@@ -214,8 +219,9 @@ class EventStore {
   // Appends events to a stream atomically, together with the projection writes and
   // the command record, and syncs the write-ahead log before returning.
   // Errors: INVALID_ARGUMENT (bad request; nothing written), ABORTED when the
-  // stream is not at the expected version (see CurrentVersionOf), UNAVAILABLE or
-  // INTERNAL when the disk write failed (nothing acknowledged).
+  // stream is not at the expected version (see CurrentVersionOf), UNAVAILABLE
+  // when the store cannot write (the disk write failed, or the store has not
+  // resumed from an earlier failure yet: see WriteStatus; nothing acknowledged).
   // The same as AppendAsync followed by a wait.
   virtual absl::StatusOr<AppendResult> Append(const AppendRequest& request) = 0;
 
@@ -322,6 +328,13 @@ class EventStore {
   virtual absl::StatusOr<CheckpointInfo> Checkpoint(const std::string& target_dir) = 0;
 
   virtual WriteStats GetWriteStats() const = 0;
+
+  // OK while the store can write; UNAVAILABLE with the error while it cannot
+  // (RocksDB's background-error state after a failed write or flush, e.g. a
+  // full disk). Reads go on meanwhile. The store resumes by itself (DB::Resume
+  // retried with a backoff of 200 ms up to 5 s) once the cause is gone, re-reads
+  // its log tail and writes again; Options::on_writable_change hears of both.
+  virtual absl::Status WriteStatus() const { return absl::OkStatus(); }
 
   // The store's incarnation: a UUIDv7 made when the store is created, and made
   // anew when it is opened from a restored Checkpoint (or with
