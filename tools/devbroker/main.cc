@@ -21,9 +21,11 @@ namespace {
 using crm::runtime::Log;
 using crm::runtime::LogLevel;
 
+// The events topics and each consuming service's dead-letter topic.
 const std::vector<std::string> kSuiteTopics = {
     "crm.customer.v1.events", "crm.interaction.v1.events", "crm.classification.v1.events",
-    "crm.ticket.v1.events"};
+    "crm.ticket.v1.events",   "crm.customer.v1.dlq",       "crm.interaction.v1.dlq",
+    "crm.classification.v1.dlq", "crm.ticket.v1.dlq"};
 
 int Fail(const std::string& what) {
   Log(LogLevel::kError, "failed", {{"error", what}});

@@ -81,6 +81,47 @@ class DevBroker {
   std::string bootstrap_;
 };
 
+// Produces `records` to `topic` as they are (key, value, headers), in order, to
+// `partition` (default: the one of the key), and waits until all are
+// acknowledged. For records no relay would send: duplicates, garbage, unknown
+// kinds. False on any failure.
+inline bool ProduceRecords(const std::string& brokers, const std::string& topic,
+                           const std::vector<KafkaRecord>& records,
+                           int32_t partition = RD_KAFKA_PARTITION_UA) {
+  char err[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err));
+  int failed = 0;
+  rd_kafka_conf_set_opaque(conf, &failed);
+  rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<int*>(opaque);
+  });
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  if (producer == nullptr) return false;
+  bool ok = true;
+  for (const KafkaRecord& r : records) {
+    rd_kafka_headers_t* h = rd_kafka_headers_new(r.headers.size());
+    for (const auto& [n, v] : r.headers) {
+      rd_kafka_header_add(h, n.data(), static_cast<ssize_t>(n.size()), v.data(),
+                          static_cast<ssize_t>(v.size()));
+    }
+    if (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_PARTITION(partition),
+                          RD_KAFKA_V_KEY(r.key.data(), r.key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(r.value.data()), r.value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                          RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_headers_destroy(h);
+      ok = false;
+      break;
+    }
+  }
+  if (rd_kafka_flush(producer, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) ok = false;
+  rd_kafka_destroy(producer);
+  return ok && failed == 0;
+}
+
 // Every record of `topic` (all partitions, from the beginning) until `expected`
 // records arrived or `timeout` passed, in partition order then offset order.
 inline std::vector<KafkaRecord> ReadTopic(const std::string& brokers, const std::string& topic,
