@@ -7,7 +7,7 @@
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/directory/customer_directory.h"
 #include "crm/messaging/cloudevents.h"
-#include "crm/runtime/log.h"
+#include "crm/messaging/dead_letters.h"
 
 namespace crm::directory {
 namespace {
@@ -135,25 +135,19 @@ DirectoryHandler::DirectoryHandler(DirectoryHandlerOptions options)
 absl::Status DirectoryHandler::Handle(const messaging::ConsumedEvent& event,
                                       const messaging::BatchView& view,
                                       std::vector<ProjectionWrite>& out) {
-  bool parsed = false;
-  absl::Status status;
+  // A payload that does not parse, or of a kind this binary does not know, is a
+  // permanent error: the runner dead-letters the record and goes on.
   if (event.topic == messaging::kCustomerTopic) {
     cv1::CustomerEvent e;
-    parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleCustomerEvent(e, messaging::EventToken(event), view, options_, out);
-  } else if (event.topic == messaging::kClassificationTopic) {
+    RETURN_IF_ERROR(messaging::ParsePayload(event, e));
+    return HandleCustomerEvent(e, messaging::EventToken(event), view, options_, out);
+  }
+  if (event.topic == messaging::kClassificationTopic) {
     classification::v1::ClassificationEvent e;
-    parsed = e.ParseFromString(event.event.payload());
-    if (parsed) status = HandleClassificationEvent(e, messaging::EventToken(event), options_, out);
-  } else {
-    return absl::OkStatus();
+    RETURN_IF_ERROR(messaging::ParsePayload(event, e));
+    return HandleClassificationEvent(e, messaging::EventToken(event), options_, out);
   }
-  if (!parsed) {
-    // Never decodable: skip it (logged) rather than block the partition.
-    runtime::Log(runtime::LogLevel::kError, "undecodable_event",
-                 {{"topic", event.topic}, {"event_id", event.event.event_id()}});
-  }
-  return status;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<cv1::Customer>> LoadDirectoryEntry(eventstore::EventStore& store,

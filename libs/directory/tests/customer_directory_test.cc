@@ -20,6 +20,7 @@
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/messaging/dead_letters.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "messaging/testing/store_view.h"
@@ -297,6 +298,37 @@ TEST_F(DirectoryTest, ChangeWritesFollowTheRowAndCommitWithIt) {
   EXPECT_TRUE(queued->has_value());
 }
 
+// A payload that does not parse, or that sets no kind this binary knows (one
+// added by a newer producer), is a permanent error: the consumer runner
+// dead-letters the record instead of skipping it unseen.
+TEST_F(DirectoryTest, UndecodableOrUnknownKindsArePermanentErrors) {
+  DirectoryHandler handler;
+  auto handle = [&](std::string_view topic, const std::string& payload) {
+    messaging::ConsumedEvent e;
+    e.topic = std::string(topic);
+    e.event.set_event_type("crm.customer.v1.SomethingNew");
+    e.event.set_payload(payload);
+    std::vector<eventstore::ProjectionWrite> writes;
+    absl::Status s = handler.Handle(e, messaging::testing::StoreView(*store_), writes);
+    EXPECT_TRUE(messaging::IsPermanentHandlerError(s)) << s;
+    return s;
+  };
+  EXPECT_EQ(handle(messaging::kCustomerTopic, "\xff\xff not a proto").code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(handle(messaging::kClassificationTopic, "\xff\xff not a proto").code(),
+            absl::StatusCode::kInvalidArgument);
+  cv1::CustomerEvent newer;
+  newer.set_customer_id("c1");
+  newer.GetReflection()->MutableUnknownFields(&newer)->AddLengthDelimited(999, "future");
+  absl::Status s = handle(messaging::kCustomerTopic, newer.SerializeAsString());
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_NE(s.message().find("crm.customer.v1.SomethingNew"), std::string_view::npos) << s;
+  classification::v1::ClassificationEvent no_kind;
+  no_kind.set_customer_id("c1");
+  EXPECT_EQ(handle(messaging::kClassificationTopic, no_kind.SerializeAsString()).code(),
+            absl::StatusCode::kUnimplemented);
+}
+
 TEST_F(DirectoryTest, FirstEventOfAnyKindIsANewCustomer) {
   Customer("c2", [](cv1::CustomerEvent& e) {
     *e.mutable_contact_added()->mutable_contact() = MakeContact("k1", "Ann", "03-04");
@@ -325,11 +357,10 @@ TEST_F(DirectoryTest, EventsTheDirectoryDoesNotKeepWriteNothing) {
                 e.mutable_updated()->add_paths("basic.address");
                 e.mutable_updated()->mutable_basic()->set_industry("ignored");
               }).empty());
-  EXPECT_TRUE(Consume(messaging::kCustomerTopic, "\xff\xff not a proto").empty());
-  EXPECT_TRUE(Consume(messaging::kClassificationTopic, "\xff\xff not a proto").empty());
   EXPECT_TRUE(Consume(messaging::kInteractionTopic, "anything").empty());
   // Classification events without a classification or a customer.
   classification::v1::ClassificationEvent e;
+  e.mutable_credit_rated();
   e.set_customer_id("c1");
   EXPECT_TRUE(Consume(messaging::kClassificationTopic, e.SerializeAsString()).empty());
   EXPECT_TRUE(Classified("", classification::v1::SCHEME_ABCD, "A").empty());

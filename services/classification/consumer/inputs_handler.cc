@@ -12,7 +12,7 @@
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
-#include "crm/runtime/log.h"
+#include "crm/messaging/dead_letters.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
 
 namespace crm::classification {
@@ -342,44 +342,34 @@ absl::Status InputsHandler::Handle(const messaging::ConsumedEvent& event,
                                    std::vector<ProjectionWrite>& out) {
   const std::string token = messaging::EventToken(event);
   const Timestamp& occurred_at = event.event.occurred_at();
-  bool parsed = false;
-  absl::Status status;
+  // A payload that does not parse, or of a kind this binary does not know, is a
+  // permanent error: the runner dead-letters the record and goes on.
   if (event.topic == messaging::kCustomerTopic) {
     cv1::CustomerEvent e;
-    parsed = e.ParseFromString(event.event.payload());
-    if (parsed) {
-      status = Update(e.customer_id(), token, view, out,
-                      [&](v1::CustomerInputs& in) { ApplyCustomerEvent(e, occurred_at, in); });
-    }
-  } else if (event.topic == messaging::kInteractionTopic) {
+    RETURN_IF_ERROR(messaging::ParsePayload(event, e));
+    return Update(e.customer_id(), token, view, out,
+                  [&](v1::CustomerInputs& in) { ApplyCustomerEvent(e, occurred_at, in); });
+  }
+  if (event.topic == messaging::kInteractionTopic) {
     iv1::InteractionEvent e;
-    parsed = e.ParseFromString(event.event.payload());
-    if (parsed && IsOpportunityEvent(e)) {
-      status = Update(e.customer_id(), token, view, out,
-                      [&](v1::CustomerInputs& in) { ApplyOpportunityEvent(e, occurred_at, in); });
-    } else if (parsed) {
-      const std::optional<v1::InteractionInput> happened = InteractionOf(e, occurred_at);
-      if (happened.has_value() && !e.interaction_id().empty()) {
-        status = Update(e.customer_id(), token, view, out,
-                        [&](v1::CustomerInputs& in) { ApplyInteraction(*happened, in); });
-      }
+    RETURN_IF_ERROR(messaging::ParsePayload(event, e));
+    if (IsOpportunityEvent(e)) {
+      return Update(e.customer_id(), token, view, out,
+                    [&](v1::CustomerInputs& in) { ApplyOpportunityEvent(e, occurred_at, in); });
     }
-  } else if (event.topic == messaging::kTicketTopic) {
+    const std::optional<v1::InteractionInput> happened = InteractionOf(e, occurred_at);
+    if (!happened.has_value() || e.interaction_id().empty()) return absl::OkStatus();
+    return Update(e.customer_id(), token, view, out,
+                  [&](v1::CustomerInputs& in) { ApplyInteraction(*happened, in); });
+  }
+  if (event.topic == messaging::kTicketTopic) {
     tv1::TicketEvent e;
-    parsed = e.ParseFromString(event.event.payload());
-    if (parsed && !e.ticket_id().empty()) {
-      status = Update(e.customer_id(), token, view, out,
-                      [&](v1::CustomerInputs& in) { ApplyTicketEvent(e, occurred_at, in); });
-    }
-  } else {
-    return absl::OkStatus();
+    RETURN_IF_ERROR(messaging::ParsePayload(event, e));
+    if (e.ticket_id().empty()) return absl::OkStatus();
+    return Update(e.customer_id(), token, view, out,
+                  [&](v1::CustomerInputs& in) { ApplyTicketEvent(e, occurred_at, in); });
   }
-  if (!parsed) {
-    // Never decodable: skip it (logged) rather than block the partition.
-    runtime::Log(runtime::LogLevel::kError, "undecodable_event",
-                 {{"topic", event.topic}, {"event_id", event.event.event_id()}});
-  }
-  return status;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::CustomerInputs>> LoadInputs(eventstore::EventStore& store,

@@ -1,8 +1,9 @@
 #include "crm/customer/consumer/classification_handler.h"
 
 #include "crm/classification/v1/classification_events.pb.h"
+#include "crm/common/status_macros.h"
 #include "crm/customer/projection/customer_projection.h"
-#include "crm/runtime/log.h"
+#include "crm/messaging/dead_letters.h"
 
 namespace crm::customer {
 
@@ -10,12 +11,8 @@ absl::Status ClassificationHandler::Handle(const messaging::ConsumedEvent& event
                                            const messaging::BatchView& view,
                                            std::vector<eventstore::ProjectionWrite>& out) {
   classification::v1::ClassificationEvent e;
-  if (!e.ParseFromString(event.event.payload())) {
-    // Not retryable: skip it (logged) rather than block the partition.
-    runtime::Log(runtime::LogLevel::kError, "undecodable_classification_event",
-                 {{"event_id", event.event.event_id()}});
-    return absl::OkStatus();
-  }
+  // Unparsable or of an unknown kind: a permanent error, the record is dead-lettered.
+  RETURN_IF_ERROR(messaging::ParsePayload(event, e));
   // The A/B/C/D scheme is what ListCustomers' `customer_class` filter means.
   if (e.has_classified() && e.classified().scheme() == classification::v1::SCHEME_ABCD &&
       !e.customer_id().empty()) {

@@ -3,9 +3,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "crm/common/status_macros.h"
 #include "crm/customer/projection/customer_projection.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
-#include "crm/runtime/log.h"
+#include "crm/messaging/dead_letters.h"
 
 namespace crm::customer {
 
@@ -13,12 +14,8 @@ absl::Status InteractionEventsHandler::Handle(const messaging::ConsumedEvent& ev
                                               const messaging::BatchView&,
                                               std::vector<eventstore::ProjectionWrite>& out) {
   interaction::v1::InteractionEvent e;
-  if (!e.ParseFromString(event.event.payload())) {
-    // Not retryable: skip it (logged) rather than block the partition.
-    runtime::Log(runtime::LogLevel::kError, "undecodable_interaction_event",
-                 {{"event_id", event.event.event_id()}});
-    return absl::OkStatus();
-  }
+  // Unparsable or of an unknown kind: a permanent error, the record is dead-lettered.
+  RETURN_IF_ERROR(messaging::ParsePayload(event, e));
   // The id of what caused it: the reaction needs it besides the customer.
   std::string cause;
   if (e.kind_case() == interaction::v1::InteractionEvent::kOpportunityWon) {
@@ -29,9 +26,9 @@ absl::Status InteractionEventsHandler::Handle(const messaging::ConsumedEvent& ev
     return absl::OkStatus();
   }
   if (e.customer_id().empty() || cause.empty()) {
-    runtime::Log(runtime::LogLevel::kError, "interaction_event_without_customer_or_cause",
-                 {{"event_id", event.event.event_id()}, {"event_type", event.event.event_type()}});
-    return absl::OkStatus();
+    // An invalid record: dead-lettered rather than skipped unseen.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "payload: ", event.event.event_type(), " without customer_id or its cause's id"));
   }
   // The queued copy's event id is the reaction's command id, so that the same
   // event never applies twice.

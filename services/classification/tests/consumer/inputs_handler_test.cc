@@ -21,6 +21,7 @@
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/messaging/dead_letters.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
@@ -361,7 +362,6 @@ TEST_F(InputsHandlerTest, OtherCustomerKindsAreIgnored) {
                 access_granted { grant { subject: "s" } })pb",
            R"pb(customer_id: "c1"
                 access_revoked { subject: "s" })pb",
-           R"pb(customer_id: "c1")pb",
            R"pb(registered { basic { name: "no customer id" } })pb",
        }) {
     EXPECT_TRUE(Customer(text).empty()) << text;
@@ -502,7 +502,6 @@ TEST_F(InputsHandlerTest, PlannedInteractionsAreNotKept) {
            R"pb(interaction_id: "k1"
                 customer_id: "c1"
                 care_evaluated { evaluation_score: 5 })pb",
-           R"pb(interaction_id: "k1" customer_id: "c1")pb",
            R"pb(customer_id: "c1"
                 care_done { done_at { seconds: 1 } })pb",
            R"pb(interaction_id: "k1"
@@ -1086,10 +1085,21 @@ TEST_F(InputsHandlerTest, EventsBeforeRegistrationAreKeptAndRegistrationAddsTheP
   EXPECT_EQ(Queue(), (std::vector<std::string>{"c1/event-1", "c1/event-2", "c1/event-3"}));
 }
 
-TEST_F(InputsHandlerTest, UndecodablePayloadsAndOtherTopicsAreSkipped) {
+// An undecodable payload, or one of a kind this binary does not know, is a
+// permanent error (the runner dead-letters the record); other topics are skipped.
+TEST_F(InputsHandlerTest, UndecodablePayloadsAreDeadLetteredAndOtherTopicsSkipped) {
   for (std::string_view topic :
        {messaging::kCustomerTopic, messaging::kInteractionTopic, messaging::kTicketTopic}) {
-    EXPECT_TRUE(Feed(topic, std::string("\xff\xff\xff\x07garbage", 11)).empty()) << topic;
+    std::vector<ProjectionWrite> writes;
+    absl::Status s = handler_.Handle(
+        Consumed(topic, std::string("\xff\xff\xff\x07garbage", 11), ++position_, 1000),
+        messaging::testing::StoreView(*store_), writes);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << topic << ": " << s;
+    EXPECT_TRUE(messaging::IsPermanentHandlerError(s));
+    // Parses, but sets no kind: an event kind of a newer producer.
+    s = handler_.Handle(Consumed(topic, "", ++position_, 1000),
+                        messaging::testing::StoreView(*store_), writes);
+    EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented) << topic << ": " << s;
   }
   EXPECT_TRUE(Feed(messaging::kClassificationTopic, CustomerPayload(kRegistered)).empty());
   EXPECT_TRUE(Feed("some.other.topic", CustomerPayload(kRegistered)).empty());

@@ -21,6 +21,7 @@
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/messaging/consumer_runner.h"
+#include "crm/messaging/dead_letters.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -552,20 +553,33 @@ TEST_F(ConversionTest, OtherInteractionKindsAreIgnoredAndClassesStillArrive) {
   reopened.set_customer_id(id);
   reopened.set_opportunity_id("opp-2");
   reopened.mutable_opportunity_reopened();
-  // A kind added after this service was built: an unknown field.
-  interaction::v1::InteractionEvent future;
-  future.set_customer_id(id);
-  future.GetReflection()->MutableUnknownFields(&future)->AddVarint(99, 1);
   int n = 0;
   for (const std::string& payload :
        {visit.SerializeAsString(), created.SerializeAsString(), lost.SerializeAsString(),
-        reopened.SerializeAsString(), future.SerializeAsString(), std::string("\xff\xff"),
-        std::string()}) {
+        reopened.SerializeAsString()}) {
     EXPECT_TRUE(Consume(messaging::kInteractionTopic, payload, absl::StrCat("other-", ++n)).empty())
         << "record " << n;
   }
-  // A won opportunity without its customer cannot be applied: ignored too.
-  EXPECT_TRUE(Consume(messaging::kInteractionTopic, Won("", "opp-9"), "won-no-customer").empty());
+  // A kind added after this service was built (an unknown field, no kind), bytes
+  // that do not parse, and a won opportunity without its customer are permanent
+  // errors: the runner dead-letters them (replayable), nothing is written.
+  interaction::v1::InteractionEvent future;
+  future.set_customer_id(id);
+  future.GetReflection()->MutableUnknownFields(&future)->AddVarint(99, 1);
+  for (const auto& [payload, code] : std::vector<std::pair<std::string, absl::StatusCode>>{
+           {future.SerializeAsString(), absl::StatusCode::kUnimplemented},
+           {std::string(), absl::StatusCode::kUnimplemented},
+           {std::string("\xff\xff"), absl::StatusCode::kInvalidArgument},
+           {Won("", "opp-9"), absl::StatusCode::kInvalidArgument}}) {
+    messaging::ConsumedEvent record;
+    record.topic = std::string(messaging::kInteractionTopic);
+    record.event.set_payload(payload);
+    std::vector<eventstore::ProjectionWrite> writes;
+    const absl::Status s =
+        consumer_->Handle(record, messaging::PendingWritesView(store_.get()), writes);
+    EXPECT_EQ(s.code(), code) << s;
+    EXPECT_TRUE(messaging::IsPermanentHandlerError(s)) << s;
+  }
   // An OpportunityWon's bytes on another topic are not read as one.
   EXPECT_TRUE(Consume(messaging::kTicketTopic, Won(id, "opp-9"), "ticket-1").empty());
   EXPECT_EQ(Queued(), 0u);
