@@ -8,6 +8,7 @@
 //   projections  <projection> 0x00 <key>                         -> row value
 //   default      "outbox_published"                              -> position (8 bytes BE)
 //   default      "rebuild_in_progress"                           -> targets, NUL-separated
+//   default      "page_token_key"                                -> 32 random bytes
 //   default      "incarnation"                                   -> the store's incarnation
 //
 // Big-endian integers make byte order equal numeric order, so iterators walk
@@ -74,6 +75,9 @@ inline std::string ProjectionKey(std::string_view projection, std::string_view k
 inline constexpr std::string_view kOutboxPublished = "outbox_published";
 // In `default` while a projection rebuild runs: its targets, NUL-separated.
 inline constexpr std::string_view kRebuildInProgress = "rebuild_in_progress";
+// In `default` from the store's first open on: the key page tokens are sealed
+// with (index_walk.h), so that tokens stay valid across restarts.
+inline constexpr std::string_view kPageTokenKey = "page_token_key";
 // In `default`: the store's incarnation (a UUIDv7), stamped on every event.
 inline constexpr std::string_view kIncarnation = "incarnation";
 

@@ -46,6 +46,7 @@
 #include "crm/eventstore/event_store.h"
 #include "info_log.h"
 #include "keys.h"
+#include "openssl/rand.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -328,6 +329,7 @@ class RocksEventStore final : public EventStore {
                                 "emptying the legacy outbox"));
     }
     RETURN_IF_ERROR(InitIncarnation(new_incarnation));
+    RETURN_IF_ERROR(LoadPageTokenKey());
     committer_ = std::thread([this] { CommitLoop(); });
     settler_ = std::thread([this] { SettleLoop(); });
     health_->Start([this] { return ResumeWrites(); });
@@ -696,6 +698,27 @@ class RocksEventStore final : public EventStore {
     return CheckpointInfo{last_position_.load(), published_position_.load()};
   }
 
+  const std::string& PageTokenKey() const override { return page_token_key_; }
+
+  // Reads the page token key, or makes and keeps one (synced) in a new store.
+  absl::Status LoadPageTokenKey() {
+    const std::string name(keys::kPageTokenKey);
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf(), name, &page_token_key_);
+    if (!s.IsNotFound()) {
+      RETURN_IF_ERROR(FromRocks(s, "reading the page token key"));
+      if (page_token_key_.size() != 32) return absl::DataLossError("corrupt page token key");
+      return absl::OkStatus();
+    }
+    page_token_key_.resize(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(page_token_key_.data()), 32) != 1) {
+      return absl::InternalError("no random bytes for the page token key");
+    }
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    return FromRocks(db_->Put(synced, meta_cf(), name, page_token_key_),
+                     "writing the page token key");
+  }
+
   WriteStats GetWriteStats() const override {
     return {stats_appends_.load(), stats_groups_.load(), stats_batch_bytes_.load()};
   }
@@ -1048,6 +1071,7 @@ class RocksEventStore final : public EventStore {
   std::mutex commit_mu_;  // held by the committer per group, and by Checkpoint
   std::atomic<uint64_t> last_position_{0};
   std::atomic<uint64_t> published_position_{0};
+  std::string page_token_key_;  // set by Init, then only read
   std::string incarnation_;  // set by Init, then constant
 
   std::atomic<uint64_t> stats_appends_{0};

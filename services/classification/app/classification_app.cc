@@ -8,13 +8,14 @@
 #include <tuple>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/classification/consumer/inputs_handler.h"
 #include "crm/classification/domain/rules.h"
 #include "crm/classification/projection/classification_projection.h"
 #include "crm/command/document.h"
+#include "crm/command/page.h"
+#include "crm/eventstore/index_walk.h"
 #include "crm/command/rebuild.h"
 #include "crm/command/serve.h"
 #include "crm/common/proto_time.h"
@@ -694,26 +695,23 @@ absl::Status ClassificationApp::GetClassificationHistory(
     v1::GetClassificationHistoryResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
   ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
-  uint64_t from_version = 1;
-  if (!req.page_token().empty() &&
-      (!absl::SimpleAtoi(req.page_token(), &from_version) || from_version < 1)) {
-    return absl::InvalidArgumentError("page_token: not a token of this query");
-  }
   RETURN_IF_ERROR(impl_->CheckAccess(who, req.customer_id()));
-  ASSIGN_OR_RETURN(std::vector<eventstore::EventEnvelope> events,
-                   impl_->store_.ReadStream(StreamFor(req.customer_id()), from_version,
-                                            page_size + 1));
-  for (size_t i = 0; i < events.size() && i < page_size; ++i) {
+  ASSIGN_OR_RETURN(
+      eventstore::StreamPage page,
+      eventstore::ReadStreamPage(
+          impl_->store_, StreamFor(req.customer_id()),
+          {.page_size = page_size,
+           .page_token = req.page_token(),
+           .binding = command::PageBinding("GetClassificationHistory", req, who)}));
+  for (const eventstore::EventEnvelope& e : page.events) {
     v1::HistoryEntry* entry = resp->add_entries();
-    entry->set_version(events[i].stream_version());
-    *entry->mutable_at() = events[i].occurred_at();
-    if (!entry->mutable_event()->ParseFromString(events[i].payload())) {
+    entry->set_version(e.stream_version());
+    *entry->mutable_at() = e.occurred_at();
+    if (!entry->mutable_event()->ParseFromString(e.payload())) {
       return absl::DataLossError("corrupt classification event");
     }
   }
-  if (events.size() > page_size) {
-    resp->set_next_page_token(absl::StrCat(events[page_size].stream_version()));
-  }
+  resp->set_next_page_token(page.next_page_token);
   return absl::OkStatus();
 }
 
@@ -743,6 +741,7 @@ absl::Status ClassificationApp::ListChurnRisks(const Principal& who,
   ASSIGN_OR_RETURN(RiskPage page,
                    classification::ListChurnRisks(
                        impl_->store_, index, value, page_size, req.page_token(),
+                       command::PageBinding("ListChurnRisks", req, who),
                        [&](const v1::Classification& c) {
                          return (req.owner().empty() || c.owner() == req.owner()) &&
                                 scope.Allows({c.customer_id(), c.owner(), c.region()});

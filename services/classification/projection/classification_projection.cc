@@ -60,7 +60,7 @@ absl::StatusOr<std::optional<v1::Classification>> LoadClassification(eventstore:
 
 absl::StatusOr<RiskPage> ListChurnRisks(eventstore::EventStore& store, RiskIndex index,
                                         const std::string& value, size_t page_size,
-                                        const std::string& page_token,
+                                        const std::string& page_token, const std::string& binding,
                                         const std::function<bool(const v1::Classification&)>& keep) {
   const std::string prefix = Prefix(index, value);
   RiskPage page;
@@ -68,7 +68,7 @@ absl::StatusOr<RiskPage> ListChurnRisks(eventstore::EventStore& store, RiskIndex
       page.next_page_token,
       eventstore::WalkIndex(
           store, kChurnRiskIndexProjection, prefix,
-          {.page_size = page_size, .page_token = page_token},
+          {.page_size = page_size, .page_token = page_token, .binding = binding},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             ASSIGN_OR_RETURN(std::optional<v1::Classification> c,
                              LoadClassification(store, key.substr(prefix.size())));

@@ -5,10 +5,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/as_of.h"
+#include "crm/command/history.h"
+#include "crm/command/page.h"
 #include "crm/command/rebuild.h"
 #include "crm/common/ids.h"
 #include "crm/common/proto_time.h"
@@ -423,6 +424,7 @@ absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCust
   q.name_prefix = req.name_prefix();
   q.page_size = static_cast<size_t>(page_size);
   q.page_token = req.page_token();
+  q.binding = command::PageBinding("ListCustomers", req, who);
   // Walk the narrowest index the filters or the caller's scope allow.
   const std::string owner = !req.owner().empty() ? req.owner() : scope.owner;
   const std::string region = !req.region().empty() ? req.region() : scope.region;
@@ -446,30 +448,10 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
                                              const v1::GetCustomerHistoryRequest& req,
                                              v1::GetCustomerHistoryResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
-  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
-  uint64_t from = 1;
-  if (!req.page_token().empty() && (!absl::SimpleAtoi(req.page_token(), &from) || from == 0)) {
-    return absl::InvalidArgumentError("page_token: not a token of this query");
-  }
+  RETURN_IF_ERROR(command::PageSize(req.page_size(), command::kHistoryPageSize).status());
   RETURN_IF_ERROR(commands_->LoadVisible(who, req.customer_id()).status());
-  ASSIGN_OR_RETURN(auto events, pipeline_.store().ReadStream(StreamFor(req.customer_id()), from,
-                                                             static_cast<size_t>(page_size) + 1));
-  for (size_t i = 0; i < events.size() && i < static_cast<size_t>(page_size); ++i) {
-    const eventstore::EventEnvelope& e = events[i];
-    v1::HistoryEntry* entry = resp->add_entries();
-    entry->set_version(e.stream_version());
-    entry->set_event_id(e.event_id());
-    entry->set_event_type(e.event_type());
-    entry->set_actor(e.actor());
-    *entry->mutable_occurred_at() = e.occurred_at();
-    if (!entry->mutable_event()->ParseFromString(e.payload())) {
-      return absl::DataLossError("corrupt customer event");
-    }
-  }
-  if (events.size() > static_cast<size_t>(page_size)) {
-    resp->set_next_page_token(absl::StrCat(events.back().stream_version()));
-  }
-  return absl::OkStatus();
+  return command::ReadHistoryPage(pipeline_.store(), StreamFor(req.customer_id()),
+                                  "GetCustomerHistory", req, who, resp);
 }
 
 absl::StatusOr<int> CustomerApp::ReactToInteractionEvents() {

@@ -146,7 +146,10 @@ absl::StatusOr<ListPage> ListCustomers(eventstore::EventStore& store, const List
       page.next_page_token,
       eventstore::WalkIndex(
           store, kIndexProjection, prefix,
-          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          {.page_size = q.page_size,
+           .page_token = q.page_token,
+           .binding = q.binding,
+           .max_examined = q.max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             ASSIGN_OR_RETURN(std::optional<v1::Customer> c,
                              LoadCustomer(store, key.substr(key.rfind('\0') + 1)));

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/as_of.h"
+#include "crm/command/history.h"
+#include "crm/command/page.h"
 #include "crm/command/serve.h"
 #include "crm/common/field_errors.h"
 #include "crm/common/ids.h"
@@ -17,7 +19,6 @@
 #include "crm/common/status_macros.h"
 #include "crm/domain/validation.h"
 #include "crm/interaction/app/app_parts.h"
-#include "crm/interaction/app/history.h"
 #include "crm/interaction/app/sales_app.h"
 #include "crm/interaction/domain/campaign_report.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
@@ -559,10 +560,10 @@ absl::Status CampaignApp::GetCampaign(const Principal& who, const v1::GetCampaig
 absl::Status CampaignApp::GetCampaignHistory(const Principal& who,
                                              const v1::GetCampaignHistoryRequest& req,
                                              v1::GetCampaignHistoryResponse* resp) {
-  RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());
+  RETURN_IF_ERROR(command::PageSize(req.page_size(), command::kHistoryPageSize).status());
   ASSIGN_OR_RETURN(Parts::Readable readable, parts_->LoadReadable(who, req.campaign_id()));
-  RETURN_IF_ERROR(ReadHistoryPage(parts_->store, CampaignStreamFor(req.campaign_id()),
-                                  req.page_size(), req.page_token(), resp));
+  RETURN_IF_ERROR(command::ReadHistoryPage(parts_->store, CampaignStreamFor(req.campaign_id()),
+                                           "GetCampaignHistory", req, who, resp));
   if (readable.manages) return absl::OkStatus();
   auto visible = parts_->CustomerFilter(who);
   google::protobuf::RepeatedPtrField<v1::EventHistoryEntry> kept;
@@ -581,7 +582,9 @@ absl::Status CampaignApp::ListCampaigns(const Principal& who, const v1::ListCamp
   RETURN_IF_ERROR(domain::ValidateEnum("type", req.type(), v1::CampaignType_IsValid,
                                        domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
-  CampaignQuery q{.page_size = page_size, .page_token = req.page_token()};
+  CampaignQuery q{.page_size = page_size,
+                  .page_token = req.page_token(),
+                  .binding = command::PageBinding("ListCampaigns", req, who)};
   const bool all = auth::ScopeFor(who).all;
   if (all) {
     q.walks.push_back(req.owner().empty() ? CampaignWalk{CampaignWalk::kAll, ""}
@@ -640,7 +643,9 @@ absl::Status CampaignApp::ListCampaignTargets(const Principal& who,
   if (!readable.manages) keep = parts_->CustomerFilter(who);
   ASSIGN_OR_RETURN(CampaignTargetPage page,
                    interaction::ListCampaignTargets(parts_->store, req.campaign_id(), page_size,
-                                                    req.page_token(), keep));
+                                                    req.page_token(),
+                                                    command::PageBinding("ListCampaignTargets", req, who),
+                                                    keep));
   for (v1::CampaignTarget& t : page.targets) *resp->add_targets() = std::move(t);
   resp->set_next_page_token(page.next_page_token);
   return absl::OkStatus();

@@ -12,6 +12,8 @@
 #include "crm/auth/access.h"
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/command/as_of.h"
+#include "crm/command/history.h"
+#include "crm/command/page.h"
 #include "crm/command/limits.h"
 #include "crm/command/serve.h"
 #include "crm/common/field_errors.h"
@@ -21,7 +23,6 @@
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/domain/validation.h"
 #include "crm/interaction/app/app_parts.h"
-#include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/churn_report.h"
 #include "crm/interaction/projection/churn_projection.h"
 #include "crm/interaction/projection/interaction_projection.h"
@@ -472,10 +473,10 @@ absl::Status ChurnApp::GetChurnCase(const Principal& who, const v1::GetChurnCase
 absl::Status ChurnApp::GetChurnCaseHistory(const Principal& who,
                                            const v1::GetChurnCaseHistoryRequest& req,
                                            v1::GetChurnCaseHistoryResponse* resp) {
-  RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());
+  RETURN_IF_ERROR(command::PageSize(req.page_size(), command::kHistoryPageSize).status());
   RETURN_IF_ERROR(parts_->LoadVisible(who, req.case_id()).status());
-  return ReadHistoryPage(parts_->store, ChurnCaseStreamFor(req.case_id()), req.page_size(),
-                         req.page_token(), resp);
+  return command::ReadHistoryPage(parts_->store, ChurnCaseStreamFor(req.case_id()),
+                                  "GetChurnCaseHistory", req, who, resp);
 }
 
 absl::Status ChurnApp::ListChurnCases(const Principal& who, const v1::ListChurnCasesRequest& req,
@@ -486,7 +487,9 @@ absl::Status ChurnApp::ListChurnCases(const Principal& who, const v1::ListChurnC
   RETURN_IF_ERROR(domain::ValidateId("customer_id", req.customer_id(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("owner", req.owner(), domain::Presence::kOptional));
   RETURN_IF_ERROR(domain::ValidateId("region", req.region(), domain::Presence::kOptional));
-  ChurnCaseQuery q{.page_size = page_size, .page_token = req.page_token()};
+  ChurnCaseQuery q{.page_size = page_size,
+                   .page_token = req.page_token(),
+                   .binding = command::PageBinding("ListChurnCases", req, who)};
   if (!req.customer_id().empty()) {
     RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
     q.index = ChurnIndex::kCustomer;

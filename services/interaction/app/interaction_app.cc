@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
+#include "crm/command/page.h"
 #include "crm/command/rebuild.h"
 #include "crm/command/serve.h"
 #include "crm/common/ids.h"
@@ -270,7 +271,9 @@ absl::Status InteractionApp::ListInteractions(const Principal& who,
   if (!v1::InteractionType_IsValid(req.type())) {
     return absl::InvalidArgumentError(absl::StrCat("type: unknown value ", req.type()));
   }
-  Query q{.page_size = page_size, .page_token = req.page_token()};
+  Query q{.page_size = page_size,
+          .page_token = req.page_token(),
+          .binding = command::PageBinding("ListInteractions", req, who)};
   if (!req.customer_id().empty()) {
     RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
     q.index = Index::kCustomerNewest;
@@ -307,7 +310,10 @@ absl::Status InteractionApp::ListDueRevisits(const Principal& who,
   if (req.within_days() < 0 || req.within_days() > 3660) {
     return absl::InvalidArgumentError("within_days: must be 0..3660");
   }
-  Query q{.index = Index::kDue, .page_size = page_size, .page_token = req.page_token(),
+  Query q{.index = Index::kDue,
+          .page_size = page_size,
+          .page_token = req.page_token(),
+          .binding = command::PageBinding("ListDueRevisits", req, who),
           .due_until = parts_->Now() + absl::Hours(24) * req.within_days()};
   auto visible = parts_->VisibleFilter(who);
   ASSIGN_OR_RETURN(Page page, interaction::ListInteractions(
@@ -325,8 +331,11 @@ absl::Status InteractionApp::GetTimeline(const Principal& who, const v1::GetTime
                                          v1::GetTimelineResponse* resp) {
   ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 100));
   RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
-  Query q{.index = Index::kTimeline, .value = req.customer_id(), .page_size = page_size,
-          .page_token = req.page_token()};
+  Query q{.index = Index::kTimeline,
+          .value = req.customer_id(),
+          .page_size = page_size,
+          .page_token = req.page_token(),
+          .binding = command::PageBinding("GetTimeline", req, who)};
   ASSIGN_OR_RETURN(Page page, interaction::ListInteractions(
                                   parts_->store, q, [](const v1::Interaction&) { return true; }));
   for (v1::Interaction& i : page.interactions) *resp->add_interactions() = std::move(i);
@@ -448,7 +457,10 @@ absl::StatusOr<int> InteractionApp::ReportOverdue() {
   int reported = 0;
   std::string token;
   do {
-    Query q{.index = Index::kDue, .page_size = 200, .page_token = token,
+    Query q{.index = Index::kDue,
+            .page_size = 200,
+            .page_token = token,
+            .binding = "ReportOverdue",
             .due_until = parts_->Now()};
     ASSIGN_OR_RETURN(Page page, interaction::ListInteractions(
                                     parts_->store, q, [](const v1::Interaction&) { return true; }));

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/as_of.h"
+#include "crm/command/history.h"
+#include "crm/command/page.h"
 #include "crm/command/serve.h"
 #include "crm/common/field_errors.h"
 #include "crm/common/ids.h"
@@ -16,7 +18,6 @@
 #include "crm/common/status_macros.h"
 #include "crm/domain/validation.h"
 #include "crm/interaction/app/app_parts.h"
-#include "crm/interaction/app/history.h"
 #include "crm/interaction/domain/interaction_aggregate.h"
 #include "crm/interaction/domain/pipeline_report.h"
 #include "crm/interaction/projection/campaign_projection.h"
@@ -322,10 +323,10 @@ absl::Status SalesApp::GetOpportunity(const Principal& who, const v1::GetOpportu
 absl::Status SalesApp::GetOpportunityHistory(const Principal& who,
                                              const v1::GetOpportunityHistoryRequest& req,
                                              v1::GetOpportunityHistoryResponse* resp) {
-  RETURN_IF_ERROR(ParseHistoryPage(req.page_size(), req.page_token()).status());
+  RETURN_IF_ERROR(command::PageSize(req.page_size(), command::kHistoryPageSize).status());
   RETURN_IF_ERROR(parts_->LoadVisible(who, req.opportunity_id()).status());
-  return ReadHistoryPage(parts_->store, OpportunityStreamFor(req.opportunity_id()),
-                         req.page_size(), req.page_token(), resp);
+  return command::ReadHistoryPage(parts_->store, OpportunityStreamFor(req.opportunity_id()),
+                                  "GetOpportunityHistory", req, who, resp);
 }
 
 absl::Status SalesApp::ListOpportunities(const Principal& who,
@@ -344,7 +345,9 @@ absl::Status SalesApp::ListOpportunities(const Principal& who,
   if (!req.close_from().empty() && !req.close_to().empty() && req.close_to() < req.close_from()) {
     return InvalidField("close_to", "must not be before close_from");
   }
-  OpportunityQuery q{.page_size = page_size, .page_token = req.page_token()};
+  OpportunityQuery q{.page_size = page_size,
+                     .page_token = req.page_token(),
+                     .binding = command::PageBinding("ListOpportunities", req, who)};
   if (!req.customer_id().empty()) {
     RETURN_IF_ERROR(parts_->VisibleCustomer(who, req.customer_id()).status());
     q.index = OpportunityIndex::kCustomer;
@@ -392,6 +395,7 @@ absl::Status SalesApp::ListOverduePlanSteps(const Principal& who,
   ASSIGN_OR_RETURN(
       TodoPage page,
       ListTodo(parts_->store, responsible, domain::UtcDateOf(parts_->Now()), page_size, req.page_token(),
+               command::PageBinding("ListOverduePlanSteps", req, who),
                [&](const std::string& opportunity_id) {
                  auto [it, inserted] = seen.try_emplace(opportunity_id);
                  if (inserted) {

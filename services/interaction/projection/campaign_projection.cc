@@ -3,7 +3,6 @@
 #include <set>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
@@ -193,15 +192,18 @@ absl::StatusOr<std::optional<v1::CampaignTarget>> LoadCampaignTarget(eventstore:
 
 absl::StatusOr<CampaignTargetPage> ListCampaignTargets(
     eventstore::EventStore& store, const std::string& campaign_id, size_t page_size,
-    const std::string& page_token, const std::function<bool(const std::string&)>& keep,
-    size_t max_examined) {
+    const std::string& page_token, const std::string& binding,
+    const std::function<bool(const std::string&)>& keep, size_t max_examined) {
   CampaignTargetPage page;
   const std::string prefix = campaign_id + kSep;
   ASSIGN_OR_RETURN(
       page.next_page_token,
       eventstore::WalkIndex(
           store, kCampaignTargetsProjection, prefix,
-          {.page_size = page_size, .page_token = page_token, .max_examined = max_examined},
+          {.page_size = page_size,
+           .page_token = page_token,
+           .binding = binding,
+           .max_examined = max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             if (!keep(key.substr(prefix.size()))) return eventstore::WalkStep::kSkipped;
             ASSIGN_OR_RETURN(std::optional<std::string> row,
@@ -277,11 +279,13 @@ class Cursor {
 
 absl::StatusOr<CampaignPage> ListCampaigns(eventstore::EventStore& store, const CampaignQuery& q,
                                            const std::function<bool(const v1::Campaign&)>& keep) {
+  // The token seals the tail of the last campaign examined (eventstore paging).
   std::string after;
-  if (!q.page_token.empty() &&
-      (!absl::WebSafeBase64Unescape(q.page_token, &after) || after.size() <= kTimeKeyBytes + 1 ||
-       after[kTimeKeyBytes] != '\0')) {
-    return absl::InvalidArgumentError("page_token: not a token of this query");
+  if (!q.page_token.empty()) {
+    ASSIGN_OR_RETURN(after, eventstore::OpenPageToken(store, q.binding, q.page_token));
+    if (after.size() <= kTimeKeyBytes + 1 || after[kTimeKeyBytes] != '\0') {
+      return absl::InvalidArgumentError("page_token: not a token of this list");
+    }
   }
   std::vector<Cursor> cursors;
   for (const CampaignWalk& w : q.walks) cursors.emplace_back(w, after);
@@ -296,7 +300,7 @@ absl::StatusOr<CampaignPage> ListCampaigns(eventstore::EventStore& store, const 
     }
     if (tail.empty()) return page;  // every walk is over
     if (kept == q.page_size || examined == q.max_examined) {
-      page.next_page_token = absl::WebSafeBase64Escape(after);
+      ASSIGN_OR_RETURN(page.next_page_token, eventstore::SealPageToken(store, q.binding, after));
       return page;
     }
     for (Cursor& c : cursors) {

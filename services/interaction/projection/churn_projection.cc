@@ -122,7 +122,10 @@ absl::StatusOr<ChurnCasePage> ListChurnCases(
       page.next_page_token,
       eventstore::WalkIndex(
           store, kChurnIndexProjection, Prefix(q.index, q.value),
-          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          {.page_size = q.page_size,
+           .page_token = q.page_token,
+           .binding = q.binding,
+           .max_examined = q.max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             ASSIGN_OR_RETURN(std::optional<v1::ChurnCase> c, LoadChurnCase(store, CaseIdOf(key)));
             if (!c || !keep(*c)) return eventstore::WalkStep::kSkipped;

@@ -109,7 +109,10 @@ absl::StatusOr<Page> ListInteractions(eventstore::EventStore& store, const Query
       page.next_page_token,
       eventstore::WalkIndex(
           store, kInteractionIndexProjection, prefix,
-          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          {.page_size = q.page_size,
+           .page_token = q.page_token,
+           .binding = q.binding,
+           .max_examined = q.max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             if (!due_limit.empty() && key > due_limit) return eventstore::WalkStep::kStop;
             ASSIGN_OR_RETURN(std::optional<v1::Interaction> i,

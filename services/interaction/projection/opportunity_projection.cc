@@ -117,7 +117,10 @@ absl::StatusOr<OpportunityPage> ListOpportunities(
       page.next_page_token,
       eventstore::WalkIndex(
           store, kOpportunityIndexProjection, Prefix(q.index, q.value),
-          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          {.page_size = q.page_size,
+           .page_token = q.page_token,
+           .binding = q.binding,
+           .max_examined = q.max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o,
                              LoadOpportunity(store, key.substr(key.rfind('\0') + 1)));
@@ -177,7 +180,7 @@ absl::StatusOr<std::vector<StepRef>> StepsPlannedBefore(eventstore::EventStore& 
 
 absl::StatusOr<TodoPage> ListTodo(eventstore::EventStore& store, const std::string& responsible,
                                   const std::string& day, size_t page_size,
-                                  const std::string& page_token,
+                                  const std::string& page_token, const std::string& binding,
                                   const std::function<bool(const std::string&)>& keep) {
   TodoPage page;
   const std::string limit = absl::StrCat(responsible, kSep, day);
@@ -185,7 +188,7 @@ absl::StatusOr<TodoPage> ListTodo(eventstore::EventStore& store, const std::stri
       page.next_page_token,
       eventstore::WalkIndex(
           store, kPlanTodoProjection, absl::StrCat(responsible, kSep),
-          {.page_size = page_size, .page_token = page_token},
+          {.page_size = page_size, .page_token = page_token, .binding = binding},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             if (key >= limit) return eventstore::WalkStep::kStop;
             const std::vector<std::string> p = Parts(key);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "crm/auth/access.h"
 #include "crm/command/document.h"
+#include "crm/command/page.h"
 #include "crm/command/rebuild.h"
 #include "crm/command/serve.h"
 #include "crm/common/ids.h"
@@ -302,7 +303,11 @@ class TicketApp::Impl {
     int fired = 0;
     std::string token;
     do {
-      Query q{.index = Index::kSlaDue, .page_size = 200, .page_token = token, .due_until = now};
+      Query q{.index = Index::kSlaDue,
+              .page_size = 200,
+              .page_token = token,
+              .binding = "CheckSla",
+              .due_until = now};
       ASSIGN_OR_RETURN(Page page, ticket::ListTickets(store_, q, [](const v1::Ticket&) { return true; }));
       for (const v1::Ticket& t : page.tickets) {
         ASSIGN_OR_RETURN(int n, Maintain(sla_check, SlaCheck{t.ticket_id()}));
@@ -422,7 +427,9 @@ class TicketApp::Impl {
     if (has_from && has_to && to <= from) {
       return absl::InvalidArgumentError("opened_to: must be after opened_from");
     }
-    Query q{.page_size = page_size, .page_token = req.page_token()};
+    Query q{.page_size = page_size,
+            .page_token = req.page_token(),
+            .binding = command::PageBinding("ListTickets", req, who)};
     if (!req.customer_id().empty()) {
       RETURN_IF_ERROR(VisibleCustomer(who, req.customer_id()).status());
       q.index = Index::kCustomer;

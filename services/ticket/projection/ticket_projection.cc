@@ -221,7 +221,10 @@ absl::StatusOr<Page> ListTickets(eventstore::EventStore& store, const Query& q,
       page.next_page_token,
       eventstore::WalkIndex(
           store, due ? kSlaDueProjection : kTicketIndexProjection, prefix,
-          {.page_size = q.page_size, .page_token = q.page_token, .max_examined = q.max_examined},
+          {.page_size = q.page_size,
+           .page_token = q.page_token,
+           .binding = q.binding,
+           .max_examined = q.max_examined},
           [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
             if (!due_limit.empty() && key >= due_limit) return eventstore::WalkStep::kStop;
             const std::string id = due ? key.substr(8) : key.substr(key.rfind('\0') + 1);

@@ -292,6 +292,87 @@ TEST_F(CustomerAppTest, AReplayIsAnsweredOnlyAfterTheAccessCheck) {
             Code::kNotFound);
 }
 
+// A page token is sealed and bound to its list, its filters and its caller: it
+// shows no key, survives a restart, and any other use is INVALID_ARGUMENT.
+TEST_F(CustomerAppTest, APageTokenOpensOnlyForItsListFiltersAndCaller) {
+  std::string hidden;
+  for (int i = 0; i < 6; ++i) {
+    const std::string id = Register(absl::StrCat("Acme ", i), "alice", "north");
+    if (i == 0) hidden = id;
+  }
+  v1::ListCustomersRequest list;
+  list.set_page_size(2);
+  list.set_region("north");
+  auto first = Call(&CustomerApp::ListCustomers, alice_, list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->customers_size(), 2);
+  const std::string token = first->next_page_token();
+  ASSERT_FALSE(token.empty());
+  EXPECT_THAT(token, Not(HasSubstr("Acme")));
+  EXPECT_THAT(token, Not(HasSubstr(first->customers(1).customer_id())));
+
+  // The next pages, also after a restart (the key is kept in the store).
+  std::set<std::string> seen;
+  for (const auto& c : first->customers()) seen.insert(c.customer_id());
+  Open();
+  list.set_page_token(token);
+  for (int pages = 0; !list.page_token().empty() && pages < 10; ++pages) {
+    auto page = Call(&CustomerApp::ListCustomers, alice_, list);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& c : page->customers()) EXPECT_TRUE(seen.insert(c.customer_id()).second);
+    list.set_page_token(page->next_page_token());
+  }
+  EXPECT_EQ(seen.size(), 6u);
+
+  const auto expect_refused = [](const absl::Status& s) {
+    EXPECT_EQ(s.code(), Code::kInvalidArgument) << s;
+    EXPECT_EQ(s.message(), "page_token: not a token of this list");
+  };
+  list.set_page_token(token);
+  // Another caller (same scope, same filters).
+  expect_refused(Call(&CustomerApp::ListCustomers, bob_, list).status());
+  // Another filter; another page size is the same list.
+  v1::ListCustomersRequest other = list;
+  other.set_industry("retail");
+  expect_refused(Call(&CustomerApp::ListCustomers, alice_, other).status());
+  other = list;
+  other.set_page_size(3);
+  EXPECT_TRUE(Call(&CustomerApp::ListCustomers, alice_, other).ok());
+  // Another list of the same store.
+  v1::GetCustomerHistoryRequest history;
+  history.set_customer_id(hidden);
+  history.set_page_token(token);
+  expect_refused(Call(&CustomerApp::GetCustomerHistory, alice_, history).status());
+  // Altered, truncated, made up, or an old-style (plain base64 key) token.
+  std::string altered = token;
+  altered[altered.size() / 2] = altered[altered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {altered, token.substr(0, token.size() - 4), std::string("3"),
+                                 std::string("bmFtZQBhY21l")}) {
+    list.set_page_token(bad);
+    auto r = Call(&CustomerApp::ListCustomers, alice_, list);
+    expect_refused(r.status());
+    EXPECT_THAT(std::string(r.status().message()), Not(HasSubstr(bad)));
+  }
+
+  // A history token: bound to its customer and caller too.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Call(&CustomerApp::AddContact, alice_, Contact(hidden, absl::StrCat("C", i))).ok());
+  }
+  history.clear_page_token();
+  history.set_page_size(2);
+  auto h1 = Call(&CustomerApp::GetCustomerHistory, alice_, history);
+  ASSERT_TRUE(h1.ok()) << h1.status();
+  ASSERT_FALSE(h1->next_page_token().empty());
+  history.set_page_token(h1->next_page_token());
+  auto h2 = Call(&CustomerApp::GetCustomerHistory, alice_, history);
+  ASSERT_TRUE(h2.ok()) << h2.status();
+  ASSERT_GE(h2->entries_size(), 1);
+  EXPECT_EQ(h2->entries(0).version(), 3u);  // after the last one returned
+  expect_refused(Call(&CustomerApp::GetCustomerHistory, manager_, history).status());
+  list.set_page_token(h1->next_page_token());
+  expect_refused(Call(&CustomerApp::ListCustomers, alice_, list).status());
+}
+
 // -----------------------------------------------------------------------------
 // Conversion: crm.interaction.v1.events' OpportunityWon
 

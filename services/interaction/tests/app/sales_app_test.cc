@@ -648,5 +648,55 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
   }
 }
 
+// A list's page token opens only for that list, with its filters, for its caller:
+// not for another list of the same store (opportunities, the to-do list, the
+// interactions, a history), another caller or other filters.
+TEST_F(SalesAppTest, APageTokenIsRefusedByAnotherListCallerOrFilter) {
+  Registered("c-1", "rep-a", "north");
+  for (int i = 0; i < 5; ++i) Create(root_, "c-1", "CNY", 1000 + i, absl::StrCat("2026-12-1", i));
+  const Principal rep_a{"rep-a", {Role::kSalesRep}, "north"};
+  const Principal rep_a_elsewhere{"rep-a", {Role::kSalesRep}, "south"};
+  v1::ListOpportunitiesRequest list;
+  list.set_page_size(2);
+  auto first = Call(&SalesApp::ListOpportunities, rep_a, list);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->opportunities_size(), 2);
+  const std::string token = first->next_page_token();
+  ASSERT_FALSE(token.empty());
+  list.set_page_token(token);
+  auto second = Call(&SalesApp::ListOpportunities, rep_a, list);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->opportunities_size(), 2);
+  EXPECT_NE(second->opportunities(0).opportunity_id(), first->opportunities(1).opportunity_id());
+
+  const auto expect_refused = [](const absl::Status& s) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_EQ(s.message(), "page_token: not a token of this list");
+  };
+  // Another caller: another subject, or the same subject with another region.
+  expect_refused(Call(&SalesApp::ListOpportunities, root_, list).status());
+  expect_refused(Call(&SalesApp::ListOpportunities, rep_a_elsewhere, list).status());
+  // Other filters.
+  v1::ListOpportunitiesRequest filtered = list;
+  filtered.set_customer_id("c-1");
+  expect_refused(Call(&SalesApp::ListOpportunities, rep_a, filtered).status());
+  filtered = list;
+  filtered.set_status(v1::OPPORTUNITY_STATUS_OPEN);
+  expect_refused(Call(&SalesApp::ListOpportunities, rep_a, filtered).status());
+  // Other lists of the same store.
+  v1::ListOverduePlanStepsRequest todo;
+  todo.set_page_token(token);
+  expect_refused(Call(&SalesApp::ListOverduePlanSteps, rep_a, todo).status());
+  v1::ListInteractionsRequest interactions;
+  interactions.set_page_token(token);
+  expect_refused(
+      command::Await(*interactions_, &InteractionApp::ListInteractions, rep_a, interactions)
+          .status());
+  v1::GetOpportunityHistoryRequest history;
+  history.set_opportunity_id(first->opportunities(0).opportunity_id());
+  history.set_page_token(token);
+  expect_refused(Call(&SalesApp::GetOpportunityHistory, rep_a, history).status());
+}
+
 }  // namespace
 }  // namespace crm::interaction

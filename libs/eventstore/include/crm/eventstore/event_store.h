@@ -201,7 +201,6 @@ struct Options {
 // (or of a copy of it) sees it, gives the store a new incarnation and deletes it.
 inline constexpr std::string_view kRestoredMarkerFile = "RESTORED_FROM_BACKUP";
 
-
 // Counters describing the write path since open, for benchmarks and metrics.
 struct WriteStats {
   uint64_t appends = 0;         // committed appends (not counting duplicates)
@@ -344,6 +343,12 @@ class EventStore {
   // the restore by (incarnation, position). A store created before incarnations
   // existed gets one at its first open; its older events keep "".
   virtual std::string Incarnation() const = 0;
+
+  // The key this store seals page tokens with (index_walk.h): 32 random bytes
+  // made when the store is first opened and kept in it, so a token stays valid
+  // across restarts (and in a checkpoint's copy) and means nothing to another
+  // store. For index_walk.cc; never sent anywhere.
+  virtual const std::string& PageTokenKey() const = 0;
 };
 
 // Opens (creating if needed) the store at options.path.

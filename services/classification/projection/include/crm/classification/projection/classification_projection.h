@@ -37,10 +37,11 @@ struct RiskPage {
   std::string next_page_token;
 };
 
-// Customers at churn risk, by customer id, from the index chosen.
+// Customers at churn risk, by customer id, from the index chosen. `binding`:
+// what the token is bound to (command::PageBinding).
 absl::StatusOr<RiskPage> ListChurnRisks(eventstore::EventStore& store, RiskIndex index,
                                         const std::string& value, size_t page_size,
-                                        const std::string& page_token,
+                                        const std::string& page_token, const std::string& binding,
                                         const std::function<bool(const v1::Classification&)>& keep);
 
 }  // namespace crm::classification

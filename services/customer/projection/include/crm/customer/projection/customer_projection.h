@@ -74,6 +74,7 @@ struct ListQuery {
   int lifecycle = 0;  // v1::Lifecycle, 0 = any
   size_t page_size = 50;
   std::string page_token;  // from the previous page
+  std::string binding;     // what the token is bound to: command::PageBinding
   // Rows examined per call at most, so one call stays cheap even when few rows
   // match; a page may then be short with a next token.
   size_t max_examined = 5000;
@@ -86,7 +87,8 @@ struct ListPage {
 
 // Walks the chosen index from the token; `visible(customer)` is the caller's
 // access check, applied with the filters so that nothing hidden is returned.
-// INVALID_ARGUMENT "page_token: ..." for a token that does not belong to this query.
+// INVALID_ARGUMENT "page_token: ..." for a token that does not belong to this
+// list (its filters, its caller: `binding`).
 absl::StatusOr<ListPage> ListCustomers(eventstore::EventStore& store, const ListQuery& query,
                                        const std::function<bool(const v1::Customer&)>& visible);
 

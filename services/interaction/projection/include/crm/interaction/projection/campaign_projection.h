@@ -63,11 +63,11 @@ struct CampaignTargetPage {
 };
 
 // The targets of a campaign in customer id order, those for which `keep(customer
-// id)` is true.
+// id)` is true. `binding`: what the token is bound to (command::PageBinding).
 absl::StatusOr<CampaignTargetPage> ListCampaignTargets(
     eventstore::EventStore& store, const std::string& campaign_id, size_t page_size,
-    const std::string& page_token, const std::function<bool(const std::string&)>& keep,
-    size_t max_examined = 5000);
+    const std::string& page_token, const std::string& binding,
+    const std::function<bool(const std::string&)>& keep, size_t max_examined = 5000);
 
 // Every target of a campaign, in customer id order (stops at an error).
 absl::Status ForEachCampaignTarget(
@@ -95,6 +95,7 @@ struct CampaignQuery {
   std::vector<CampaignWalk> walks;
   size_t page_size = 50;
   std::string page_token;
+  std::string binding;  // what the token is bound to: command::PageBinding
   size_t max_examined = 5000;
 };
 
@@ -104,7 +105,7 @@ struct CampaignPage {
 };
 
 // Campaigns newest first (by creation), those for which `keep` is true.
-// INVALID_ARGUMENT "page_token: ..." for a token of another query.
+// INVALID_ARGUMENT "page_token: ..." for a token of another list (`binding`).
 absl::StatusOr<CampaignPage> ListCampaigns(eventstore::EventStore& store,
                                            const CampaignQuery& query,
                                            const std::function<bool(const v1::Campaign&)>& keep);

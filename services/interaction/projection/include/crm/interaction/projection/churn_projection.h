@@ -76,6 +76,7 @@ struct ChurnCaseQuery {
   std::string value;  // customer id, owner or region
   size_t page_size = 50;
   std::string page_token;
+  std::string binding;  // what the token is bound to: command::PageBinding
   size_t max_examined = 5000;
 };
 

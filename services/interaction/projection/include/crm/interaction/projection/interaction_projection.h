@@ -57,6 +57,7 @@ struct Query {
   std::string value;  // customer id, owner or region
   size_t page_size = 50;
   std::string page_token;
+  std::string binding;  // what the token is bound to: command::PageBinding
   size_t max_examined = 5000;
   // Stop walking kDue at revisits due after this time.
   std::optional<absl::Time> due_until;

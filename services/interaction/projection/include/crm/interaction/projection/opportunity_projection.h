@@ -47,6 +47,7 @@ struct OpportunityQuery {
   std::string value;  // customer id, owner or region
   size_t page_size = 50;
   std::string page_token;
+  std::string binding;  // what the token is bound to: command::PageBinding
   size_t max_examined = 5000;
 };
 
@@ -88,10 +89,11 @@ struct TodoPage {
 };
 
 // PLANNED steps of open opportunities of `responsible` planned before `day`,
-// oldest first; `keep` filters by the opportunity.
+// oldest first; `keep` filters by the opportunity. `binding`: what the token is
+// bound to (command::PageBinding).
 absl::StatusOr<TodoPage> ListTodo(eventstore::EventStore& store, const std::string& responsible,
                                   const std::string& day, size_t page_size,
-                                  const std::string& page_token,
+                                  const std::string& page_token, const std::string& binding,
                                   const std::function<bool(const std::string&)>& keep);
 
 }  // namespace crm::interaction

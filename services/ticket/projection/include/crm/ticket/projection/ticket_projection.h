@@ -83,12 +83,13 @@ struct Query {
   std::string value;
   size_t page_size = 50;
   std::string page_token;
+  std::string binding;  // what the token is bound to: command::PageBinding
   size_t max_examined = 5000;
   // kSlaDue: stop at checks after this time.
   std::optional<absl::Time> due_until;
 };
 
-// INVALID_ARGUMENT "page_token: ..." for a token of another query.
+// INVALID_ARGUMENT "page_token: ..." for a token of another list (`binding`).
 absl::StatusOr<Page> ListTickets(eventstore::EventStore& store, const Query& query,
                                  const std::function<bool(const v1::Ticket&)>& keep);
 
