@@ -20,9 +20,8 @@ using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
 using ::google::protobuf::Reflection;
 
-constexpr absl::string_view kIdNames[] = {"id",     "key",      "owner",
-                                          "region", "regions",  "assignee",
-                                          "responsible"};
+constexpr absl::string_view kIdNames[] = {"id",     "ids",     "key",      "owner",
+                                          "region", "regions", "assignee", "responsible"};
 constexpr absl::string_view kIdSuffixes[] = {"_id", "_ids", "_key"};
 
 enum class StringKind { kId, kToken, kText };

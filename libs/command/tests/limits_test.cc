@@ -1,11 +1,12 @@
 // CheckBounds: ids by name and by option, page tokens, other strings, repeated
 // and map fields with and without a declared bound, at any depth; the count of a
 // list checked before its elements; its cost, linear in what is set.
+#include "crm/command/limits.h"
+
 #include <chrono>
 #include <cstdio>
 #include <string>
 
-#include "crm/command/limits.h"
 #include "crm/command/testing/v1/bounds_test.pb.h"
 #include "gtest/gtest.h"
 
@@ -119,8 +120,9 @@ TEST(CheckBoundsTest, CostIsLinearInWhatIsSet) {
     constexpr int kRounds = 2000;
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kRounds; ++i) ASSERT_TRUE(CheckBounds(*request, Limits()).ok());
-    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() -
-                                                               start).count() / kRounds;
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+        kRounds;
     std::printf("CheckBounds(%s request): %.0f ns\n", name, ns);
   }
 }

@@ -11,8 +11,9 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// "crm.customer.v1.RegisterCustomerRequest" for "/crm.customer.v1.CustomerService/RegisterCustomer";
-// "request" when the binary does not know the method.
+// "crm.customer.v1.RegisterCustomerRequest" for
+// "/crm.customer.v1.CustomerService/RegisterCustomer"; "request" when the binary does not know the
+// method.
 std::string RequestTypeOf(const char* method) {
   std::string name = method != nullptr ? method : "";
   if (name.size() < 2 || name[0] != '/') return "request";
@@ -35,7 +36,8 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
         methods->GetRecvMessage() == nullptr) {
       unparsable_ = true;
     }
-    if (unparsable_ && methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+    if (unparsable_ &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       const grpc::Status sent = methods->GetSendStatus();
       // What gRPC's handler answers a request it could not parse; anything else
       // (a cancelled call) is left as it is.

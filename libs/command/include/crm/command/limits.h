@@ -40,7 +40,7 @@ struct Limits {
   size_t max_string_bytes = 64 << 10;
 };
 
-// True for a string field that holds an id: named `id`, `key`, `*_id`, `*_ids`,
+// True for a string field that holds an id: named `id`, `ids`, `key`, `*_id`, `*_ids`,
 // `*_key`, `owner`, `region`, `regions`, `assignee` or `responsible`, or marked
 // [(crm.common.v1.id) = true].
 bool IsIdField(const google::protobuf::FieldDescriptor& field);

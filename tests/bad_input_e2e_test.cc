@@ -1,0 +1,611 @@
+// Hostile input over every RPC of the four services, on real processes
+// (crm-devbroker + crm-customer + crm-interaction + crm-ticket +
+// crm-classification). The RPCs are not listed here: every proto/crm/*/v1/
+// *_service.proto is found in the source tree, its services looked up in the
+// descriptors linked into this test (a service file not linked in fails the
+// test), each service's process found by asking every process's gRPC health
+// for it, and every method's request walked by protobuf reflection. So a new
+// RPC, a new field or a new service is covered without touching this file.
+//
+// For every RPC, with an admin token (authentication comes first; bounds are
+// then checked before anything else, so no role check hides them), sent as raw
+// bytes over a GenericStub:
+// - every id-like field (command::IsIdField) at any depth at 300 bytes and at
+//   66 KB: INVALID_ARGUMENT "<path>: at most 256 bytes";
+// - every page token at 4097 bytes, every other string at 64 KiB + 1:
+//   INVALID_ARGUMENT "<path>: at most N bytes";
+// - every repeated field at its bound + 1 items: INVALID_ARGUMENT "<path>: at
+//   most N items";
+// - every string field holding invalid UTF-8, and three kinds of garbage
+//   bytes: INVALID_ARGUMENT "request: not a valid <request type> ...";
+// and after each: the process is SERVING (grpc.health.v1), a normal call on the
+// same channel succeeds, the channel stayed READY; at the end nothing was
+// written (each store's last position, read with AdminService.Backup, is
+// unchanged).
+//
+// And: RegisterCustomer with 100,000 contacts (and the same near the 4 MB
+// message limit) is refused with INVALID_ARGUMENT naming `contacts`, quickly
+// (the time is printed; the issue asks for < 100 ms, the assertion allows 1 s
+// as the machine is shared).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/testing/eventually.h"
+#include "common/testing/temp_dir.h"
+#include "crm/admin/v1/admin_service.pb.h"
+#include "crm/auth/grpc_auth.h"
+#include "crm/classification/v1/classification_service.pb.h"
+#include "crm/command/limits.h"
+#include "crm/common/field_errors.h"
+#include "crm/common/v1/bounds.pb.h"
+#include "crm/customer/v1/customer_service.pb.h"
+#include "crm/interaction/v1/campaign_service.pb.h"
+#include "crm/interaction/v1/churn_service.pb.h"
+#include "crm/interaction/v1/interaction_service.pb.h"
+#include "crm/interaction/v1/sales_service.pb.h"
+#include "crm/runtime/log.h"
+#include "crm/ticket/v1/ticket_service.pb.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "gtest/gtest.h"
+#include "messaging/testing/kafka_testing.h"
+#include "testing/suite_process.h"
+
+namespace crm {
+namespace {
+
+using crm::testing::DevToken;
+using crm::testing::ServiceProcess;
+using ::google::protobuf::Descriptor;
+using ::google::protobuf::DescriptorPool;
+using ::google::protobuf::FieldDescriptor;
+using ::google::protobuf::Message;
+using ::google::protobuf::MessageFactory;
+using ::google::protobuf::Reflection;
+using ::google::protobuf::ServiceDescriptor;
+
+// ---------------------------------------------------------------------------
+// Raw calls
+
+struct Reply {
+  grpc::Status status;
+  std::string body;
+};
+
+// One unary call of `method` ("/pkg.Service/Method") with `body` as the request
+// bytes. Also used for server-streaming methods: the first error ends the call.
+Reply RawCall(grpc::GenericStub& stub, const std::string& method, const std::string& body,
+              const std::string& token) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));
+  grpc::Slice slice(body);
+  grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
+  Reply reply{done.get_future().get(), ""};
+  std::vector<grpc::Slice> slices;
+  if (reply.status.ok() && response.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      reply.body.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  return reply;
+}
+
+std::string MethodPath(const google::protobuf::MethodDescriptor& m) {
+  return absl::StrCat("/", m.service()->full_name(), "/", m.name());
+}
+
+// grpc.health.v1.Health/Check for `service` ("" = the whole process):
+// HealthCheckRequest{service = 1}, HealthCheckResponse{status = 1; SERVING = 1}.
+// Hand-encoded: Debian ships no health.proto.
+std::string Health(grpc::GenericStub& stub, const std::string& service) {
+  std::string body;
+  if (!service.empty()) {
+    body.push_back('\x0a');
+    body.push_back(static_cast<char>(service.size()));  // names are < 128 bytes
+    body += service;
+  }
+  Reply r = RawCall(stub, "/grpc.health.v1.Health/Check", body, "");
+  if (!r.status.ok()) return absl::StrCat("error ", r.status.error_code());
+  return r.body == std::string("\x08\x01", 2) ? "SERVING" : "not serving";
+}
+
+// ---------------------------------------------------------------------------
+// Walking requests
+
+// A field reachable from a request: the fields on the way (message fields; a
+// repeated one is entered at its element 0) and the path as CheckBounds names it.
+struct Slot {
+  std::vector<const FieldDescriptor*> fields;
+  std::string path;
+  const FieldDescriptor& last() const { return *fields.back(); }
+};
+
+void Walk(const Descriptor& type, std::vector<const FieldDescriptor*>& on_the_way,
+          const std::string& prefix, std::set<const Descriptor*>& open, std::vector<Slot>& out) {
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor* f = type.field(i);
+    on_the_way.push_back(f);
+    const std::string path = prefix.empty() ? f->name() : absl::StrCat(prefix, ".", f->name());
+    out.push_back({on_the_way, path});
+    const Descriptor* sub = f->message_type();
+    if (sub != nullptr && !absl::StartsWith(sub->full_name(), "google.protobuf.") &&
+        open.insert(sub).second) {
+      Walk(*sub, on_the_way, f->is_repeated() ? Indexed(path, 0) : path, open, out);
+      open.erase(sub);
+    }
+    on_the_way.pop_back();
+  }
+}
+
+std::vector<Slot> SlotsOf(const Descriptor& request) {
+  std::vector<Slot> out;
+  std::vector<const FieldDescriptor*> on_the_way;
+  std::set<const Descriptor*> open = {&request};
+  Walk(request, on_the_way, "", open, out);
+  return out;
+}
+
+// A map entry's key, distinct per element (a map keeps one entry per key).
+void SetKey(Message& entry, int n) {
+  const FieldDescriptor* key = entry.GetDescriptor()->map_key();
+  const Reflection& r = *entry.GetReflection();
+  switch (key->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      r.SetString(&entry, key, absl::StrCat("k", n));
+      break;
+    case FieldDescriptor::CPPTYPE_INT32:
+      r.SetInt32(&entry, key, n);
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      r.SetInt64(&entry, key, n);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      r.SetUInt32(&entry, key, static_cast<uint32_t>(n));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      r.SetUInt64(&entry, key, static_cast<uint64_t>(n));
+      break;
+    default:
+      ADD_FAILURE() << "map key type of " << entry.GetDescriptor()->full_name();
+  }
+}
+
+// Adds one default element to a repeated field (the n-th).
+void AddElement(Message& m, const FieldDescriptor& f, int n) {
+  const Reflection& r = *m.GetReflection();
+  switch (f.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_MESSAGE: {
+      Message* e = r.AddMessage(&m, &f);
+      if (f.is_map()) SetKey(*e, n);
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING:
+      r.AddString(&m, &f, "x");
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM:
+      r.AddEnumValue(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_INT32:
+      r.AddInt32(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      r.AddInt64(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      r.AddUInt32(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      r.AddUInt64(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      r.AddDouble(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      r.AddFloat(&m, &f, 0);
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      r.AddBool(&m, &f, false);
+      break;
+  }
+}
+
+// A request of `type` with the fields on the way to `slot` present, and `set`
+// applied to the message holding its last field.
+template <typename Set>
+std::string Build(const Descriptor& type, const Slot& slot, Set set) {
+  std::unique_ptr<Message> request(MessageFactory::generated_factory()->GetPrototype(&type)->New());
+  Message* m = request.get();
+  for (size_t i = 0; i + 1 < slot.fields.size(); ++i) {
+    const FieldDescriptor& f = *slot.fields[i];
+    const Reflection& r = *m->GetReflection();
+    if (f.is_repeated()) {
+      Message* e = r.AddMessage(m, &f);
+      if (f.is_map()) SetKey(*e, 0);
+      m = e;
+    } else {
+      m = r.MutableMessage(m, &f);
+    }
+  }
+  set(*m, slot.last());
+  return request->SerializeAsString();
+}
+
+// The request with the slot's string field (or its element 0) set to `value`.
+std::string WithString(const Descriptor& type, const Slot& slot, const std::string& value) {
+  return Build(type, slot, [&](Message& m, const FieldDescriptor& f) {
+    if (f.is_repeated()) {
+      m.GetReflection()->AddString(&m, &f, value);
+    } else {
+      m.GetReflection()->SetString(&m, &f, value);
+    }
+  });
+}
+
+std::string ElementPath(const Slot& slot) {
+  return slot.last().is_repeated() ? Indexed(slot.path, 0) : slot.path;
+}
+
+// Every service declared in a proto/crm/**/*_service.proto file of the source
+// tree, from the descriptors linked into this test.
+std::vector<const ServiceDescriptor*> ServicesOfTheSourceTree() {
+  // One message of every service file, so that the linker keeps each file's
+  // descriptors (it drops what nothing refers to). A new service file: its
+  // library in tests/CMakeLists.txt, its header above and a line here; until
+  // then this test fails naming it.
+  static const Descriptor* const kLinked[] = {
+      admin::v1::BackupRequest::descriptor(),
+      classification::v1::GetRuleSetRequest::descriptor(),
+      customer::v1::GetCustomerRequest::descriptor(),
+      interaction::v1::GetCampaignRequest::descriptor(),
+      interaction::v1::GetChurnCaseRequest::descriptor(),
+      interaction::v1::GetInteractionRequest::descriptor(),
+      interaction::v1::GetOpportunityRequest::descriptor(),
+      ticket::v1::GetTicketRequest::descriptor(),
+  };
+  EXPECT_EQ(std::size(kLinked), 8u);
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(CRM_PROTO_ROOT)) {
+    if (absl::EndsWith(entry.path().filename().string(), "_service.proto")) {
+      files.push_back(std::filesystem::relative(entry.path(), CRM_PROTO_ROOT).string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  EXPECT_GE(files.size(), 7u);
+  std::vector<const ServiceDescriptor*> out;
+  for (const std::string& file : files) {
+    const google::protobuf::FileDescriptor* fd =
+        DescriptorPool::generated_pool()->FindFileByName(file);
+    if (fd == nullptr) {
+      ADD_FAILURE() << file << " is not linked into bad_input_e2e_test: add its proto library";
+      continue;
+    }
+    for (int s = 0; s < fd->service_count(); ++s) out.push_back(fd->service(s));
+  }
+  return out;
+}
+
+// Every repeated field that a request of any RPC can carry declares its bound
+// ([(crm.common.v1.max_items) = N] and "At most N." in its comment), so that
+// none is left at the default by oversight.
+TEST(RequestBoundsTest, EveryRepeatedFieldOfARequestDeclaresItsBound) {
+  int repeated = 0;
+  for (const ServiceDescriptor* service : ServicesOfTheSourceTree()) {
+    for (int m = 0; m < service->method_count(); ++m) {
+      const Descriptor& request = *service->method(m)->input_type();
+      for (const Slot& slot : SlotsOf(request)) {
+        if (!slot.last().is_repeated()) continue;
+        ++repeated;
+        EXPECT_GT(slot.last().options().GetExtension(common::v1::max_items), 0)
+            << slot.last().full_name() << " (" << request.full_name() << "." << slot.path
+            << ") has no (crm.common.v1.max_items)";
+      }
+    }
+  }
+  EXPECT_GT(repeated, 30);
+}
+
+// ---------------------------------------------------------------------------
+// The suite
+
+struct Process {
+  std::string name;
+  ServiceProcess* process;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::GenericStub> stub;
+  // A normal call that succeeds for an admin: method and request bytes.
+  std::string probe_method;
+  std::string probe_body;
+};
+
+class BadInputE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    runtime::SetLogLevel(runtime::LogLevel::kError);
+    dir_ = new crm::testing::TempDir();
+    broker_ = new messaging::testing::DevBroker(DEVBROKER_PATH, dir_->path());
+    const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
+    const std::string kafka = "--kafka_brokers=" + broker_->bootstrap();
+    const std::string root = dir_->path();
+    customer_ =
+        new ServiceProcess(CUSTOMER_PATH, {"--data_dir=" + root + "/customer", kafka, secret});
+    const std::string customer_addr = "--customer_addr=" + customer_->grpc_address();
+    interaction_ = new ServiceProcess(
+        INTERACTION_PATH, {"--data_dir=" + root + "/interaction", kafka, secret, customer_addr});
+    ticket_ = new ServiceProcess(TICKET_PATH,
+                                 {"--data_dir=" + root + "/ticket", kafka, secret, customer_addr});
+    classification_ = new ServiceProcess(CLASSIFICATION_PATH,
+                                         {"--data_dir=" + root + "/classification", kafka, secret});
+  }
+  static void TearDownTestSuite() {
+    for (ServiceProcess* p : {classification_, ticket_, interaction_, customer_}) {
+      p->Stop();
+      delete p;
+    }
+    delete broker_;
+    delete dir_;
+  }
+
+  void SetUp() override {
+    admin_ = DevToken("root", {"admin"}, "north");
+    const auto add = [&](const std::string& name, ServiceProcess* p, const Message& probe,
+                         const std::string& probe_method) {
+      Process& proc = processes_.emplace_back();
+      proc.name = name;
+      proc.process = p;
+      proc.channel = p->Channel();
+      proc.stub = std::make_unique<grpc::GenericStub>(proc.channel);
+      proc.probe_method = probe_method;
+      proc.probe_body = probe.SerializeAsString();
+    };
+    add("crm-customer", customer_, customer::v1::ListCustomersRequest(),
+        "/crm.customer.v1.CustomerService/ListCustomers");
+    add("crm-interaction", interaction_, interaction::v1::ListCampaignsRequest(),
+        "/crm.interaction.v1.CampaignService/ListCampaigns");
+    add("crm-ticket", ticket_, ticket::v1::GetSlaConfigRequest(),
+        "/crm.ticket.v1.TicketService/GetSlaConfig");
+    add("crm-classification", classification_, classification::v1::GetRuleSetRequest(),
+        "/crm.classification.v1.ClassificationService/GetRuleSet");
+    for (Process& p : processes_) {
+      Reply r = RawCall(*p.stub, p.probe_method, p.probe_body, admin_);
+      ASSERT_TRUE(r.status.ok()) << p.name << " " << p.probe_method << ": "
+                                 << r.status.error_message();
+    }
+  }
+
+  // The store's last position, from a checkpoint (AdminService.Backup).
+  uint64_t LastPosition(Process& p) {
+    admin::v1::BackupRequest req;
+    req.set_target_dir(absl::StrCat(dir_->path(), "/backup-", p.name, "-", ++backups_));
+    Reply r =
+        RawCall(*p.stub, "/crm.admin.v1.AdminService/Backup", req.SerializeAsString(), admin_);
+    EXPECT_TRUE(r.status.ok()) << p.name << ": " << r.status.error_message();
+    admin::v1::BackupResponse resp;
+    EXPECT_TRUE(resp.ParseFromString(r.body));
+    return resp.last_position();
+  }
+
+  // After a refused call: still serving, and a normal call on the same channel works.
+  void ExpectStillServing(Process& p, const std::string& what) {
+    EXPECT_EQ(Health(*p.stub, ""), "SERVING") << p.name << " after " << what;
+    Reply r = RawCall(*p.stub, p.probe_method, p.probe_body, admin_);
+    EXPECT_TRUE(r.status.ok()) << p.name << " after " << what << ": " << r.status.error_code()
+                               << " " << r.status.error_message();
+    EXPECT_EQ(p.channel->GetState(false), GRPC_CHANNEL_READY) << p.name << " after " << what;
+  }
+
+  // Every crm service of the source tree, each with the process(es) serving it.
+  std::vector<std::pair<const ServiceDescriptor*, Process*>> Services() {
+    std::vector<std::pair<const ServiceDescriptor*, Process*>> out;
+    for (const ServiceDescriptor* service : ServicesOfTheSourceTree()) {
+      int served_by = 0;
+      for (Process& p : processes_) {
+        if (Health(*p.stub, service->full_name()) == "SERVING") {
+          out.emplace_back(service, &p);
+          ++served_by;
+        }
+      }
+      EXPECT_GE(served_by, 1) << service->full_name() << " is served by no process";
+    }
+    return out;
+  }
+
+  static crm::testing::TempDir* dir_;
+  static messaging::testing::DevBroker* broker_;
+  static ServiceProcess* customer_;
+  static ServiceProcess* interaction_;
+  static ServiceProcess* ticket_;
+  static ServiceProcess* classification_;
+  std::vector<Process> processes_;
+  std::string admin_;
+  int backups_ = 0;
+};
+
+crm::testing::TempDir* BadInputE2eTest::dir_ = nullptr;
+messaging::testing::DevBroker* BadInputE2eTest::broker_ = nullptr;
+ServiceProcess* BadInputE2eTest::customer_ = nullptr;
+ServiceProcess* BadInputE2eTest::interaction_ = nullptr;
+ServiceProcess* BadInputE2eTest::ticket_ = nullptr;
+ServiceProcess* BadInputE2eTest::classification_ = nullptr;
+
+// One row of the table: what is sent and what must come back.
+struct Case {
+  std::string kind;  // "oversize id"
+  std::string what;  // "oversize id options.command_id (300 bytes)"
+  std::string body;
+  std::string message;        // the exact message expected, or
+  std::string message_start;  // its beginning
+};
+
+bool IsString(const FieldDescriptor& f) { return f.type() == FieldDescriptor::TYPE_STRING; }
+
+// Every case of the table for one request type.
+std::vector<Case> CasesFor(const Descriptor& type) {
+  const command::Limits limits;
+  std::vector<Case> cases;
+  const std::string unparsable = absl::StrCat("request: not a valid ", type.full_name(), " (");
+  for (const Slot& slot : SlotsOf(type)) {
+    const FieldDescriptor& f = slot.last();
+    if (f.cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+      const bool id = command::IsIdField(f);
+      const bool token = !id && absl::EndsWith(f.name(), "_token");
+      const size_t max = id      ? limits.max_id_bytes
+                         : token ? limits.max_token_bytes
+                                 : limits.max_string_bytes;
+      const std::string expected = absl::StrCat(ElementPath(slot), ": at most ", max, " bytes");
+      const char* kind = id ? "id" : token ? "page token" : "string";
+      std::vector<size_t> sizes = {max + 1};
+      if (id) sizes = {300, 66 << 10};
+      for (size_t size : sizes) {
+        cases.push_back({absl::StrCat("oversize ", kind),
+                         absl::StrCat("oversize ", kind, " ", slot.path, " (", size, " bytes)"),
+                         WithString(type, slot, std::string(size, 'a')), expected, ""});
+      }
+      if (IsString(f)) {
+        // Same length as the placeholder, so no length prefix changes.
+        const std::string placeholder = "PLACEHOLDER-7f3a";
+        std::string body = WithString(type, slot, placeholder);
+        const size_t at = body.find(placeholder);
+        body.replace(at, placeholder.size(),
+                     std::string("\xc3\x28", 2) + std::string(13, 'x') + "\xff");
+        cases.push_back({"invalid UTF-8", "invalid UTF-8 in " + slot.path, body, "", unparsable});
+      }
+    }
+    if (f.is_repeated()) {
+      const size_t max = command::MaxItems(f, limits);
+      std::string body = Build(type, slot, [&](Message& m, const FieldDescriptor& field) {
+        for (size_t i = 0; i <= max; ++i) AddElement(m, field, static_cast<int>(i));
+      });
+      cases.push_back({"oversize repeated",
+                       absl::StrCat("oversize repeated ", slot.path, " (", max + 1, " items)"),
+                       body, absl::StrCat(slot.path, ": at most ", max, " items"), ""});
+    }
+  }
+  // Garbage: an invalid wire type; a length running past the end; a varint of
+  // eleven bytes.
+  cases.push_back({"garbage", "garbage (wire type 6)", "not a protobuf message", "", unparsable});
+  cases.push_back({"garbage", "garbage (truncated)",
+                   std::string("\x0a\x7f"
+                               "abc",
+                               5),
+                   "", unparsable});
+  cases.push_back({"garbage", "garbage (endless varint)", std::string(11, '\xff'), "", unparsable});
+  return cases;
+}
+
+TEST_F(BadInputE2eTest, EveryRpcRefusesBadInputWithItsCodeKeepsServingAndWritesNothing) {
+  std::map<std::string, uint64_t> before;
+  for (Process& p : processes_) before[p.name] = LastPosition(p);
+
+  int rpcs = 0, cases = 0;
+  std::map<std::string, int> per_kind;
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& [service, process] : Services()) {
+    for (int m = 0; m < service->method_count(); ++m) {
+      const google::protobuf::MethodDescriptor& method = *service->method(m);
+      ++rpcs;
+      for (const Case& c : CasesFor(*method.input_type())) {
+        ++cases;
+        ++per_kind[c.kind];
+        const std::string where =
+            absl::StrCat(process->name, " ", method.full_name(), ": ", c.what);
+        Reply r = RawCall(*process->stub, MethodPath(method), c.body, admin_);
+        EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+            << where << " → " << r.status.error_message();
+        if (!c.message.empty()) {
+          EXPECT_EQ(r.status.error_message(), c.message) << where;
+        } else {
+          EXPECT_TRUE(absl::StartsWith(r.status.error_message(), c.message_start))
+              << where << " → " << r.status.error_message();
+        }
+        ExpectStillServing(*process, where);
+        if (::testing::Test::HasFailure()) return;  // one clear failure, not thousands
+      }
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%d RPCs, %d bad requests in %.1f s:", rpcs, cases, seconds);
+  for (const auto& [kind, n] : per_kind) std::printf(" %s %d;", kind.c_str(), n);
+  std::printf("\n");
+  EXPECT_GE(rpcs, 90);
+
+  for (Process& p : processes_) {
+    EXPECT_EQ(LastPosition(p), before[p.name]) << p.name << " wrote something";
+  }
+}
+
+// Authentication comes before the bounds: an oversize id without a valid token
+// is UNAUTHENTICATED, and says nothing about the request.
+TEST_F(BadInputE2eTest, AnOversizeIdWithoutAValidTokenIsUnauthenticated) {
+  customer::v1::GetCustomerRequest get;
+  get.set_customer_id(std::string(66 << 10, 'c'));
+  for (const std::string& token : {std::string(), std::string("not-a-jwt")}) {
+    Reply r = RawCall(*processes_[0].stub, "/crm.customer.v1.CustomerService/GetCustomer",
+                      get.SerializeAsString(), token);
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::UNAUTHENTICATED) << r.status.error_message();
+    ExpectStillServing(processes_[0], "an unauthenticated oversize id");
+  }
+}
+
+// An 8 KB customer id given to crm-ticket and crm-interaction is refused there,
+// before they would look the customer up in crm-customer.
+TEST_F(BadInputE2eTest, AnOversizeCustomerIdIsRefusedBeforeAnyLookup) {
+  ticket::v1::OpenTicketRequest open;
+  open.set_customer_id(std::string(8 << 10, 'c'));
+  open.set_subject("s");
+  Reply r = RawCall(*processes_[2].stub, "/crm.ticket.v1.TicketService/OpenTicket",
+                    open.SerializeAsString(), admin_);
+  EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(r.status.error_message(), "customer_id: at most 256 bytes");
+}
+
+// RegisterCustomer with 100,000 contacts, and with 100,000 contacts that make the
+// message nearly 4 MB: refused at once, naming the field.
+TEST_F(BadInputE2eTest, HundredThousandContactsAreRefusedAtOnce) {
+  const std::string sales = DevToken("alice", {"sales_rep"}, "north");
+  for (size_t name_bytes : {size_t{1}, size_t{28}}) {
+    customer::v1::RegisterCustomerRequest reg;
+    reg.mutable_basic()->set_name("Many Contacts Ltd");
+    for (int i = 0; i < 100000; ++i) {
+      reg.add_contacts()->mutable_personal()->set_name(std::string(name_bytes, 'n'));
+    }
+    const std::string body = reg.SerializeAsString();
+    ASSERT_LT(body.size(), 4u << 20);
+    double best_ms = 1e9;
+    for (int round = 0; round < 3; ++round) {
+      const auto start = std::chrono::steady_clock::now();
+      Reply r = RawCall(*processes_[0].stub, "/crm.customer.v1.CustomerService/RegisterCustomer",
+                        body, sales);
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+      best_ms = std::min(best_ms, ms);
+      EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+      EXPECT_EQ(r.status.error_message(), "contacts: at most 100 items");
+    }
+    std::printf(
+        "RegisterCustomer with 100000 contacts (%zu bytes) refused in %.1f ms "
+        "(best of 3, client-side, over loopback)\n",
+        body.size(), best_ms);
+    EXPECT_LT(best_ms, 1000.0);
+    ExpectStillServing(processes_[0], "100000 contacts");
+  }
+}
+
+}  // namespace
+}  // namespace crm
