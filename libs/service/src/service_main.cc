@@ -29,6 +29,7 @@ class Runner {
     int slow_query_queue = 64;
     int64_t max_event_bytes = command::Limits().max_event_bytes;
     bool rebuild_projections = false;
+    bool new_incarnation = false;
     ASSIGN_OR_RETURN(
         runtime::ServiceFlags flags,
         runtime::ParseServiceFlags(argc, argv, service_.name, [&](CLI::App& app) {
@@ -43,6 +44,10 @@ class Runner {
           runtime::AddFlag(app, "max_event_bytes", &max_event_bytes,
                            "Largest event a command may append, in bytes (Kafka's default "
                            "message limit is 1 MB); a larger one is INVALID_ARGUMENT");
+          runtime::AddFlag(app, "new_incarnation", &new_incarnation,
+                           "Give the store a new incarnation before serving: for a copy of "
+                           "the data dir made other than by the Backup RPC (disk snapshot, "
+                           "file copy) that restores the service (docs/operations.md)");
           runtime::AddFlag(app, "test_clock_offset_file", &test_clock_offset_file,
                            "TESTS ONLY: shift the clock by the seconds in this file");
           if (service_.rebuild.projector) {
@@ -78,7 +83,13 @@ class Runner {
     ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
                      auth::MakeVerifier(auth_flags));
     ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
-                     eventstore::OpenEventStore({.path = flags.data_dir, .clock = clock}));
+                     eventstore::OpenEventStore({.path = flags.data_dir,
+                                                 .clock = clock,
+                                                 .new_incarnation = new_incarnation}));
+    runtime::Log(runtime::LogLevel::kInfo, "store_opened",
+                 {{"data_dir", flags.data_dir},
+                  {"incarnation", store->Incarnation()},
+                  {"last_position", store->LastPosition()}});
     RETURN_IF_ERROR(RebuildIfAsked(*store, rebuild_projections));
     std::unique_ptr<directory::CustomerLookup> customers;
     if (service_.customer_lookup) {

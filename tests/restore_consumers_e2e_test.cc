@@ -1,0 +1,255 @@
+// A producer restored from a backup, over real processes: crm-devbroker +
+// crm-customer + crm-interaction + crm-ticket + crm-classification. crm-customer
+// is backed up (`crmctl admin backup`), a customer changes owner three times (each
+// consumer applies each change), crm-customer stops and is restored from the
+// backup: its store gets a new incarnation and its next event reuses the global
+// position of the first change after the backup. The change made after the
+// restore is applied by all three consumers (they deduplicate by incarnation and
+// position, not by position alone), and the restored relay's replays of events
+// from before the backup change nothing.
+//
+// What each consumer applied is seen through its own access checks: a sales rep
+// sees a customer in crm-interaction (GetTimeline), crm-ticket (ListTickets) and
+// crm-classification (GetClassification) exactly when that service's copy of the
+// customer directory names them owner (no --customer_addr: nothing asks
+// crm-customer).
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "common/testing/eventually.h"
+#include "common/testing/subprocess.h"
+#include "common/testing/temp_dir.h"
+#include "crm/auth/grpc_auth.h"
+#include "crm/classification/v1/classification_service.grpc.pb.h"
+#include "crm/customer/v1/customer_service.grpc.pb.h"
+#include "crm/interaction/v1/interaction_service.grpc.pb.h"
+#include "crm/messaging/cloudevents.h"
+#include "crm/runtime/log.h"
+#include "crm/ticket/v1/ticket_service.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "messaging/testing/kafka_testing.h"
+#include "testing/metrics_scrape.h"
+#include "testing/suite_process.h"
+
+namespace crm {
+namespace {
+
+namespace cv1 = ::crm::customer::v1;
+namespace iv1 = ::crm::interaction::v1;
+namespace tv1 = ::crm::ticket::v1;
+namespace kv1 = ::crm::classification::v1;
+using crm::testing::DevToken;
+using crm::testing::Eventually;
+using crm::testing::ScrapeMetric;
+using crm::testing::ServiceProcess;
+
+template <typename Stub, typename Method, typename Req, typename Resp>
+grpc::Status Call(Stub& stub, const std::string& token, Method method, const Req& req, Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", auth::BearerHeader(token));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return (stub.*method)(&ctx, req, resp);
+}
+
+// The three consuming services, probed as one sales rep.
+struct Consumers {
+  ServiceProcess& interaction;
+  ServiceProcess& ticket;
+  ServiceProcess& classification;
+
+  // Per service: whether `rep` (a sales rep) may see customer `id` there.
+  std::map<std::string, bool> SeenBy(const std::string& rep, const std::string& id) const {
+    const std::string token = DevToken(rep, {"sales_rep"}, "anywhere");
+    std::map<std::string, bool> seen;
+    {
+      auto stub = iv1::InteractionService::NewStub(interaction.Channel());
+      iv1::GetTimelineRequest req;
+      req.set_customer_id(id);
+      iv1::GetTimelineResponse resp;
+      seen["crm-interaction"] =
+          Call(*stub, token, &iv1::InteractionService::Stub::GetTimeline, req, &resp).ok();
+    }
+    {
+      auto stub = tv1::TicketService::NewStub(ticket.Channel());
+      tv1::ListTicketsRequest req;
+      req.set_customer_id(id);
+      tv1::ListTicketsResponse resp;
+      seen["crm-ticket"] = Call(*stub, token, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
+    }
+    {
+      auto stub = kv1::ClassificationService::NewStub(classification.Channel());
+      kv1::GetClassificationRequest req;
+      req.set_customer_id(id);
+      kv1::GetClassificationResponse resp;
+      seen["crm-classification"] =
+          Call(*stub, token, &kv1::ClassificationService::Stub::GetClassification, req, &resp).ok();
+    }
+    return seen;
+  }
+
+  // Waits until `owner` sees the customer in all three services and `previous`
+  // (when given) in none.
+  bool WaitForOwner(const std::string& id, const std::string& owner,
+                    const std::string& previous = "") const {
+    const std::map<std::string, bool> all = {
+        {"crm-classification", true}, {"crm-interaction", true}, {"crm-ticket", true}};
+    const std::map<std::string, bool> none = {
+        {"crm-classification", false}, {"crm-interaction", false}, {"crm-ticket", false}};
+    const bool ok = Eventually(
+        [&] { return SeenBy(owner, id) == all && (previous.empty() || SeenBy(previous, id) == none); },
+        absl::Seconds(60));
+    if (!ok) {
+      for (const auto& [service, seen] : SeenBy(owner, id)) {
+        ADD_FAILURE() << owner << " in " << service << ": " << (seen ? "sees it" : "does not");
+      }
+    }
+    return ok;
+  }
+};
+
+uint64_t AssignOwner(ServiceProcess& customer, const std::string& token, const std::string& id,
+                     const std::string& owner, const std::string& region) {
+  auto stub = cv1::CustomerService::NewStub(customer.Channel());
+  cv1::AssignOwnerRequest req;
+  req.set_customer_id(id);
+  req.set_owner(owner);
+  req.set_region(region);
+  req.set_reason("territory change");
+  cv1::WriteResponse resp;
+  grpc::Status s = Call(*stub, token, &cv1::CustomerService::Stub::AssignOwner, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.version();
+}
+
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+// The records of the customer topic for `key`, as (position, incarnation), in
+// order, once `enough` says so (or after 60 s).
+Records PositionsOf(const std::string& brokers, const std::string& key,
+                    const std::function<bool(const Records&)>& enough) {
+  Records out;
+  Eventually([&] {
+    out.clear();
+    for (const messaging::KafkaRecord& r :
+         messaging::testing::ReadTopic(brokers, std::string(messaging::kCustomerTopic), 3, 1000,
+                                       absl::Seconds(3))) {
+      if (r.key != key) continue;
+      const std::string* position = messaging::FindHeader(r, "ce_crmposition");
+      const std::string* incarnation = messaging::FindHeader(r, "ce_crmincarnation");
+      out.emplace_back(position ? *position : "?", incarnation ? *incarnation : "");
+    }
+    return enough(out);
+  });
+  return out;
+}
+
+TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABackup) {
+  runtime::SetLogLevel(runtime::LogLevel::kError);
+  crm::testing::TempDir dir;
+  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
+  const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
+  const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
+  const std::string session = "--kafka_session_timeout_ms=6000";
+  const std::string alice = DevToken("alice", {"sales_rep"}, "north");
+  const std::string root = DevToken("root", {"admin"}, "");
+
+  auto customer = std::make_unique<ServiceProcess>(
+      CUSTOMER_PATH, std::vector<std::string>{"--data_dir=" + dir.path() + "/customer", kafka,
+                                              secret, session});
+  ServiceProcess interaction(INTERACTION_PATH, {"--data_dir=" + dir.path() + "/interaction", kafka,
+                                                secret, "--scan_interval_ms=100", session});
+  ServiceProcess ticket(TICKET_PATH, {"--data_dir=" + dir.path() + "/ticket", kafka, secret,
+                                      "--scan_interval_ms=100", session});
+  ServiceProcess classification(CLASSIFICATION_PATH,
+                                {"--data_dir=" + dir.path() + "/classification", kafka, secret,
+                                 "--scan_interval_ms=100", session});
+  const Consumers consumers{interaction, ticket, classification};
+
+  // A customer of alice's, known to every consumer.
+  auto customers = cv1::CustomerService::NewStub(customer->Channel());
+  cv1::RegisterCustomerRequest reg;
+  reg.mutable_basic()->set_name("Restored Twice Ltd");
+  reg.mutable_basic()->set_industry("energy");
+  cv1::RegisterCustomerResponse registered;
+  grpc::Status s =
+      Call(*customers, alice, &cv1::CustomerService::Stub::RegisterCustomer, reg, &registered);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const std::string id = registered.customer_id();
+  ASSERT_TRUE(consumers.WaitForOwner(id, "alice"));
+
+  // The backup, then three changes after it, each applied everywhere.
+  const std::string backup_dir = dir.path() + "/backup";
+  {
+    crm::testing::Subprocess crmctl({CRMCTL_PATH, "admin", "backup",
+                                     "--addr=" + customer->grpc_address(), "--token=" + root,
+                                     "--dir=" + backup_dir, "--output=json"});
+    auto line = crmctl.ReadLine(absl::Seconds(30));
+    ASSERT_TRUE(line.has_value());
+    EXPECT_EQ(crmctl.Wait(), 0);
+  }
+  EXPECT_TRUE(std::filesystem::exists(backup_dir + "/RESTORED_FROM_BACKUP"));
+  std::string previous = "alice";
+  for (const auto& [owner, region] : std::vector<std::pair<std::string, std::string>>{
+           {"bob", "south"}, {"carol", "west"}, {"erin", "central"}}) {
+    SCOPED_TRACE(owner);
+    AssignOwner(*customer, root, id, owner, region);
+    ASSERT_TRUE(consumers.WaitForOwner(id, owner, previous));
+    previous = owner;
+  }
+  const Records before_restore =
+      PositionsOf(broker.bootstrap(), id, [](const Records& r) { return r.size() >= 4; });
+  ASSERT_EQ(before_restore.size(), 4u);
+  const std::string original_incarnation = before_restore[0].second;
+  EXPECT_FALSE(original_incarnation.empty());
+  EXPECT_EQ(before_restore[3].second, original_incarnation);
+  EXPECT_EQ(customer->Stop(), 0);
+
+  // Restore: a copy of the backup as the data directory; same broker.
+  const std::string restored_dir = dir.path() + "/restored";
+  std::filesystem::copy(backup_dir, restored_dir, std::filesystem::copy_options::recursive);
+  customer = std::make_unique<ServiceProcess>(
+      CUSTOMER_PATH,
+      std::vector<std::string>{"--data_dir=" + restored_dir, kafka, secret, session});
+  EXPECT_FALSE(std::filesystem::exists(restored_dir + "/RESTORED_FROM_BACKUP"))
+      << "the restored store took a new incarnation and dropped the marker";
+
+  // The restored store is at the backup: alice's customer again. A change now
+  // takes the global position bob's change had, under a new incarnation.
+  AssignOwner(*customer, root, id, "dave", "east");
+  const Records after_restore = PositionsOf(broker.bootstrap(), id, [&](const Records& r) {
+    return !r.empty() && r.back().second != original_incarnation;
+  });
+  ASSERT_FALSE(after_restore.empty());
+  const auto& dave = after_restore.back();
+  EXPECT_NE(dave.second, original_incarnation);
+  EXPECT_FALSE(dave.second.empty());
+  EXPECT_EQ(dave.first, before_restore[1].first)
+      << "the position of the first change after the backup is used again";
+
+  // Applied by all three consumers: dave sees the customer, erin no longer does.
+  ASSERT_TRUE(consumers.WaitForOwner(id, "dave", "erin"));
+
+  // The next change applies on top of dave's, and no partition stalled.
+  AssignOwner(*customer, root, id, "frank", "east");
+  ASSERT_TRUE(consumers.WaitForOwner(id, "frank", "dave"));
+  for (const auto& [group, p] : std::vector<std::pair<std::string, ServiceProcess*>>{
+           {"crm-interaction", &interaction}, {"crm-ticket", &ticket},
+           {"crm-classification", &classification}}) {
+    for (int partition = 0; partition < 3; ++partition) {
+      // -1: never stalled (no series); 0: stalled once and reset.
+      EXPECT_LE(ScrapeMetric(p->admin_address(),
+                             absl::StrCat("crm_consumer_stalled{group=\"", group, "\",topic=\"",
+                                          std::string(messaging::kCustomerTopic), "\",partition=\"",
+                                          partition, "\"}")),
+                0)
+          << group << " partition " << partition;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace crm
