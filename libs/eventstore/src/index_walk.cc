@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -98,14 +99,27 @@ absl::StatusOr<std::string> OpenPageToken(const EventStore& store, std::string_v
 
 void IndexKeyWrites(std::string_view projection, const std::vector<std::string>& old_keys,
                     const std::vector<std::string>& new_keys, std::vector<ProjectionWrite>& out) {
-  const auto contains = [](const std::vector<std::string>& v, const std::string& k) {
-    return std::find(v.begin(), v.end(), k) != v.end();
+  // A few keys (the usual case): compared directly. Many (an opportunity's plan
+  // steps): looked up in a set of the other side, so the cost stays linear in
+  // the number of keys instead of growing with their product.
+  constexpr size_t kDirect = 16;
+  const bool direct = old_keys.size() <= kDirect && new_keys.size() <= kDirect;
+  using KeySet = absl::flat_hash_set<absl::string_view>;
+  const KeySet old_set = direct ? KeySet() : KeySet(old_keys.begin(), old_keys.end());
+  const KeySet new_set = direct ? KeySet() : KeySet(new_keys.begin(), new_keys.end());
+  const auto contains = [direct](const std::vector<std::string>& v, const KeySet& set,
+                                 const std::string& k) {
+    return direct ? std::find(v.begin(), v.end(), k) != v.end() : set.contains(k);
   };
   for (const std::string& k : old_keys) {
-    if (!contains(new_keys, k)) out.push_back(ProjectionWrite::Delete(std::string(projection), k));
+    if (!contains(new_keys, new_set, k)) {
+      out.push_back(ProjectionWrite::Delete(std::string(projection), k));
+    }
   }
   for (const std::string& k : new_keys) {
-    if (!contains(old_keys, k)) out.push_back(ProjectionWrite::Put(std::string(projection), k, ""));
+    if (!contains(old_keys, old_set, k)) {
+      out.push_back(ProjectionWrite::Put(std::string(projection), k, ""));
+    }
   }
 }
 

@@ -196,5 +196,27 @@ TEST_F(IndexWalkTest, StreamPagesResumeAfterTheLastEventReturned) {
       ReadStreamPage(*store_, "s-1", {.page_size = 2, .page_token = "3", .binding = "H"}).status());
 }
 
+// The same writes whether the keys are few (compared directly) or many (looked
+// up in a set): deletes of the old keys gone, then puts of the new ones, each in
+// its list's order.
+TEST(IndexKeyWritesTest, DeletesWhatIsGoneAndPutsWhatIsNewForFewAndManyKeys) {
+  for (int n : {3, 5000}) {
+    std::vector<std::string> old_keys, new_keys;
+    for (int i = 0; i < n; ++i) old_keys.push_back(absl::StrCat("k", i));
+    for (int i = n / 2; i < n + n / 2; ++i) new_keys.push_back(absl::StrCat("k", i));
+    std::vector<ProjectionWrite> out;
+    IndexKeyWrites("idx", old_keys, new_keys, out);
+    ASSERT_EQ(out.size(), static_cast<size_t>(2 * (n / 2))) << n;
+    for (int i = 0; i < n / 2; ++i) {
+      EXPECT_EQ(out[i].kind, ProjectionWrite::Kind::kDelete);
+      EXPECT_EQ(out[i].key, absl::StrCat("k", i));
+      const ProjectionWrite& put = out[n / 2 + i];
+      EXPECT_EQ(put.kind, ProjectionWrite::Kind::kPut);
+      EXPECT_EQ(put.key, absl::StrCat("k", n + i));
+      EXPECT_EQ(put.projection, "idx");
+    }
+  }
+}
+
 }  // namespace
 }  // namespace crm::eventstore
