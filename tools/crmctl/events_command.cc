@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <memory>
+#include <ostream>
 #include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "crm/messaging/topic_reader.h"
@@ -46,10 +48,20 @@ int Tail(const TailOptions& o) {
   return 0;
 }
 
+// `events stream` text: "position  incarnation  stream vN  event_type  actor  occurred_at".
+void PrintEnvelope(const google::protobuf::Message& m, std::ostream& out) {
+  const auto& e = static_cast<const events::v1::EventEnvelope&>(m);
+  out << e.global_position() << "  " << OrDash(e.incarnation()) << "  " << e.stream_id() << " v"
+      << e.stream_version() << "  " << e.event_type() << "  " << OrDash(e.actor()) << "  "
+      << FormatTime(e.occurred_at()) << "\n";
+}
+
 }  // namespace
 
-void AddEventsCommands(CLI::App& app) {
-  CLI::App* events = app.add_subcommand("events", "Read the suite's domain events from Kafka");
+void AddEventsCommands(CLI::App& app, std::shared_ptr<const EventLogCommandEnv> env) {
+  if (env == nullptr) env = std::make_shared<EventLogCommandEnv>();
+  CLI::App* events = app.add_subcommand(
+      "events", "Read the suite's domain events: from Kafka (tail) or from a service's log (stream)");
   events->require_subcommand(1);
   auto options = std::make_shared<TailOptions>();
   CLI::App* tail = events->add_subcommand(
@@ -67,6 +79,24 @@ void AddEventsCommands(CLI::App& app) {
     runtime::SetLogLevel(runtime::LogLevel::kError);  // keep stdout for events
     if (int rc = Tail(*options); rc != 0) throw CLI::RuntimeError(rc);
   });
+
+  using Stub = events::v1::EventLogService::StubInterface;
+  std::vector<RpcSpec> rows = {
+      {.command = "stream",
+       .help = "A service's event log from a global position, as stored (EventLogService, "
+               "service and admin roles); ends when caught up. --output json prints one "
+               "envelope per line",
+       .flags = {{"from", "from_position", "First global position", FlagKind::kValue, "1"},
+                 {"max", "max_events", "Stop after this many events (0: until caught up)"}},
+       .run = ServerStream(env, &Stub::StreamEvents),
+       .text = &PrintEnvelope},
+  };
+  AddRpcCommands(*events,
+                 {.name = "events",
+                  .entity = "event",
+                  .addr_env = "CRM_EVENTS_ADDR",
+                  .default_addr = "127.0.0.1:50051"},
+                 std::move(rows), env->out, env->err);
 }
 
 }  // namespace crm::crmctl

@@ -254,6 +254,12 @@ void AddRpcGroup(CLI::App& app, const RpcGroup& group, std::vector<RpcSpec> rpcs
   for (const RpcSpec& spec : *rows) AddRpcCommand(*cmd, group, spec, rows, out, err);
 }
 
+void AddRpcCommands(CLI::App& parent, const RpcGroup& group, std::vector<RpcSpec> rpcs,
+                    std::ostream* out, std::ostream* err) {
+  auto rows = std::make_shared<const std::vector<RpcSpec>>(std::move(rpcs));
+  for (const RpcSpec& spec : *rows) AddRpcCommand(parent, group, spec, rows, out, err);
+}
+
 // ---------------------------------------------------------------- text helpers
 
 std::string FormatTime(const pb::Timestamp& ts) {

@@ -164,6 +164,12 @@ struct Invocation {
 void AddRpcGroup(CLI::App& app, const RpcGroup& group, std::vector<RpcSpec> rpcs, std::ostream* out,
                  std::ostream* err);
 
+// As AddRpcGroup, into a command group that exists already (`crmctl events`,
+// whose `tail` reads Kafka): the rows become subcommands of `parent`; `group`
+// gives the connection flags' address environment variable and default.
+void AddRpcCommands(CLI::App& parent, const RpcGroup& group, std::vector<RpcSpec> rpcs,
+                    std::ostream* out, std::ostream* err);
+
 // ------------------------------------------------- calling, for any service
 
 // Where a group's commands get their stub and write their output. Must

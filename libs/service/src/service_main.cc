@@ -9,6 +9,7 @@
 #include "crm/auth/flags.h"
 #include "crm/common/offset_clock.h"
 #include "crm/common/status_macros.h"
+#include "crm/eventlog/event_log_service.h"
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
@@ -112,6 +113,8 @@ class Runner {
     Parts parts(flags, *store, *clock, *pipeline, *verifier, customers.get(), *slow_queries);
     RETURN_IF_ERROR(service_.build(parts));
     admin::AdminServiceImpl admin_service(store.get(), verifier.get());
+    // The service's own log, for catch-up and rebuilds without Kafka retention.
+    eventlog::EventLogServiceImpl event_log(*store, *verifier);
     // The group commit at work: appends per synced write is appends / groups.
     runtime::MetricsRegistry& metrics = runtime::MetricsRegistry::Default();
     runtime::CallbackGauge appends = metrics.AddCallbackGauge(
@@ -143,6 +146,7 @@ class Runner {
     runtime::ServiceRuntime rt(service_.name, flags);
     for (grpc::Service* s : parts.services_) rt.AddService(s);
     rt.AddService(&admin_service);
+    rt.AddService(&event_log);
     // After the calls drained: the workers, the consumer, then publish what is
     // left. Parts, pipeline, relay and store then close in reverse order of
     // declaration.

@@ -16,6 +16,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/customer/projection/customer_projection.h"
+#include "crm/eventlog/access.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/runtime/log.h"
 
@@ -496,10 +497,7 @@ absl::StatusOr<int> CustomerApp::ReactToInteractionEvents() {
 }
 
 absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {
-  if (!who.Has(Role::kService) && !who.Has(Role::kAdmin)) {
-    return absl::PermissionDeniedError("the event log is for service and admin callers");
-  }
-  return absl::OkStatus();
+  return eventlog::CheckAccess(who);
 }
 
 }  // namespace crm::customer
