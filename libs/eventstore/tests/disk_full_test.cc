@@ -41,12 +41,12 @@ class EventStoreDiskFullTest : public ::testing::Test {
 
   absl::Status Open() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<EventStore>> store = OpenEventStore(
-        {.path = mount_point_ + "/store",
-         .on_writable_change = [this](bool writable, std::string_view reason) {
-           std::lock_guard<std::mutex> lock(mu_);
-           changes_.emplace_back(writable, std::string(reason));
-         }});
+    absl::StatusOr<std::unique_ptr<EventStore>> store =
+        OpenEventStore({.path = mount_point_ + "/store",
+                        .on_writable_change = [this](bool writable, std::string_view reason) {
+                          std::lock_guard<std::mutex> lock(mu_);
+                          changes_.emplace_back(writable, std::string(reason));
+                        }});
     if (!store.ok()) return store.status();
     store_ = *std::move(store);
     return absl::OkStatus();
@@ -55,10 +55,12 @@ class EventStoreDiskFullTest : public ::testing::Test {
   static AppendRequest Event(const std::string& stream, size_t bytes) {
     AppendRequest req;
     req.stream_id = stream;
-    req.events.push_back({.event_type = "test.Filled", .partition_key = stream,
-                          .payload = std::string(bytes, 'p')});
+    req.events.push_back(
+        {.event_type = "test.Filled", .partition_key = stream, .payload = std::string(bytes, 'p')});
     // Random-ish bytes: compression must not make the disk look larger.
-    for (size_t i = 0; i < bytes; ++i) req.events[0].payload[i] = static_cast<char>((i * 131 + stream.size() * 7 + bytes) ^ (i >> 3));
+    for (size_t i = 0; i < bytes; ++i)
+      req.events[0].payload[i] =
+          static_cast<char>((i * 131 + stream.size() * 7 + bytes) ^ (i >> 3));
     return req;
   }
 
@@ -106,10 +108,12 @@ TEST_F(EventStoreDiskFullTest, WritesAreUnavailableUntilSpaceReturnsAndNothingAc
   const absl::Status cannot = store_->WriteStatus();
   EXPECT_EQ(cannot.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(cannot.message()), ::testing::HasSubstr("No space left on device"));
-  EXPECT_TRUE(Eventually([&] {
-    std::lock_guard<std::mutex> lock(mu_);
-    return !changes_.empty() && !changes_.back().first;
-  }, absl::Seconds(10)));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        return !changes_.empty() && !changes_.back().first;
+      },
+      absl::Seconds(10)));
   // Refused at once while full, and reads go on.
   absl::StatusOr<AppendResult> refused = store_->Append(Event("late", 16));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
@@ -136,7 +140,8 @@ TEST_F(EventStoreDiskFullTest, WritesAreUnavailableUntilSpaceReturnsAndNothingAc
   for (int round = 0; round < 2; ++round) {
     uint64_t max_acked = 0;
     for (const Acked& a : acked) {
-      absl::StatusOr<std::vector<EventEnvelope>> events = store_->ReadStream(a.stream, a.version, 1);
+      absl::StatusOr<std::vector<EventEnvelope>> events =
+          store_->ReadStream(a.stream, a.version, 1);
       ASSERT_TRUE(events.ok()) << events.status();
       ASSERT_EQ(events->size(), 1u) << a.stream << " v" << a.version;
       EXPECT_EQ((*events)[0].global_position(), a.position);

@@ -38,8 +38,8 @@ bool Admission::TryEnter() {
 void Admission::Leave() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
 
 absl::Status Admission::Busy() const {
-  return absl::ResourceExhaustedError(absl::StrCat("server busy: ", limit(),
-                                                   " calls in flight (--max_in_flight); retry later"));
+  return absl::ResourceExhaustedError(
+      absl::StrCat("server busy: ", limit(), " calls in flight (--max_in_flight); retry later"));
 }
 
 absl::Status Admission::QueueFull(std::string_view queue) {

@@ -25,7 +25,8 @@ void Readiness::Block(std::string_view name, std::string_view reason) {
     }
     if (was_ready) listeners = listeners_;
   }
-  Log(LogLevel::kWarn, "not_ready", {{"block", std::string(name)}, {"reason", std::string(reason)}});
+  Log(LogLevel::kWarn, "not_ready",
+      {{"block", std::string(name)}, {"reason", std::string(reason)}});
   for (const auto& listener : listeners) listener(false);
 }
 

@@ -257,6 +257,11 @@ absl::Status ServiceRuntime::Start() {
   builder.SetResourceQuota(quota);
   // Calls beyond --max_in_flight are answered RESOURCE_EXHAUSTED (command::Serve).
   Admission::Default().SetLimit(impl.flags.max_in_flight);
+  // gRPC takes every stream a client opens and queues it until a handler runs:
+  // under a flood the queue (and the process's memory) grew without bound
+  // before any handler could refuse a call. HTTP/2's limit on concurrent
+  // streams per connection keeps the excess with the client.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, impl.flags.max_in_flight);
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || impl.grpc_port == 0) {
     if (impl.server != nullptr) impl.server->Shutdown();

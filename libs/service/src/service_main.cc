@@ -14,9 +14,23 @@
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
 #include "crm/runtime/periodic_worker.h"
+#include "crm/runtime/readiness.h"
 #include "crm/runtime/server.h"
 
 namespace crm::service {
+
+namespace {
+
+// The store cannot write (a full disk): not ready until it resumed by itself.
+void BlockReadinessOnStore(bool writable, std::string_view reason) {
+  if (writable) {
+    runtime::Readiness::Default().Clear("store");
+  } else {
+    runtime::Readiness::Default().Block("store", reason);
+  }
+}
+
+}  // namespace
 
 class Runner {
  public:
@@ -86,7 +100,8 @@ class Runner {
     ASSIGN_OR_RETURN(std::unique_ptr<eventstore::EventStore> store,
                      eventstore::OpenEventStore({.path = flags.data_dir,
                                                  .clock = clock,
-                                                 .new_incarnation = new_incarnation}));
+                                                 .new_incarnation = new_incarnation,
+                                                 .on_writable_change = BlockReadinessOnStore}));
     runtime::Log(runtime::LogLevel::kInfo, "store_opened",
                  {{"data_dir", flags.data_dir},
                   {"incarnation", store->Incarnation()},
@@ -123,6 +138,10 @@ class Runner {
     runtime::CallbackGauge groups = metrics.AddCallbackGauge(
         "crm_eventstore_groups", "Synced writes (group commits) since start.", {},
         [&store] { return static_cast<double>(store->GetWriteStats().groups); });
+    runtime::CallbackGauge writable = metrics.AddCallbackGauge(
+        "crm_eventstore_writable",
+        "1 while the store can write; 0 while it cannot (a full disk) and resumes by itself.", {},
+        [&store] { return store->WriteStatus().ok() ? 1.0 : 0.0; });
 
     std::vector<std::unique_ptr<runtime::PeriodicWorker>> workers;
     for (Parts::WorkerSpec& w : parts.workers_) {

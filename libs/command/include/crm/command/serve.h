@@ -67,7 +67,9 @@ void RunOn(ThreadPool* pool, Done done, Work work) {
 // (UNAUTHENTICATED), then the request within its bounds (CheckBounds with the
 // default Limits: INVALID_ARGUMENT naming the field), so that no app method, read
 // or write, sees an oversized id, token, string or list. Linear in the number of
-// fields set; string contents are not read.
+// fields set; string contents are not read. Serve then admits the call
+// (runtime::Admission: RESOURCE_EXHAUSTED past --max_in_flight) until it
+// finishes.
 inline absl::StatusOr<auth::Principal> Admit(grpc::CallbackServerContext& ctx,
                                              const auth::TokenVerifier& verifier,
                                              const google::protobuf::Message& request) {
@@ -88,8 +90,15 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
     reactor->Finish(runtime::ToGrpcStatus(who.status()));
     return reactor;
   }
-  (app.*method)(*who, *req, resp,
-                [reactor](absl::Status s) { reactor->Finish(runtime::ToGrpcStatus(s)); });
+  runtime::Admission& admission = runtime::Admission::Default();
+  if (!admission.TryEnter()) {
+    reactor->Finish(runtime::ToGrpcStatus(admission.Busy()));
+    return reactor;
+  }
+  (app.*method)(*who, *req, resp, [reactor, &admission](absl::Status s) {
+    admission.Leave();
+    reactor->Finish(runtime::ToGrpcStatus(s));
+  });
   return reactor;
 }
 
@@ -99,8 +108,18 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<auth::Principal> who = Admit(*ctx, verifier, *req);
-  reactor->Finish(
-      runtime::ToGrpcStatus(who.ok() ? (app.*method)(*who, *req, resp) : who.status()));
+  if (!who.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(who.status()));
+    return reactor;
+  }
+  runtime::Admission& admission = runtime::Admission::Default();
+  if (!admission.TryEnter()) {
+    reactor->Finish(runtime::ToGrpcStatus(admission.Busy()));
+    return reactor;
+  }
+  absl::Status status = (app.*method)(*who, *req, resp);
+  admission.Leave();
+  reactor->Finish(runtime::ToGrpcStatus(status));
   return reactor;
 }
 
