@@ -1,21 +1,25 @@
 #include "crm/service/service_main.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "crm/admin/admin_service.h"
 #include "crm/auth/flags.h"
 #include "crm/common/offset_clock.h"
 #include "crm/common/status_macros.h"
 #include "crm/eventlog/event_log_service.h"
+#include "crm/messaging/catch_up.h"
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
 #include "crm/runtime/periodic_worker.h"
 #include "crm/runtime/readiness.h"
 #include "crm/runtime/server.h"
+#include "grpcpp/grpcpp.h"
 
 namespace crm::service {
 
@@ -45,6 +49,7 @@ class Runner {
     int64_t max_event_bytes = command::Limits().max_event_bytes;
     bool rebuild_projections = false;
     bool new_incarnation = false;
+    std::vector<std::string> catch_up_from;
     ASSIGN_OR_RETURN(
         runtime::ServiceFlags flags,
         runtime::ParseServiceFlags(argc, argv, service_.name, [&](CLI::App& app) {
@@ -78,6 +83,13 @@ class Runner {
             runtime::AddFlag(app, "service_token_file", &service_token_file,
                              "Token (role service) for calls to crm-customer; default: minted "
                              "with --jwt_secret_file");
+          }
+          if (!service_.consumes.empty()) {
+            runtime::AddFlag(app, "catch_up_from", &catch_up_from,
+                             "TOPIC=HOST:PORT (repeatable): before consuming, catch up on TOPIC "
+                             "from its producer's event log (crm.events.v1.EventLogService, "
+                             "plaintext, service token), then go on from Kafka; for a consumer "
+                             "that needs more than the topic's retention holds");
           }
           if (service_.flags) service_.flags(app);
         }));
@@ -153,6 +165,8 @@ class Runner {
       if (parts.handler_ == nullptr) {
         return absl::InternalError("the service consumes topics but built no handler");
       }
+      RETURN_IF_ERROR(CatchUpIfAsked(*store, *parts.handler_, catch_up_from, service_token_file,
+                                     auth_flags.jwt_secret_file));
       // Consumed changes wake the workers at once rather than at their next tick.
       ASSIGN_OR_RETURN(consumer, messaging::StartConsumerIfConfigured(
                                      *store, *parts.handler_, flags.kafka_brokers, service_.name,
@@ -183,6 +197,39 @@ class Runner {
   }
 
  private:
+  // --catch_up_from TOPIC=HOST:PORT: each topic caught up from its producer's log
+  // before the consumer starts (messaging/catch_up.h), as the service's group.
+  absl::Status CatchUpIfAsked(eventstore::EventStore& store, messaging::EventHandler& handler,
+                              const std::vector<std::string>& entries,
+                              const std::string& token_file, const std::string& secret_file) {
+    if (entries.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::unique_ptr<directory::ServiceToken> token,
+                     directory::ServiceToken::Create(service_.name, token_file, secret_file));
+    for (const std::string& entry : entries) {
+      const size_t eq = entry.find('=');
+      const std::string topic = entry.substr(0, eq);
+      if (eq == std::string::npos || eq + 1 == entry.size() ||
+          std::find(service_.consumes.begin(), service_.consumes.end(), topic) ==
+              service_.consumes.end()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--catch_up_from: '", entry, "' is not TOPIC=HOST:PORT of a consumed topic"));
+      }
+      const absl::Time start = absl::Now();
+      absl::StatusOr<messaging::CatchUpResult> r = messaging::CatchUpFromStream(
+          store, handler,
+          grpc::CreateChannel(entry.substr(eq + 1), grpc::InsecureChannelCredentials()),
+          {.group = service_.name, .topic = topic, .token = token->Get()});
+      if (!r.ok()) {
+        return absl::Status(r.status().code(), absl::StrCat("--catch_up_from ", entry, ": ",
+                                                            r.status().message()));
+      }
+      runtime::Log(runtime::LogLevel::kInfo, "caught_up",
+                   {{"topic", topic}, {"applied", r->applied}, {"skipped", r->skipped},
+                    {"seconds", absl::ToDoubleSeconds(absl::Now() - start)}});
+    }
+    return absl::OkStatus();
+  }
+
   // Rebuilds the projections when asked, or when a rebuild was interrupted.
   absl::Status RebuildIfAsked(eventstore::EventStore& store, bool asked) {
     if (!service_.rebuild.projector) return absl::OkStatus();

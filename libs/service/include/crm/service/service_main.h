@@ -27,8 +27,9 @@
 // --max_event_bytes, --worker_threads and --slow_query_queue (the pool of slow
 // queries and how many calls may wait for it),
 // --test_clock_offset_file (tests only), --rebuild_projections when the service
-// names projections to rebuild, and --customer_addr, --customer_tls_ca_file,
-// --service_token_file when it asks crm-customer about customers.
+// names projections to rebuild, --customer_addr, --customer_tls_ca_file,
+// --service_token_file when it asks crm-customer about customers,
+// --new_incarnation, and --catch_up_from when it consumes topics.
 #pragma once
 
 #include <functional>
