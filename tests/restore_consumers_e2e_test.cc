@@ -78,7 +78,8 @@ struct Consumers {
       tv1::ListTicketsRequest req;
       req.set_customer_id(id);
       tv1::ListTicketsResponse resp;
-      seen["crm-ticket"] = Call(*stub, token, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
+      seen["crm-ticket"] =
+          Call(*stub, token, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
     }
     {
       auto stub = kv1::ClassificationService::NewStub(classification.Channel());
@@ -100,7 +101,9 @@ struct Consumers {
     const std::map<std::string, bool> none = {
         {"crm-classification", false}, {"crm-interaction", false}, {"crm-ticket", false}};
     const bool ok = Eventually(
-        [&] { return SeenBy(owner, id) == all && (previous.empty() || SeenBy(previous, id) == none); },
+        [&] {
+          return SeenBy(owner, id) == all && (previous.empty() || SeenBy(previous, id) == none);
+        },
         absl::Seconds(60));
     if (!ok) {
       for (const auto& [service, seen] : SeenBy(owner, id)) {
@@ -110,6 +113,17 @@ struct Consumers {
     return ok;
   }
 };
+
+// Registers a customer as the holder of `token` (its owner); its id, "" on failure.
+std::string Register(ServiceProcess& customer, const std::string& token, const std::string& name) {
+  auto stub = cv1::CustomerService::NewStub(customer.Channel());
+  cv1::RegisterCustomerRequest req;
+  req.mutable_basic()->set_name(name);
+  cv1::RegisterCustomerResponse resp;
+  grpc::Status s = Call(*stub, token, &cv1::CustomerService::Stub::RegisterCustomer, req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp.customer_id();
+}
 
 uint64_t AssignOwner(ServiceProcess& customer, const std::string& token, const std::string& id,
                      const std::string& owner, const std::string& region) {
@@ -134,9 +148,8 @@ Records PositionsOf(const std::string& brokers, const std::string& key,
   Records out;
   Eventually([&] {
     out.clear();
-    for (const messaging::KafkaRecord& r :
-         messaging::testing::ReadTopic(brokers, std::string(messaging::kCustomerTopic), 3, 1000,
-                                       absl::Seconds(3))) {
+    for (const messaging::KafkaRecord& r : messaging::testing::ReadTopic(
+             brokers, std::string(messaging::kCustomerTopic), 3, 1000, absl::Seconds(3))) {
       if (r.key != key) continue;
       const std::string* position = messaging::FindHeader(r, "ce_crmposition");
       const std::string* incarnation = messaging::FindHeader(r, "ce_crmincarnation");
@@ -158,8 +171,8 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
   const std::string root = DevToken("root", {"admin"}, "");
 
   auto customer = std::make_unique<ServiceProcess>(
-      CUSTOMER_PATH, std::vector<std::string>{"--data_dir=" + dir.path() + "/customer", kafka,
-                                              secret, session});
+      CUSTOMER_PATH,
+      std::vector<std::string>{"--data_dir=" + dir.path() + "/customer", kafka, secret, session});
   ServiceProcess interaction(INTERACTION_PATH, {"--data_dir=" + dir.path() + "/interaction", kafka,
                                                 secret, "--scan_interval_ms=100", session});
   ServiceProcess ticket(TICKET_PATH, {"--data_dir=" + dir.path() + "/ticket", kafka, secret,
@@ -170,15 +183,8 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
   const Consumers consumers{interaction, ticket, classification};
 
   // A customer of alice's, known to every consumer.
-  auto customers = cv1::CustomerService::NewStub(customer->Channel());
-  cv1::RegisterCustomerRequest reg;
-  reg.mutable_basic()->set_name("Restored Twice Ltd");
-  reg.mutable_basic()->set_industry("energy");
-  cv1::RegisterCustomerResponse registered;
-  grpc::Status s =
-      Call(*customers, alice, &cv1::CustomerService::Stub::RegisterCustomer, reg, &registered);
-  ASSERT_TRUE(s.ok()) << s.error_message();
-  const std::string id = registered.customer_id();
+  const std::string id = Register(*customer, alice, "Restored Twice Ltd");
+  ASSERT_FALSE(id.empty());
   ASSERT_TRUE(consumers.WaitForOwner(id, "alice"));
 
   // The backup, then three changes after it, each applied everywhere.
@@ -237,7 +243,8 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
   AssignOwner(*customer, root, id, "frank", "east");
   ASSERT_TRUE(consumers.WaitForOwner(id, "frank", "dave"));
   for (const auto& [group, p] : std::vector<std::pair<std::string, ServiceProcess*>>{
-           {"crm-interaction", &interaction}, {"crm-ticket", &ticket},
+           {"crm-interaction", &interaction},
+           {"crm-ticket", &ticket},
            {"crm-classification", &classification}}) {
     for (int partition = 0; partition < 3; ++partition) {
       // -1: never stalled (no series); 0: stalled once and reset.
@@ -249,6 +256,63 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
           << group << " partition " << partition;
     }
   }
+}
+
+// A consumer started after the events it needs were written, with no Kafka
+// record of them: crm-ticket catches up from crm-customer's event log
+// (--catch_up_from), then goes on from Kafka, where the same events arrive later
+// (dropped) followed by new ones (applied).
+TEST(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesFromKafka) {
+  runtime::SetLogLevel(runtime::LogLevel::kError);
+  crm::testing::TempDir dir;
+  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
+  const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
+  const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
+  const std::string session = "--kafka_session_timeout_ms=6000";
+  const std::string alice = DevToken("alice", {"sales_rep"}, "north");
+  const std::string root = DevToken("root", {"admin"}, "");
+  const std::string customer_dir = "--data_dir=" + dir.path() + "/customer";
+
+  // crm-customer without Kafka: its events stay in its log.
+  auto customer = std::make_unique<ServiceProcess>(CUSTOMER_PATH,
+                                                   std::vector<std::string>{customer_dir, secret});
+  const std::string id = Register(*customer, alice, "Caught Up Ltd");
+  ASSERT_FALSE(id.empty());
+  AssignOwner(*customer, root, id, "bob", "south");
+
+  // crm-ticket catches up before it serves: bob sees the customer at once.
+  ServiceProcess ticket(TICKET_PATH,
+                        {"--data_dir=" + dir.path() + "/ticket", kafka, secret, session,
+                         "--catch_up_from=" + std::string(messaging::kCustomerTopic) + "=" +
+                             customer->grpc_address()});
+  auto tickets = tv1::TicketService::NewStub(ticket.Channel());
+  auto seen_by = [&](const std::string& rep) {
+    tv1::ListTicketsRequest req;
+    req.set_customer_id(id);
+    tv1::ListTicketsResponse resp;
+    return Call(*tickets, DevToken(rep, {"sales_rep"}, "x"), &tv1::TicketService::Stub::ListTickets,
+                req, &resp)
+        .ok();
+  };
+  EXPECT_TRUE(seen_by("bob"));
+  EXPECT_FALSE(seen_by("alice"));
+
+  // crm-customer now with Kafka: its relay publishes the two old events (dropped
+  // by crm-ticket) and a new change (applied).
+  EXPECT_EQ(customer->Stop(), 0);
+  customer = std::make_unique<ServiceProcess>(
+      CUSTOMER_PATH, std::vector<std::string>{customer_dir, kafka, secret, session});
+  AssignOwner(*customer, root, id, "carol", "west");
+  ASSERT_TRUE(Eventually([&] { return seen_by("carol") && !seen_by("bob"); }));
+  const std::string labels =
+      absl::StrCat("{group=\"crm-ticket\",topic=\"", std::string(messaging::kCustomerTopic), "\"}");
+  ASSERT_TRUE(Eventually([&] {
+    return ScrapeMetric(ticket.admin_address(), "crm_consumer_skipped_total" + labels) == 2 &&
+           ScrapeMetric(ticket.admin_address(), "crm_consumer_processed_total" + labels) == 1;
+  })) << ScrapeMetric(ticket.admin_address(), "crm_consumer_skipped_total" + labels)
+      << " skipped, "
+      << ScrapeMetric(ticket.admin_address(), "crm_consumer_processed_total" + labels)
+      << " processed";
 }
 
 }  // namespace
