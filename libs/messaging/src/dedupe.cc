@@ -12,8 +12,8 @@ namespace crm::messaging {
 bool IsValidIncarnation(std::string_view incarnation) {
   if (incarnation.size() > kMaxIncarnationBytes) return false;
   return std::all_of(incarnation.begin(), incarnation.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 

@@ -45,8 +45,8 @@ TEST(DedupeTest, AppliesAboveTheLastPositionOfTheEventsOwnIncarnation) {
   EXPECT_TRUE(Consume(view, Event("B", 3)));
   // Rows are per key: another customer starts from nothing.
   EXPECT_TRUE(Consume(view, Event("A", 1, "c2")));
-  auto row = view.Get(kConsumerDedupeProjection,
-                      DedupeKey("crm-ticket", "crm.customer.v1.events", "c1"));
+  auto row =
+      view.Get(kConsumerDedupeProjection, DedupeKey("crm-ticket", "crm.customer.v1.events", "c1"));
   ASSERT_TRUE(row.ok() && row->has_value());
   EXPECT_EQ(**row, "3@A,3@B");
 }
