@@ -8,11 +8,13 @@
 //   ctx.AddMetadata("authorization", crm::auth::BearerHeader(DevToken("alice", {"sales_rep"}, "north")));
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/testing/subprocess.h"
+#include "crm/auth/grpc_auth.h"
 #include "crm/auth/jwt.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -76,6 +78,17 @@ inline std::string DevToken(const std::string& sub, const std::vector<std::strin
   auto token = (*signer)->Sign(claims);
   EXPECT_TRUE(token.ok()) << token.status();
   return token.ok() ? *token : "";
+}
+
+// Calls `method` of `stub` as the holder of `token`, with a 10 s deadline:
+//   CallAs(*customers, alice, &CustomerService::Stub::GetCustomer, req, &resp);
+template <typename Stub, typename Method, typename Req, typename Resp>
+grpc::Status CallAs(Stub& stub, const std::string& token, Method method, const Req& req,
+                    Resp* resp) {
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", auth::BearerHeader(token));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  return (stub.*method)(&ctx, req, resp);
 }
 
 }  // namespace crm::testing

@@ -4,6 +4,7 @@
 
 #include "absl/strings/escaping.h"
 #include "crm/classification/v1/classification_events.pb.h"
+#include "crm/messaging/dead_letters.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/ticket/v1/ticket_events.pb.h"
 #include "google/protobuf/descriptor.h"
@@ -54,9 +55,12 @@ nlohmann::json RecordToJson(const messaging::TopicRecord& r) {
   out["headers"] = headers;
 
   LinkEventTypes();
+  std::string type = PayloadTypeForTopic(r.topic);
+  // A dead-letter topic's record: decoded as a record of the topic it came from.
+  const std::string* consumed_from = messaging::FindHeader(r.record, messaging::kDlqTopicHeader);
+  if (type.empty() && consumed_from != nullptr) type = PayloadTypeForTopic(*consumed_from);
   const google::protobuf::Descriptor* descriptor =
-      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(
-          PayloadTypeForTopic(r.topic));
+      google::protobuf::DescriptorPool::generated_pool()->FindMessageTypeByName(type);
   if (descriptor != nullptr) {
     google::protobuf::DynamicMessageFactory factory;
     std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(descriptor)->New());

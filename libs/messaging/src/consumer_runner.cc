@@ -138,15 +138,10 @@ class RunnerImpl final : public ConsumerRunner {
     }
     dead_letters_.reset();
     options_.readiness->Clear(readiness_name_);
-    // Replays asked for after the thread ended.
+    // Calls that came after the thread's last round.
     absl::MutexLock lock(&mu_);
-    for (auto& r : replays_) r->Finish(absl::UnavailableError("the consumer is stopping"));
-    replays_.clear();
-    for (auto& r : resets_) {
-      r->result = absl::UnavailableError("the consumer is stopping");
-      r->done.Notify();
-    }
-    resets_.clear();
+    for (auto& task : tasks_) task->Cancel();
+    tasks_.clear();
     for (const PartitionKey& p : std::set<PartitionKey>(stalled_)) Unstall(p);
   }
 
@@ -155,23 +150,18 @@ class RunnerImpl final : public ConsumerRunner {
     if (ids.empty() == !all) {
       return absl::InvalidArgumentError("ids: give dead letter ids, or all (not both)");
     }
-    auto request = std::make_shared<ReplayRequest>();
-    request->all = all;
+    std::vector<std::string> keys;
     for (const std::string& id : ids) {
       ASSIGN_OR_RETURN(std::string key, DeadLetterKeyOfId(id));
-      request->keys.push_back(std::move(key));
+      keys.push_back(std::move(key));
     }
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_.load()) return absl::UnavailableError("the consumer is stopping");
-      replays_.push_back(request);
-    }
-    if (!request->done.WaitForNotificationWithTimeout(timeout)) {
-      request->abandoned.store(true);
-      return absl::DeadlineExceededError(
-          "the consumer did not finish the replay in time (it may still complete)");
-    }
-    return request->result;
+    return OnRunnerThread<DeadLetterReplay>(
+        [this, keys = std::move(keys), all]() -> absl::StatusOr<DeadLetterReplay> {
+          DeadLetterReplay report;
+          RETURN_IF_ERROR(Replay(keys, all, report));
+          return report;
+        },
+        timeout, "finish the replay");
   }
 
  private:
@@ -237,8 +227,7 @@ class RunnerImpl final : public ConsumerRunner {
   void Loop() {
     std::vector<rd_kafka_message_t*> batch;
     while (!stopping_.load()) {
-      ServeReplays();
-      ServeOffsetResets();
+      ServeTasks();
       if (absl::Now() < retry_at_) {  // backing off after a failure
         WaitForReplayOrStop(retry_at_);
         continue;
@@ -304,7 +293,7 @@ class RunnerImpl final : public ConsumerRunner {
   void WaitForReplayOrStop(absl::Time deadline) {
     absl::MutexLock lock(&mu_);
     auto woken = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return stopping_.load() || !replays_.empty() || !resets_.empty();
+      return stopping_.load() || !tasks_.empty();
     };
     mu_.AwaitWithDeadline(absl::Condition(&woken), deadline);
   }
@@ -336,45 +325,67 @@ class RunnerImpl final : public ConsumerRunner {
     return letter;
   }
 
-  struct ReplayRequest {
-    std::vector<std::string> keys;  // row keys
-    bool all = false;
+  // An operator call (a replay, an offset reset) that runs on the runner's
+  // thread between batches, so that it never races the batch being applied.
+  struct Task {
+    std::function<void()> run;     // sets the caller's result
+    std::function<void()> cancel;  // sets UNAVAILABLE instead
     std::atomic<bool> abandoned{false};
-    absl::StatusOr<DeadLetterReplay> result;
     absl::Notification done;
-    void Finish(absl::StatusOr<DeadLetterReplay> r) {
-      result = std::move(r);
+    void Cancel() {
+      cancel();
       done.Notify();
     }
   };
 
-  // Runner thread: the replays asked for since the last call.
-  void ServeReplays() {
-    std::deque<std::shared_ptr<ReplayRequest>> requests;
+  // Runs `call` on the runner's thread and waits for its result up to
+  // `timeout` (then DEADLINE_EXCEEDED: "the consumer did not <what> in time").
+  template <typename T>
+  absl::StatusOr<T> OnRunnerThread(std::function<absl::StatusOr<T>()> call,
+                                   absl::Duration timeout, std::string_view what) {
+    auto result = std::make_shared<absl::StatusOr<T>>(absl::UnknownError("not run"));
+    auto task = std::make_shared<Task>();
+    task->run = [call = std::move(call), result] { *result = call(); };
+    task->cancel = [result] { *result = absl::UnavailableError("the consumer is stopping"); };
     {
       absl::MutexLock lock(&mu_);
-      requests.swap(replays_);
+      if (stopping_.load()) return absl::UnavailableError("the consumer is stopping");
+      tasks_.push_back(task);
     }
-    for (auto& request : requests) {
-      if (request->abandoned.load()) continue;
-      DeadLetterReplay report;
-      absl::Status s = Replay(*request, report);
-      request->Finish(s.ok() ? absl::StatusOr<DeadLetterReplay>(std::move(report))
-                             : absl::StatusOr<DeadLetterReplay>(s));
+    if (!task->done.WaitForNotificationWithTimeout(timeout)) {
+      task->abandoned.store(true);
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the consumer did not ", std::string(what), " in time (it may still do so)"));
+    }
+    return *result;
+  }
+
+  // Runner thread: the calls asked for since the last round.
+  void ServeTasks() {
+    std::deque<std::shared_ptr<Task>> tasks;
+    {
+      absl::MutexLock lock(&mu_);
+      tasks.swap(tasks_);
+    }
+    for (auto& task : tasks) {
+      if (task->abandoned.load()) continue;
+      task->run();
+      task->done.Notify();
     }
   }
 
-  absl::Status Replay(const ReplayRequest& request, DeadLetterReplay& report) {
-    if (!request.all) {
-      for (size_t i = 0; i < request.keys.size(); i += options_.max_batch) {
+  // Runner thread: replays the rows `keys` (every row when `all`).
+  absl::Status Replay(const std::vector<std::string>& keys, bool all, DeadLetterReplay& report) {
+    if (!all) {
+      for (size_t i = 0; i < keys.size(); i += options_.max_batch) {
         std::vector<std::pair<std::string, std::string>> rows;
-        for (size_t j = i; j < std::min(request.keys.size(), i + options_.max_batch); ++j) {
+        for (size_t j = i; j < std::min(keys.size(), i + options_.max_batch); ++j) {
           ASSIGN_OR_RETURN(std::optional<std::string> row,
-                           store_.GetProjection(kDeadLettersProjection, request.keys[j]));
+                           store_.GetProjection(kDeadLettersProjection, keys[j]));
           if (row) {
-            rows.emplace_back(request.keys[j], *std::move(row));
+            rows.emplace_back(keys[j], *std::move(row));
           } else if (report.not_found_ids.size() < kMaxReplayIdsListed) {
-            report.not_found_ids.push_back(request.keys[j]);
+            report.not_found_ids.push_back(keys[j]);
           }
         }
         RETURN_IF_ERROR(ReplayRows(rows, report));
@@ -614,13 +625,6 @@ class RunnerImpl final : public ConsumerRunner {
     options_.readiness->Clear(StallName(p));
   }
 
-  struct ResetRequest {
-    std::string topic;
-    std::atomic<bool> abandoned{false};
-    absl::StatusOr<OffsetReset> result;
-    absl::Notification done;
-  };
-
   absl::StatusOr<OffsetReset> ResetOffsets(std::string_view topic,
                                            absl::Duration timeout) override {
     if (std::find(options_.topics.begin(), options_.topics.end(), topic) ==
@@ -628,33 +632,9 @@ class RunnerImpl final : public ConsumerRunner {
       return absl::NotFoundError(absl::StrCat("topic: ", std::string(topic),
                                               " is not consumed by ", options_.group_id));
     }
-    auto request = std::make_shared<ResetRequest>();
-    request->topic = std::string(topic);
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_.load()) return absl::UnavailableError("the consumer is stopping");
-      resets_.push_back(request);
-    }
-    if (!request->done.WaitForNotificationWithTimeout(timeout)) {
-      request->abandoned.store(true);
-      return absl::DeadlineExceededError(
-          "the consumer did not reset the offsets in time (it may still do so)");
-    }
-    return request->result;
-  }
-
-  // Runner thread: the offset resets asked for since the last call.
-  void ServeOffsetResets() {
-    std::deque<std::shared_ptr<ResetRequest>> requests;
-    {
-      absl::MutexLock lock(&mu_);
-      requests.swap(resets_);
-    }
-    for (auto& request : requests) {
-      if (request->abandoned.load()) continue;
-      request->result = ResetTopic(request->topic);
-      request->done.Notify();
-    }
+    return OnRunnerThread<OffsetReset>(
+        [this, topic = std::string(topic)] { return ResetTopic(topic); }, timeout,
+        "reset the offsets");
   }
 
   absl::StatusOr<OffsetReset> ResetTopic(const std::string& topic) {
@@ -764,11 +744,10 @@ class RunnerImpl final : public ConsumerRunner {
   // Runner thread only: consecutive failed batches, and when to consume again.
   int failures_ = 0;
   absl::Time retry_at_ = absl::InfinitePast();
-  absl::Mutex mu_;  // guards replays_; a change wakes a backoff wait
-  std::deque<std::shared_ptr<ReplayRequest>> replays_ ABSL_GUARDED_BY(mu_);
+  absl::Mutex mu_;  // guards tasks_; a change wakes a backoff wait
+  std::deque<std::shared_ptr<Task>> tasks_ ABSL_GUARDED_BY(mu_);
   // Runner thread only: partitions paused because their offsets went backwards.
   std::set<PartitionKey> stalled_;
-  std::deque<std::shared_ptr<ResetRequest>> resets_ ABSL_GUARDED_BY(mu_);
 
   rd_kafka_t* consumer_ = nullptr;
   std::thread thread_;

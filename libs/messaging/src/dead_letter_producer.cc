@@ -26,14 +26,15 @@ struct Delivery {
 absl::StatusOr<std::unique_ptr<DeadLetterProducer>> DeadLetterProducer::Open(
     const std::string& brokers, const std::string& client_id, std::string topic,
     absl::Duration timeout, const KafkaProperties& overrides) {
-  ASSIGN_OR_RETURN(ConfPtr conf, MakeConf(brokers,
-                                          {{"client.id", client_id},
-                                           {"enable.idempotence", "true"},
-                                           {"acks", "all"},
-                                           {"message.timeout.ms",
-                                            absl::StrCat(absl::ToInt64Milliseconds(timeout))},
-                                           {"linger.ms", "5"}},
-                                          overrides));
+  ASSIGN_OR_RETURN(
+      ConfPtr conf,
+      MakeConf(brokers,
+               {{"client.id", client_id},
+                {"enable.idempotence", "true"},
+                {"acks", "all"},
+                {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(timeout))},
+                {"linger.ms", "5"}},
+               overrides));
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &DeadLetterProducer::DeliveryReport);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof(err));
@@ -110,9 +111,9 @@ absl::Status DeadLetterProducer::Produce(const std::vector<events::v1::DeadLette
     if (outcome->pending == 0) return absl::OkStatus();
     if (stopping.load()) return absl::UnavailableError("dead-letter produce: stopping");
     if (absl::Now() >= deadline) {
-      return absl::UnavailableError(
-          absl::StrCat("dead-letter topic ", topic_, ": no delivery report within ",
-                       absl::FormatDuration(timeout_)));
+      return absl::UnavailableError(absl::StrCat("dead-letter topic ", topic_,
+                                                 ": no delivery report within ",
+                                                 absl::FormatDuration(timeout_)));
     }
   }
 }

@@ -40,7 +40,8 @@ absl::Status ParsePayload(const ConsumedEvent& event, google::protobuf::Message&
   const google::protobuf::OneofDescriptor* kind = type->FindOneofByName("kind");
   if (kind != nullptr && !out.GetReflection()->HasOneof(out, kind)) {
     return absl::UnimplementedError(absl::StrCat(
-        "event type ", event.event.event_type(), ": unknown to this consumer (the ", type->full_name(),
+        "event type ", event.event.event_type(), ": unknown to this consumer (the ",
+        type->full_name(),
         " payload has no kind it knows; from a newer producer? replay it after upgrading)"));
   }
   return absl::OkStatus();
@@ -71,12 +72,15 @@ absl::StatusOr<std::string> DeadLetterKeyOfId(std::string_view id) {
 
 absl::StatusOr<DeadLetterPage> ListDeadLetters(eventstore::EventStore& store,
                                                std::string_view topic, size_t page_size,
-                                               const std::string& page_token) {
-  if (std::string(topic).find('/') != std::string::npos) return absl::InvalidArgumentError("topic: no '/' allowed");
+                                               const std::string& page_token,
+                                               const std::string& binding) {
+  if (std::string(topic).find('/') != std::string::npos)
+    return absl::InvalidArgumentError("topic: no '/' allowed");
   const std::string prefix = topic.empty() ? "" : absl::StrCat(std::string(topic), "/");
   eventstore::WalkOptions options;
   options.page_size = page_size == 0 ? 50 : page_size;
   options.page_token = page_token;
+  options.binding = binding;
   DeadLetterPage page;
   ASSIGN_OR_RETURN(
       page.next_page_token,
@@ -84,7 +88,8 @@ absl::StatusOr<DeadLetterPage> ListDeadLetters(eventstore::EventStore& store,
                             [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
                               ASSIGN_OR_RETURN(std::optional<std::string> row,
                                                store.GetProjection(kDeadLettersProjection, key));
-                              if (!row) return eventstore::WalkStep::kSkipped;  // replayed meanwhile
+                              if (!row)
+                                return eventstore::WalkStep::kSkipped;  // replayed meanwhile
                               events::v1::DeadLetter letter;
                               if (!letter.ParseFromString(*row)) {
                                 return absl::DataLossError(

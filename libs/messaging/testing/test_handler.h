@@ -4,6 +4,8 @@
 // only if they applied the same events, each once, in the same per-key order.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,5 +48,28 @@ class ChainingHandler final : public EventHandler {
     return absl::OkStatus();
   }
 };
+
+// The ChainingHandler's total of applied events in `store` (0 before the first;
+// UINT64_MAX when the row cannot be read).
+inline uint64_t ChainedTotal(eventstore::EventStore& store) {
+  auto row = store.GetProjection(kTestProjection, "total");
+  uint64_t n = 0;
+  if (!row.ok() || (row->has_value() && !absl::SimpleAtoi(**row, &n))) return UINT64_MAX;
+  return n;
+}
+
+// Events applied per partition key, from the ChainingHandler's rows (a row that
+// cannot be read counts UINT64_MAX).
+inline std::map<std::string, uint64_t> ChainedCountsByKey(eventstore::EventStore& store) {
+  std::map<std::string, uint64_t> out;
+  auto rows = store.ScanProjection(kTestProjection, "key/", "", SIZE_MAX);
+  if (!rows.ok()) return out;
+  for (const auto& [key, row] : *rows) {
+    std::vector<std::string> f = absl::StrSplit(row, ':');
+    uint64_t n = 0;
+    out[key.substr(4)] = absl::SimpleAtoi(f[0], &n) ? n : UINT64_MAX;
+  }
+  return out;
+}
 
 }  // namespace crm::messaging::testing

@@ -4,6 +4,8 @@
 // dead-letter topic) while the records after them are applied; transient
 // failures are retried with a growing backoff, shown in metrics and readiness,
 // and lose nothing; dead letters replay once the cause is fixed.
+#include "crm/messaging/dead_letters.h"
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -22,7 +24,6 @@
 #include "crm/eventstore/event_store.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/messaging/consumer_runner.h"
-#include "crm/messaging/dead_letters.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/readiness.h"
 #include "gtest/gtest.h"
@@ -36,6 +37,8 @@ using crm::testing::Eventually;
 using eventstore::EventEnvelope;
 using eventstore::EventStore;
 using eventstore::ProjectionWrite;
+using testing::ChainedCountsByKey;
+using testing::ChainedTotal;
 using testing::kTestProjection;
 
 constexpr int kPartitions = 3;
@@ -92,29 +95,6 @@ KafkaRecord Event(const std::string& key, uint64_t position, const std::string& 
   return ToKafkaRecord(e, "crm-customer");
 }
 
-uint64_t Total(EventStore& store) {
-  auto row = store.GetProjection(kTestProjection, "total");
-  uint64_t n = 0;
-  if (row.ok() && row->has_value()) {
-    EXPECT_TRUE(absl::SimpleAtoi(**row, &n));
-  }
-  return n;
-}
-
-// Count of applied events per key, from the ChainingHandler's rows.
-std::map<std::string, uint64_t> CountsByKey(EventStore& store) {
-  std::map<std::string, uint64_t> out;
-  auto rows = store.ScanProjection(kTestProjection, "key/", "", SIZE_MAX);
-  EXPECT_TRUE(rows.ok());
-  for (const auto& [key, row] : *rows) {
-    std::vector<std::string> f = absl::StrSplit(row, ':');
-    uint64_t n = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(f[0], &n));
-    out[key.substr(4)] = n;
-  }
-  return out;
-}
-
 class DeadLettersTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -144,7 +124,8 @@ class DeadLettersTest : public ::testing::Test {
   }
 
   bool MetricIs(const std::string& series, const std::string& value) {
-    return absl::StrContains(metrics_.RenderPrometheusText(), absl::StrCat(series, " ", value, "\n"));
+    return absl::StrContains(metrics_.RenderPrometheusText(),
+                             absl::StrCat(series, " ", value, "\n"));
   }
 
   crm::testing::TempDir dir_;
@@ -171,11 +152,11 @@ TEST_F(DeadLettersTest, GarbageAndRefusedRecordsAreDeadLetteredAndTheRestApplied
   ASSERT_NE(runner, nullptr);
 
   // Everything after the poison records is applied; they are dead letters.
-  ASSERT_TRUE(Eventually([&] { return Total(*store_) == 30; })) << Total(*store_);
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*store_) == 30; })) << ChainedTotal(*store_);
   const std::string series =
       "crm_consumer_dead_letters_total{group=\"g\",topic=\"crm.customer.v1.events\"}";
   ASSERT_TRUE(Eventually([&] { return MetricIs(series, "2"); })) << metrics_.RenderPrometheusText();
-  EXPECT_EQ(CountsByKey(*store_),
+  EXPECT_EQ(ChainedCountsByKey(*store_),
             (std::map<std::string, uint64_t>{{"k0", 10}, {"k1", 10}, {"k2", 10}}));
   EXPECT_EQ(runner->Processed(), 30u);
   // The refused record's own writes were dropped.
@@ -183,7 +164,7 @@ TEST_F(DeadLettersTest, GarbageAndRefusedRecordsAreDeadLetteredAndTheRestApplied
   EXPECT_TRUE(readiness_.Ready());
 
   // Both are rows of "$dead_letters", with the record's bytes and the reason.
-  auto page = ListDeadLetters(*store_, "", 0, "");
+  auto page = ListDeadLetters(*store_, "", 0, "", "test");
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->dead_letters.size(), 2u);
   std::map<std::string, events::v1::DeadLetter> by_key;
@@ -235,9 +216,9 @@ TEST_F(DeadLettersTest, GarbageAndRefusedRecordsAreDeadLetteredAndTheRestApplied
   EXPECT_EQ(replay->replayed_ids, std::vector<std::string>{DeadLetterId(poison)});
   ASSERT_EQ(replay->failures.size(), 1u);
   EXPECT_EQ(replay->failures[0].first, DeadLetterId(garbage));
-  EXPECT_EQ(Total(*store_), 31u);
-  EXPECT_EQ(CountsByKey(*store_)["kp"], 1u);
-  page = ListDeadLetters(*store_, "", 0, "");
+  EXPECT_EQ(ChainedTotal(*store_), 31u);
+  EXPECT_EQ(ChainedCountsByKey(*store_)["kp"], 1u);
+  page = ListDeadLetters(*store_, "", 0, "", "test");
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->dead_letters.size(), 1u);
   EXPECT_EQ(page->dead_letters[0].key(), "k1");
@@ -247,7 +228,7 @@ TEST_F(DeadLettersTest, GarbageAndRefusedRecordsAreDeadLetteredAndTheRestApplied
 
   // By id: the same garbage fails again; a replayed one is gone; a bad id is refused.
   replay = runner->ReplayDeadLetters({DeadLetterId(garbage), DeadLetterId(poison)},
-                                        /*all=*/false, absl::Seconds(30));
+                                     /*all=*/false, absl::Seconds(30));
   ASSERT_TRUE(replay.ok()) << replay.status();
   EXPECT_EQ(replay->replayed, 0u);
   EXPECT_EQ(replay->failed, 1u);
@@ -257,14 +238,15 @@ TEST_F(DeadLettersTest, GarbageAndRefusedRecordsAreDeadLetteredAndTheRestApplied
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(runner->ReplayDeadLetters({}, false, absl::Seconds(5)).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(ListDeadLetters(*store_, "", 0, "")->dead_letters[0].replay_attempts(), 2u);
+  EXPECT_EQ(ListDeadLetters(*store_, "", 0, "", "test")->dead_letters[0].replay_attempts(), 2u);
 
   // A restart resumes past them: nothing is dead-lettered or applied twice.
   runner.reset();
   runner = Start();
-  ASSERT_TRUE(testing::ProduceRecords(broker_->bootstrap(), kTopic, {Event("k0", ++position, "last")}));
-  ASSERT_TRUE(Eventually([&] { return Total(*store_) == 32; })) << Total(*store_);
-  EXPECT_EQ(ListDeadLetters(*store_, "", 0, "")->dead_letters.size(), 1u);
+  ASSERT_TRUE(
+      testing::ProduceRecords(broker_->bootstrap(), kTopic, {Event("k0", ++position, "last")}));
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*store_) == 32; })) << ChainedTotal(*store_);
+  EXPECT_EQ(ListDeadLetters(*store_, "", 0, "", "test")->dead_letters.size(), 1u);
   EXPECT_EQ(testing::ReadTopic(broker_->bootstrap(), kDlq, kPartitions, 3, absl::Seconds(3)).size(),
             2u);
 }
@@ -296,13 +278,14 @@ TEST_F(DeadLettersTest, TransientFailuresAreRetriedWithBackoffAndShownUntilTheyP
   EXPECT_TRUE(absl::StrContains(blocks[0].second, "store: I/O error (test)")) << blocks[0].second;
 
   // Then it passes: nothing lost, nothing twice, nothing dead-lettered.
-  ASSERT_TRUE(Eventually([&] { return Total(*store_) == 21; })) << Total(*store_);
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*store_) == 21; })) << ChainedTotal(*store_);
   ASSERT_TRUE(Eventually([&] { return readiness_.Ready(); }));
-  EXPECT_EQ(CountsByKey(*store_),
-            (std::map<std::string, uint64_t>{{"k0", 5}, {"k1", 5}, {"k2", 5}, {"k3", 5}, {"kf", 1}}));
+  EXPECT_EQ(
+      ChainedCountsByKey(*store_),
+      (std::map<std::string, uint64_t>{{"k0", 5}, {"k1", 5}, {"k2", 5}, {"k3", 5}, {"kf", 1}}));
   EXPECT_EQ(runner->Processed(), 21u);
   EXPECT_FALSE(store_->GetProjection(kTestProjection, "written-by-a-failed-call")->has_value());
-  EXPECT_TRUE(ListDeadLetters(*store_, "", 0, "")->dead_letters.empty());
+  EXPECT_TRUE(ListDeadLetters(*store_, "", 0, "", "test")->dead_letters.empty());
   EXPECT_TRUE(MetricIs("crm_consumer_retrying{group=\"g\"}", "0"));
   EXPECT_TRUE(MetricIs("crm_consumer_consecutive_failures{group=\"g\"}", "0"));
   {
@@ -315,8 +298,10 @@ TEST_F(DeadLettersTest, TransientFailuresAreRetriedWithBackoffAndShownUntilTheyP
   std::lock_guard<std::mutex> lock(handler_.mu);
   ASSERT_EQ(handler_.flaky_attempts.size(), static_cast<size_t>(kFailures + 1));
   for (int i = 0; i < kFailures; ++i) {
-    const absl::Duration wait = std::min(absl::Milliseconds(160), absl::Milliseconds(20) * (1 << i));
-    EXPECT_GE(handler_.flaky_attempts[i + 1] - handler_.flaky_attempts[i], wait) << "after failure " << i + 1;
+    const absl::Duration wait =
+        std::min(absl::Milliseconds(160), absl::Milliseconds(20) * (1 << i));
+    EXPECT_GE(handler_.flaky_attempts[i + 1] - handler_.flaky_attempts[i], wait)
+        << "after failure " << i + 1;
   }
 }
 
@@ -339,14 +324,15 @@ TEST(DeadLetterNamesTest, TopicsIdsAndPermanentCodes) {
     EXPECT_EQ(DeadLetterKeyOfId(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 
-  for (absl::Status s : {absl::InvalidArgumentError(""), absl::FailedPreconditionError(""),
-                         absl::OutOfRangeError(""), absl::DataLossError(""),
-                         absl::UnimplementedError("")}) {
+  for (absl::Status s :
+       {absl::InvalidArgumentError(""), absl::FailedPreconditionError(""),
+        absl::OutOfRangeError(""), absl::DataLossError(""), absl::UnimplementedError("")}) {
     EXPECT_TRUE(IsPermanentHandlerError(s)) << s;
   }
-  for (absl::Status s : {absl::UnavailableError(""), absl::InternalError(""), absl::AbortedError(""),
-                         absl::ResourceExhaustedError(""), absl::NotFoundError(""),
-                         absl::DeadlineExceededError(""), absl::UnknownError("")}) {
+  for (absl::Status s :
+       {absl::UnavailableError(""), absl::InternalError(""), absl::AbortedError(""),
+        absl::ResourceExhaustedError(""), absl::NotFoundError(""), absl::DeadlineExceededError(""),
+        absl::UnknownError("")}) {
     EXPECT_FALSE(IsPermanentHandlerError(s)) << s;
   }
 }

@@ -31,6 +31,8 @@ using eventstore::EventStore;
 using eventstore::ExpectedVersion;
 using crm::testing::Eventually;
 using testing::ChainingHandler;
+using testing::ChainedCountsByKey;
+using testing::ChainedTotal;
 using testing::kTestProjection;
 
 constexpr int kPartitions = 3;
@@ -54,29 +56,6 @@ void AppendFor(EventStore& store, const std::string& key, int i) {
                         .payload = absl::StrCat("payload-", i), .actor = "user:test"});
   auto r = store.Append(req);
   ASSERT_TRUE(r.ok()) << r.status();
-}
-
-uint64_t Total(EventStore& store) {
-  auto row = store.GetProjection(kTestProjection, "total");
-  uint64_t n = 0;
-  if (row.ok() && row->has_value()) {
-    EXPECT_TRUE(absl::SimpleAtoi(**row, &n));
-  }
-  return n;
-}
-
-// Count of applied events per key, from the ChainingHandler's rows.
-std::map<std::string, uint64_t> CountsByKey(EventStore& store) {
-  std::map<std::string, uint64_t> out;
-  auto rows = store.ScanProjection(kTestProjection, "key/", "", SIZE_MAX);
-  EXPECT_TRUE(rows.ok());
-  for (const auto& [key, row] : *rows) {
-    std::vector<std::string> f = absl::StrSplit(row, ':');
-    uint64_t n = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(f[0], &n));
-    out[key.substr(4)] = n;
-  }
-  return out;
 }
 
 class MessagingTest : public ::testing::Test {
@@ -110,18 +89,18 @@ TEST_F(MessagingTest, AppendRelayKafkaRunnerProjectionOnDevBroker) {
       {.brokers = broker.bootstrap(), .group_id = "g", .topics = {kTopic}, .kafka_properties = kFastGroup, .metrics = &metrics_,
        .on_committed = [&] {
          commits.fetch_add(1);
-         seen_at_last_commit = Total(*consumer_store);
+         seen_at_last_commit = ChainedTotal(*consumer_store);
        }});
   ASSERT_TRUE(runner.ok()) << runner.status();
 
   constexpr int kEvents = 60;
   for (int i = 0; i < kEvents; ++i) AppendFor(*producer_store, absl::StrCat("cust-", i % 6), i);
-  ASSERT_TRUE(Eventually([&] { return Total(*consumer_store) == kEvents; }))
-      << "consumed " << Total(*consumer_store);
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*consumer_store) == kEvents; }))
+      << "consumed " << ChainedTotal(*consumer_store);
   ASSERT_TRUE((*relay)->Flush(absl::Seconds(10)).ok());
   EXPECT_EQ((*relay)->Backlog(), 0u);
   EXPECT_EQ(producer_store->PublishedPosition(), static_cast<uint64_t>(kEvents));
-  for (int c = 0; c < 6; ++c) EXPECT_EQ(CountsByKey(*consumer_store)[absl::StrCat("cust-", c)], 10u);
+  for (int c = 0; c < 6; ++c) EXPECT_EQ(ChainedCountsByKey(*consumer_store)[absl::StrCat("cust-", c)], 10u);
   EXPECT_EQ((*runner)->Processed(), static_cast<uint64_t>(kEvents));
   EXPECT_TRUE(Eventually([&] { return seen_at_last_commit.load() == static_cast<uint64_t>(kEvents); }));
   EXPECT_GE(commits.load(), 1);
@@ -176,14 +155,14 @@ TEST_F(MessagingTest, BrokerOutageLosesNothingAndDuplicatesNothing) {
     AppendFor(*producer_store, absl::StrCat("cust-", i % kKeys), i);  // appends keep succeeding
   }
   EXPECT_EQ((*relay)->Backlog(), static_cast<uint64_t>(kEvents));  // nothing could be published
-  EXPECT_EQ(Total(*consumer_store), 0u);
+  EXPECT_EQ(ChainedTotal(*consumer_store), 0u);
 
   kafka.SetBrokerUp(true);
-  ASSERT_TRUE(Eventually([&] { return Total(*consumer_store) == kEvents; }, absl::Seconds(120)))
-      << "consumed " << Total(*consumer_store);
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*consumer_store) == kEvents; }, absl::Seconds(120)))
+      << "consumed " << ChainedTotal(*consumer_store);
   ASSERT_TRUE((*relay)->Flush(absl::Seconds(30)).ok());
-  for (const auto& [key, n] : CountsByKey(*consumer_store)) EXPECT_EQ(n, kEvents / kKeys) << key;
-  EXPECT_EQ(CountsByKey(*consumer_store).size(), static_cast<size_t>(kKeys));
+  for (const auto& [key, n] : ChainedCountsByKey(*consumer_store)) EXPECT_EQ(n, kEvents / kKeys) << key;
+  EXPECT_EQ(ChainedCountsByKey(*consumer_store).size(), static_cast<size_t>(kKeys));
 
   // On the wire: every event once, and per key in append (position) order.
   auto records = testing::ReadTopic(kafka.bootstrap(), kTopic, kPartitions, kEvents, absl::Seconds(30));
@@ -217,7 +196,7 @@ TEST_F(MessagingTest, RedeliveredReplayedAndDuplicatedRecordsChangeNothing) {
         {.brokers = kafka.bootstrap(), .group_id = "g", .topics = {kTopic}, .kafka_properties = kFastGroup, .metrics = &metrics_});
     EXPECT_TRUE(runner.ok()) << runner.status();
     if (!runner.ok()) return nullptr;
-    EXPECT_TRUE(Eventually([&] { return Total(*consumer_store) >= expected_total; }));
+    EXPECT_TRUE(Eventually([&] { return ChainedTotal(*consumer_store) >= expected_total; }));
     return std::move(*runner);
   };
   {
@@ -327,7 +306,7 @@ TEST_F(MessagingTest, ConsumerKilledMidStreamEndsWithTheSameProjectionAsAnUninte
   auto clean_store = Open(dir_.path() + "/clean");
   auto killed_rows = *killed_store->ScanProjection(kTestProjection, "", "", SIZE_MAX);
   auto clean_rows = *clean_store->ScanProjection(kTestProjection, "", "", SIZE_MAX);
-  EXPECT_EQ(Total(*killed_store), static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(ChainedTotal(*killed_store), static_cast<uint64_t>(kEvents));
   EXPECT_EQ(killed_rows, clean_rows);
 }
 
@@ -384,10 +363,10 @@ TEST_F(MessagingTest, RelayKilledBeforePublishingStillDeliversEveryAcknowledgedE
   auto runner = ConsumerRunner::Start(
       *consumer_store, handler,
       {.brokers = broker.bootstrap(), .group_id = "g", .topics = {kTopic}, .kafka_properties = kFastGroup, .metrics = &metrics_});
-  ASSERT_TRUE(Eventually([&] { return Total(*consumer_store) >= total; }));
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*consumer_store) >= total; }));
   (*runner)->Stop();
-  EXPECT_EQ(Total(*consumer_store), total);
-  for (const auto& [key, n] : CountsByKey(*consumer_store)) {
+  EXPECT_EQ(ChainedTotal(*consumer_store), total);
+  for (const auto& [key, n] : ChainedCountsByKey(*consumer_store)) {
     EXPECT_EQ(n, store->ReadStream(key)->size()) << key;
   }
 }

@@ -175,6 +175,8 @@ class Runner {
                                        for (auto& w : workers) w->Wake();
                                      }));
     }
+    // Dead letters and offset resets (AdminService) go through the running consumer.
+    admin_service.SetConsumer(consumer.get());
 
     runtime::ServiceRuntime rt(service_.name, flags);
     for (grpc::Service* s : parts.services_) rt.AddService(s);

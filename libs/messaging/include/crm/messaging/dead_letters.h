@@ -7,7 +7,7 @@
 //   RETURN_IF_ERROR(messaging::ParsePayload(event, e));
 //
 //   // For operators (libs/admin): the parked records, page by page.
-//   ASSIGN_OR_RETURN(DeadLetterPage page, ListDeadLetters(store, "", 50, token));
+//   ASSIGN_OR_RETURN(DeadLetterPage page, ListDeadLetters(store, "", 50, token, binding));
 //
 // The consumer runner (consumer_runner.h) dead-letters a record that does not
 // decode (FromKafkaRecord fails) or that its handler refuses with a permanent
@@ -31,8 +31,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "crm/eventstore/event_store.h"
 #include "crm/events/v1/dead_letter.pb.h"
+#include "crm/eventstore/event_store.h"
 #include "crm/messaging/consumer_runner.h"
 #include "google/protobuf/message.h"
 
@@ -83,9 +83,12 @@ struct DeadLetterPage {
 
 // A page of `store`'s dead letters of `topic` ("" = every topic), in id order
 // (topic, partition, offset: oldest first within a partition). `page_size` 0
-// means 50. INVALID_ARGUMENT for a page token of another listing.
+// means 50. The page token is sealed under `binding` (the list, its filter and
+// the caller: command::PageBinding); INVALID_ARGUMENT for a token that does not
+// open under it.
 absl::StatusOr<DeadLetterPage> ListDeadLetters(eventstore::EventStore& store,
                                                std::string_view topic, size_t page_size,
-                                               const std::string& page_token);
+                                               const std::string& page_token,
+                                               const std::string& binding);
 
 }  // namespace crm::messaging
