@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
 #include "crm/auth/grpc_auth.h"
 #include "gtest/gtest.h"
@@ -131,6 +132,24 @@ TEST_F(EventLogServiceTest, OnlyServiceAndAdminCallersMayRead) {
   EXPECT_EQ(CheckAccess({"x", {auth::Role::kService}, ""}).code(), absl::StatusCode::kOk);
   EXPECT_EQ(CheckAccess({"x", {auth::Role::kAdmin}, ""}).code(), absl::StatusCode::kOk);
   EXPECT_EQ(CheckAccess({"x", {}, ""}).code(), absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(EventLogServiceTest, AStreamTakesAPlaceAmongTheCallsInFlight) {
+  Append(3);
+  runtime::Admission& admission = runtime::Admission::Default();
+  const int64_t before = admission.in_flight();
+  admission.SetLimit(before + 1);
+  ASSERT_TRUE(admission.TryEnter());  // The last place, taken.
+  Streamed busy = Stream(Token("service"), 1, 0);
+  EXPECT_EQ(busy.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(busy.events.empty());
+  admission.Leave();
+  Streamed served = Stream(Token("service"), 1, 0);
+  EXPECT_TRUE(served.status.ok()) << served.status.error_message();
+  EXPECT_EQ(served.events.size(), 3u);
+  // The finished stream gave its place back.
+  EXPECT_TRUE(crm::testing::Eventually([&] { return admission.in_flight() == before; }));
+  admission.SetLimit(0);
 }
 
 }  // namespace

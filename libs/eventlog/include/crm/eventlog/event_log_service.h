@@ -30,6 +30,7 @@
 #include "crm/eventlog/access.h"
 #include "crm/events/v1/event_log_service.grpc.pb.h"
 #include "crm/eventstore/event_store.h"
+#include "crm/runtime/admission.h"
 #include "crm/runtime/status.h"
 #include "grpcpp/grpcpp.h"
 
@@ -67,7 +68,11 @@ class LogStreamer final : public grpc::ServerWriteReactor<Msg> {
     if (!ok) return this->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "client went away"));
     WriteNext();
   }
-  void OnDone() override { delete this; }
+  // The stream held a place among the process's calls in flight (StreamLog).
+  void OnDone() override {
+    runtime::Admission::Default().Leave();
+    delete this;
+  }
 
  private:
   void WriteNext() {
@@ -102,8 +107,10 @@ class LogStreamer final : public grpc::ServerWriteReactor<Msg> {
 
 // The reactor of one log stream: authenticates the call, checks CheckAccess, then
 // streams events from `from_position` (0 = 1) on, each converted by `convert`,
-// until caught up or `max_events` (0 = no limit) were sent. The store and the
-// verifier must outlive the call.
+// until caught up or `max_events` (0 = no limit) were sent; RESOURCE_EXHAUSTED
+// at once when --max_in_flight calls are in flight (runtime::Admission: a stream
+// holds its place until it ends). The store and the verifier must outlive the
+// call.
 template <typename Msg>
 grpc::ServerWriteReactor<Msg>* StreamLog(grpc::CallbackServerContext* ctx,
                                          const auth::TokenVerifier& verifier,
@@ -112,6 +119,10 @@ grpc::ServerWriteReactor<Msg>* StreamLog(grpc::CallbackServerContext* ctx,
   absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, verifier);
   absl::Status allowed = who.ok() ? CheckAccess(*who) : who.status();
   if (!allowed.ok()) return new internal::FinishedWriter<Msg>(runtime::ToGrpcStatus(allowed));
+  // A stream counts among the calls in flight (--max_in_flight) until it ends.
+  if (runtime::Admission& admission = runtime::Admission::Default(); !admission.TryEnter()) {
+    return new internal::FinishedWriter<Msg>(runtime::ToGrpcStatus(admission.Busy()));
+  }
   return new internal::LogStreamer<Msg>(store, from_position, max_events, std::move(convert));
 }
 
