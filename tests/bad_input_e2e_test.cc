@@ -48,6 +48,7 @@
 #include "crm/common/field_errors.h"
 #include "crm/common/v1/bounds.pb.h"
 #include "crm/customer/v1/customer_service.pb.h"
+#include "crm/events/v1/event_log_service.pb.h"
 #include "crm/interaction/v1/campaign_service.pb.h"
 #include "crm/interaction/v1/churn_service.pb.h"
 #include "crm/interaction/v1/interaction_service.pb.h"
@@ -271,13 +272,14 @@ std::vector<const ServiceDescriptor*> ServicesOfTheSourceTree() {
       admin::v1::BackupRequest::descriptor(),
       classification::v1::GetRuleSetRequest::descriptor(),
       customer::v1::GetCustomerRequest::descriptor(),
+      events::v1::StreamEventsRequest::descriptor(),
       interaction::v1::GetCampaignRequest::descriptor(),
       interaction::v1::GetChurnCaseRequest::descriptor(),
       interaction::v1::GetInteractionRequest::descriptor(),
       interaction::v1::GetOpportunityRequest::descriptor(),
       ticket::v1::GetTicketRequest::descriptor(),
   };
-  EXPECT_EQ(std::size(kLinked), 8u);
+  EXPECT_EQ(std::size(kLinked), 9u);
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(CRM_PROTO_ROOT)) {
     if (absl::EndsWith(entry.path().filename().string(), "_service.proto")) {
