@@ -30,18 +30,9 @@
 namespace crm {
 namespace {
 
+using crm::testing::CallAs;
 using crm::testing::DevToken;
 using crm::testing::ServiceProcess;
-
-// One unary call as the holder of `token`.
-template <typename Stub, typename Method, typename Req, typename Resp>
-grpc::Status CallAs(Stub& stub, const std::string& token, Method method, const Req& req,
-                    Resp* resp) {
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", auth::BearerHeader(token));
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return (stub.*method)(&ctx, req, resp);
-}
 
 struct Streamed {
   grpc::Status status;

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/test/mock_stream.h"
 #include "gtest/gtest.h"
+#include "run_crmctl.h"
 
 namespace crm::crmctl {
 namespace {
@@ -53,21 +54,9 @@ class EventsStreamTest : public ::testing::Test {
   int Run(std::vector<std::string> args) {
     out_.str("");
     err_.str("");
-    CLI::App app{"crmctl"};
-    app.require_subcommand(1);
-    AddEventsCommands(app, env_);
     args.insert(args.begin(), {"crmctl", "events", "stream"});
     args.push_back("--token=t");
-    std::vector<const char*> argv;
-    for (const std::string& a : args) argv.push_back(a.c_str());
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-      const int rc = app.exit(e, out_, err_);
-      if (rc == 0 || e.get_name() == "RuntimeError") return rc;
-      return kExitUsage;
-    }
-    return kExitOk;
+    return RunCrmctl([this](CLI::App& app) { AddEventsCommands(app, env_); }, args, out_, err_);
   }
 
   std::shared_ptr<EventLogCommandEnv> env_ = std::make_shared<EventLogCommandEnv>();

@@ -24,6 +24,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
 #include "rpc_command.h"
+#include "run_crmctl.h"
 #include "sales_command.h"
 
 namespace crm::crmctl {
@@ -141,22 +142,10 @@ class Group {
     err_.str("");
     calls_->methods.clear();
     calls_->request.reset();
-    CLI::App app{"crmctl"};
-    app.require_subcommand(1);
-    add_(app, env_);
-    std::vector<std::string> argv_storage = {"crmctl", name_};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    argv_storage.push_back("--token=t");
-    std::vector<const char*> argv;
-    for (const std::string& a : argv_storage) argv.push_back(a.c_str());
-    try {
-      app.parse(static_cast<int>(argv.size()), argv.data());
-    } catch (const CLI::ParseError& e) {
-      const int rc = app.exit(e, out_, err_);
-      if (rc == 0 || e.get_name() == "RuntimeError") return rc;
-      return kExitUsage;
-    }
-    return kExitOk;
+    std::vector<std::string> argv = {"crmctl", name_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--token=t");
+    return RunCrmctl([this](CLI::App& app) { add_(app, env_); }, argv, out_, err_);
   }
 
   // The last request, as a T (a failure when none or of another type).
