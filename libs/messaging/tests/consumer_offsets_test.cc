@@ -8,9 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
 #include "crm/eventstore/event_store.h"
@@ -27,8 +25,9 @@ namespace crm::messaging {
 namespace {
 
 using crm::testing::Eventually;
+using testing::ChainedCountsByKey;
+using testing::ChainedTotal;
 using testing::ChainingHandler;
-using testing::kTestProjection;
 using ::testing::ElementsAre;
 
 constexpr int kPartitions = 3;
@@ -40,27 +39,6 @@ std::unique_ptr<eventstore::EventStore> Open(const std::string& path) {
   auto s = eventstore::OpenEventStore({.path = path});
   EXPECT_TRUE(s.ok()) << s.status();
   return std::move(*s);
-}
-
-uint64_t Total(eventstore::EventStore& store) {
-  auto row = store.GetProjection(kTestProjection, "total");
-  uint64_t n = 0;
-  if (row.ok() && row->has_value()) {
-    EXPECT_TRUE(absl::SimpleAtoi(**row, &n));
-  }
-  return n;
-}
-
-// Applied events per key (ChainingHandler rows "count:last position:hash").
-std::map<std::string, uint64_t> CountsByKey(eventstore::EventStore& store) {
-  std::map<std::string, uint64_t> out;
-  auto rows = store.ScanProjection(kTestProjection, "key/", "", SIZE_MAX);
-  EXPECT_TRUE(rows.ok());
-  for (const auto& [key, row] : *rows) {
-    std::vector<std::string> f = absl::StrSplit(row, ':');
-    EXPECT_TRUE(absl::SimpleAtoi(f[0], &out[key.substr(4)]));
-  }
-  return out;
 }
 
 TEST(ConsumerOffsetsTest, StoredOffsetBeyondThePartitionsEndStallsItUntilReset) {
@@ -97,11 +75,11 @@ TEST(ConsumerOffsetsTest, StoredOffsetBeyondThePartitionsEndStallsItUntilReset) 
   // The consumer's store says partition 1 was consumed up to offset 1000: what a
   // store looks like after its topic was recreated (or the broker lost records).
   auto consumer_store = Open(dir.path() + "/consumer");
-  ASSERT_TRUE(consumer_store
-                  ->WriteProjections({eventstore::ProjectionWrite::Put(
-                      std::string(kConsumerOffsetsProjection), absl::StrCat("g/", kTopic, "/1"),
-                      "1000")})
-                  .ok());
+  ASSERT_TRUE(
+      consumer_store
+          ->WriteProjections({eventstore::ProjectionWrite::Put(
+              std::string(kConsumerOffsetsProjection), absl::StrCat("g/", kTopic, "/1"), "1000")})
+          .ok());
   runtime::MetricsRegistry metrics;
   runtime::Readiness readiness;
   ChainingHandler handler;
@@ -117,8 +95,10 @@ TEST(ConsumerOffsetsTest, StoredOffsetBeyondThePartitionsEndStallsItUntilReset) 
       "crm_consumer_stalled", "", {{"group", "g"}, {"topic", kTopic}, {"partition", "1"}});
 
   // Partitions 0 and 2 are consumed; partition 1 stalls, visibly.
-  ASSERT_TRUE(Eventually([&] { return Total(*consumer_store) == 8 && stalled.Value() == 1; }))
-      << "total " << Total(*consumer_store) << ", stalled " << stalled.Value();
+  ASSERT_TRUE(Eventually([&] {
+    return ChainedTotal(*consumer_store) == 8 && stalled.Value() == 1;
+  })) << "total "
+      << ChainedTotal(*consumer_store) << ", stalled " << stalled.Value();
   EXPECT_FALSE(readiness.Ready());
   ASSERT_EQ(readiness.Blocks().size(), 1u);
   EXPECT_EQ(readiness.Blocks()[0].first, absl::StrCat("consumer/", kTopic, "/1"));
@@ -126,9 +106,10 @@ TEST(ConsumerOffsetsTest, StoredOffsetBeyondThePartitionsEndStallsItUntilReset) 
       << readiness.Blocks()[0].second;
   // It stays so: nothing of partition 1 is skipped or applied meanwhile.
   absl::SleepFor(absl::Seconds(1));
-  EXPECT_EQ(Total(*consumer_store), 8u);
-  EXPECT_EQ(CountsByKey(*consumer_store).count("p1-0"), 0u);
-  auto offset = consumer_store->GetProjection(kConsumerOffsetsProjection, absl::StrCat("g/", kTopic, "/1"));
+  EXPECT_EQ(ChainedTotal(*consumer_store), 8u);
+  EXPECT_EQ(ChainedCountsByKey(*consumer_store).count("p1-0"), 0u);
+  auto offset =
+      consumer_store->GetProjection(kConsumerOffsetsProjection, absl::StrCat("g/", kTopic, "/1"));
   ASSERT_TRUE(offset.ok() && offset->has_value());
   EXPECT_EQ(**offset, "1000");
 
@@ -143,14 +124,15 @@ TEST(ConsumerOffsetsTest, StoredOffsetBeyondThePartitionsEndStallsItUntilReset) 
   EXPECT_THAT(reset->partitions_resumed, ElementsAre(1));
   EXPECT_EQ(stalled.Value(), 0);
   EXPECT_TRUE(readiness.Ready());
-  ASSERT_TRUE(Eventually([&] { return Total(*consumer_store) == 12; }))
-      << "total " << Total(*consumer_store);
+  ASSERT_TRUE(Eventually([&] { return ChainedTotal(*consumer_store) == 12; }))
+      << "total " << ChainedTotal(*consumer_store);
   absl::SleepFor(absl::Milliseconds(500));
-  EXPECT_EQ(Total(*consumer_store), 12u) << "each event applied once";
-  for (const auto& [key, count] : CountsByKey(*consumer_store)) EXPECT_EQ(count, 2u) << key;
+  EXPECT_EQ(ChainedTotal(*consumer_store), 12u) << "each event applied once";
+  for (const auto& [key, count] : ChainedCountsByKey(*consumer_store)) EXPECT_EQ(count, 2u) << key;
   EXPECT_EQ((*runner)->Processed(), 12u);
   ASSERT_TRUE(Eventually([&] {
-    auto row = consumer_store->GetProjection(kConsumerOffsetsProjection, absl::StrCat("g/", kTopic, "/1"));
+    auto row =
+        consumer_store->GetProjection(kConsumerOffsetsProjection, absl::StrCat("g/", kTopic, "/1"));
     return row.ok() && row->has_value() && **row == "4";
   }));
   (*runner)->Stop();
