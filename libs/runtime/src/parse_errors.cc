@@ -1,9 +1,14 @@
 #include "parse_errors.h"
 
+#include <chrono>
+#include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "crm/runtime/log.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpcpp/support/status.h"
 
 namespace crm::runtime::internal {
@@ -57,7 +62,37 @@ class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
   bool unparsable_ = false;
 };
 
+// One line a second at most; the others counted.
+void ProtobufLog(google::protobuf::LogLevel level, const char* filename, int line,
+                 const std::string& message) {
+  static std::mutex mu;
+  static std::chrono::steady_clock::time_point last;
+  static uint64_t suppressed = 0;
+  uint64_t left_out = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto now = std::chrono::steady_clock::now();
+    if (last.time_since_epoch().count() != 0 && now - last < std::chrono::seconds(1) &&
+        level < google::protobuf::LOGLEVEL_FATAL) {
+      ++suppressed;
+      return;
+    }
+    last = now;
+    left_out = suppressed;
+    suppressed = 0;
+  }
+  Log(level >= google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarn : LogLevel::kInfo, "protobuf",
+      {{"message", message},
+       {"source", std::string(filename != nullptr ? filename : "") + ":" + std::to_string(line)},
+       {"suppressed", left_out}});
+}
+
 }  // namespace
+
+void RouteProtobufLogs() {
+  static std::once_flag once;
+  std::call_once(once, [] { google::protobuf::SetLogHandler(&ProtobufLog); });
+}
 
 grpc::experimental::Interceptor* ParseErrorInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {

@@ -28,4 +28,12 @@ class ParseErrorInterceptorFactory final
       grpc::experimental::ServerRpcInfo* info) override;
 };
 
+// Routes protobuf's own log lines into the JSON log (event "protobuf", warn for
+// protobuf's warnings and errors), at most one a second: protobuf writes a
+// plain-text line to stderr for every string it refuses as invalid UTF-8, so
+// without this each such request would add a line to the log, and a client
+// could flood it. The lines left out are counted in the next one
+// ("suppressed"). Called by ServiceRuntime::Start; idempotent, process-wide.
+void RouteProtobufLogs();
+
 }  // namespace crm::runtime::internal

@@ -246,6 +246,7 @@ absl::Status ServiceRuntime::Start() {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   // First: an unparsable request's status is rewritten before it is counted.
   interceptors.push_back(std::make_unique<internal::ParseErrorInterceptorFactory>());
+  internal::RouteProtobufLogs();
   interceptors.push_back(std::make_unique<internal::GrpcMetricsInterceptorFactory>(registry_));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   builder.SetOption(std::make_unique<ServiceNamesOption>(&impl.service_names));
