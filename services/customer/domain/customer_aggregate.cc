@@ -434,6 +434,10 @@ absl::StatusOr<Events> DecideAddContact(const v1::Customer& state,
                                         const DecideContext& ctx) {
   RETURN_IF_ERROR(RequireCustomer(state));
   RETURN_IF_ERROR(ValidateContact(request.contact(), "contact"));
+  if (state.contacts_size() >= kMaxContacts) {
+    return RefusedField("contacts", absl::StrCat("a customer has at most ", kMaxContacts,
+                                                 " contacts; remove one first"));
+  }
   ASSIGN_OR_RETURN(std::string id, NewPartId(ctx));
   v1::CustomerEvent event = NewEvent(state.customer_id());
   v1::Contact& contact = *event.mutable_contact_added()->mutable_contact();

@@ -715,6 +715,19 @@ TEST_F(CustomerTest, AddContactAssignsAnIdAndTrimsTheName) {
   EXPECT_EQ(state_.contacts(0).contact_id(), "id-1");
 }
 
+TEST_F(CustomerTest, AddContactBeyondTheMostContactsIsRefused) {
+  GivenRegistered();
+  for (int i = 0; i < kMaxContacts; ++i) {
+    state_.add_contacts()->set_contact_id("c-" + std::to_string(i));
+  }
+  When(TextProto<v1::AddContactRequest>(R"pb(contact { personal { name: "Li" } })pb"));
+  ThenError(Code::kFailedPrecondition, "contacts",
+            "contacts: a customer has at most 1000 contacts; remove one first");
+  state_.mutable_contacts()->RemoveLast();
+  When(TextProto<v1::AddContactRequest>(R"pb(contact { personal { name: "Li" } })pb"));
+  ASSERT_TRUE(result_.ok()) << result_.status();
+}
+
 TEST_F(CustomerTest, AddContactWithBirthdayWithoutYear) {
   GivenRegistered();
   When(

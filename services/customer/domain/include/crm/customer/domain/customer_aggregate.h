@@ -82,6 +82,9 @@ absl::StatusOr<Events> DecideRegister(const v1::RegisterCustomerRequest& request
 absl::StatusOr<Events> DecideUpdate(const v1::Customer& state,
                                     const v1::UpdateCustomerRequest& request,
                                     const DecideContext& ctx);
+// Most contacts one customer may have (AddContact beyond it: FAILED_PRECONDITION
+// "contacts: ..."); a registration brings at most 100 (its request's bound).
+inline constexpr int kMaxContacts = 1000;
 absl::StatusOr<Events> DecideAddContact(const v1::Customer& state,
                                         const v1::AddContactRequest& request,
                                         const DecideContext& ctx);
