@@ -26,11 +26,14 @@
 #include "crm/auth/grpc_auth.h"
 #include "crm/classification/v1/classification_service.grpc.pb.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
+#include "crm/eventstore/event_store.h"
 #include "crm/interaction/v1/interaction_service.grpc.pb.h"
 #include "crm/messaging/cloudevents.h"
+#include "crm/messaging/consumer_runner.h"
 #include "crm/runtime/log.h"
 #include "crm/ticket/v1/ticket_service.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "messaging/testing/kafka_testing.h"
 #include "testing/metrics_scrape.h"
 #include "testing/suite_process.h"
@@ -123,6 +126,12 @@ std::string Register(ServiceProcess& customer, const std::string& token, const s
   grpc::Status s = Call(*stub, token, &cv1::CustomerService::Stub::RegisterCustomer, req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp.customer_id();
+}
+
+// The series of crm_consumer_stalled for one partition (labels as rendered: sorted).
+std::string StalledSeries(const std::string& group, const std::string& topic, int partition) {
+  return absl::StrCat("crm_consumer_stalled{group=\"", group, "\",partition=\"", partition,
+                      "\",topic=\"", topic, "\"}");
 }
 
 uint64_t AssignOwner(ServiceProcess& customer, const std::string& token, const std::string& id,
@@ -246,13 +255,16 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
            {"crm-interaction", &interaction},
            {"crm-ticket", &ticket},
            {"crm-classification", &classification}}) {
+    const std::string processed =
+        absl::StrCat("crm_consumer_processed_total{group=\"", group, "\",topic=\"",
+                     std::string(messaging::kCustomerTopic), "\"}");
+    EXPECT_GE(ScrapeMetric(p->admin_address(), processed), 5) << group;  // the scrape works
     for (int partition = 0; partition < 3; ++partition) {
-      // -1: never stalled (no series); 0: stalled once and reset.
-      EXPECT_LE(ScrapeMetric(p->admin_address(),
-                             absl::StrCat("crm_consumer_stalled{group=\"", group, "\",topic=\"",
-                                          std::string(messaging::kCustomerTopic), "\",partition=\"",
-                                          partition, "\"}")),
-                0)
+      // No series: the partition never stalled.
+      EXPECT_EQ(
+          ScrapeMetric(p->admin_address(),
+                       StalledSeries(group, std::string(messaging::kCustomerTopic), partition)),
+          -1)
           << group << " partition " << partition;
     }
   }
@@ -313,6 +325,86 @@ TEST(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesF
       << " skipped, "
       << ScrapeMetric(ticket.admin_address(), "crm_consumer_processed_total" + labels)
       << " processed";
+}
+
+// Offsets going backwards in a real service: crm-ticket starts on a store whose
+// consumer offsets of crm.customer.v1.events are beyond the topic's end (what a
+// recreated topic leaves). Its partitions stall, visibly (metric, /readyz, not
+// a record skipped), until `crmctl admin reset-consumer-offsets` resumes them.
+TEST(RestoreConsumersE2eTest, StaleOffsetsStallAConsumerUntilCrmctlResetsThem) {
+  runtime::SetLogLevel(runtime::LogLevel::kError);
+  crm::testing::TempDir dir;
+  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
+  const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
+  const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
+  const std::string session = "--kafka_session_timeout_ms=6000";
+  const std::string alice = DevToken("alice", {"sales_rep"}, "north");
+  const std::string root = DevToken("root", {"admin"}, "");
+  const std::string topic(messaging::kCustomerTopic);
+
+  ServiceProcess customer(CUSTOMER_PATH,
+                          {"--data_dir=" + dir.path() + "/customer", kafka, secret, session});
+  const std::string id = Register(customer, alice, "Recreated Topic Ltd");
+  ASSERT_FALSE(id.empty());
+
+  // crm-ticket's store remembers offsets far beyond the topic's end.
+  const std::string ticket_dir = dir.path() + "/ticket";
+  {
+    auto store = eventstore::OpenEventStore({.path = ticket_dir});
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<eventstore::ProjectionWrite> stale;
+    for (int p = 0; p < 3; ++p) {
+      stale.push_back(
+          eventstore::ProjectionWrite::Put(std::string(messaging::kConsumerOffsetsProjection),
+                                           absl::StrCat("crm-ticket/", topic, "/", p), "1000"));
+    }
+    ASSERT_TRUE((*store)->WriteProjections(stale).ok());
+  }
+  ServiceProcess ticket(TICKET_PATH, {"--data_dir=" + ticket_dir, kafka, secret, session});
+  auto stalled = [&](int p) {
+    return ScrapeMetric(ticket.admin_address(), StalledSeries("crm-ticket", topic, p));
+  };
+  httplib::Client http("http://" + ticket.admin_address());
+  ASSERT_TRUE(Eventually([&] { return stalled(0) == 1 && stalled(1) == 1 && stalled(2) == 1; }))
+      << stalled(0) << " " << stalled(1) << " " << stalled(2);
+  auto readyz = http.Get("/readyz");
+  ASSERT_TRUE(readyz);
+  EXPECT_EQ(readyz->status, 503);
+  EXPECT_NE(readyz->body.find(absl::StrCat("consumer/", topic, "/0")), std::string::npos)
+      << readyz->body;
+  EXPECT_NE(readyz->body.find("reset-consumer-offsets"), std::string::npos) << readyz->body;
+  // Nothing of the topic was applied (nor skipped): alice's customer is unknown.
+  auto tickets = tv1::TicketService::NewStub(ticket.Channel());
+  auto alice_sees = [&] {
+    tv1::ListTicketsRequest req;
+    req.set_customer_id(id);
+    tv1::ListTicketsResponse resp;
+    return Call(*tickets, alice, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
+  };
+  EXPECT_FALSE(alice_sees());
+
+  // The fix, as the runbook says. Only admins may.
+  {
+    crm::testing::Subprocess refused({CRMCTL_PATH, "admin", "reset-consumer-offsets",
+                                      "--addr=" + ticket.grpc_address(), "--token=" + alice,
+                                      "--topic=" + topic});
+    EXPECT_NE(refused.Wait(), 0);
+  }
+  crm::testing::Subprocess crmctl({CRMCTL_PATH, "admin", "reset-consumer-offsets",
+                                   "--addr=" + ticket.grpc_address(), "--token=" + root,
+                                   "--topic=" + topic, "--output=json"});
+  auto line = crmctl.ReadLine(absl::Seconds(60));
+  ASSERT_TRUE(line.has_value());
+  EXPECT_NE(line->find("\"offsets_deleted\":\"3\""), std::string::npos) << *line;
+  EXPECT_NE(line->find("\"partitions_resumed\":[0,1,2]"), std::string::npos) << *line;
+  EXPECT_EQ(crmctl.Wait(), 0);
+
+  ASSERT_TRUE(Eventually([&] { return alice_sees(); }));
+  EXPECT_EQ(stalled(0), 0);
+  EXPECT_TRUE(Eventually([&] {
+    auto r = http.Get("/readyz");
+    return r && r->status == 200;
+  }));
 }
 
 }  // namespace
