@@ -13,6 +13,11 @@
 // crm-classification (GetClassification) exactly when that service's copy of the
 // customer directory names them owner (no --customer_addr: nothing asks
 // crm-customer).
+//
+// Also here, over the same processes: a consumer catching up from its producer's
+// event log (--catch_up_from) before it goes on from Kafka, and a consumer whose
+// stored offsets are beyond the topic's end (a recreated topic) stalling until
+// `crmctl admin reset-consumer-offsets`.
 #include <filesystem>
 #include <functional>
 #include <map>
