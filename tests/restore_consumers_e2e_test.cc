@@ -50,18 +50,11 @@ namespace cv1 = ::crm::customer::v1;
 namespace iv1 = ::crm::interaction::v1;
 namespace tv1 = ::crm::ticket::v1;
 namespace kv1 = ::crm::classification::v1;
+using crm::testing::CallAs;
 using crm::testing::DevToken;
 using crm::testing::Eventually;
 using crm::testing::ScrapeMetric;
 using crm::testing::ServiceProcess;
-
-template <typename Stub, typename Method, typename Req, typename Resp>
-grpc::Status Call(Stub& stub, const std::string& token, Method method, const Req& req, Resp* resp) {
-  grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", auth::BearerHeader(token));
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  return (stub.*method)(&ctx, req, resp);
-}
 
 // The three consuming services, probed as one sales rep.
 struct Consumers {
@@ -79,7 +72,7 @@ struct Consumers {
       req.set_customer_id(id);
       iv1::GetTimelineResponse resp;
       seen["crm-interaction"] =
-          Call(*stub, token, &iv1::InteractionService::Stub::GetTimeline, req, &resp).ok();
+          CallAs(*stub, token, &iv1::InteractionService::Stub::GetTimeline, req, &resp).ok();
     }
     {
       auto stub = tv1::TicketService::NewStub(ticket.Channel());
@@ -87,7 +80,7 @@ struct Consumers {
       req.set_customer_id(id);
       tv1::ListTicketsResponse resp;
       seen["crm-ticket"] =
-          Call(*stub, token, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
+          CallAs(*stub, token, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
     }
     {
       auto stub = kv1::ClassificationService::NewStub(classification.Channel());
@@ -95,7 +88,8 @@ struct Consumers {
       req.set_customer_id(id);
       kv1::GetClassificationResponse resp;
       seen["crm-classification"] =
-          Call(*stub, token, &kv1::ClassificationService::Stub::GetClassification, req, &resp).ok();
+          CallAs(*stub, token, &kv1::ClassificationService::Stub::GetClassification, req, &resp)
+              .ok();
     }
     return seen;
   }
@@ -128,7 +122,7 @@ std::string Register(ServiceProcess& customer, const std::string& token, const s
   cv1::RegisterCustomerRequest req;
   req.mutable_basic()->set_name(name);
   cv1::RegisterCustomerResponse resp;
-  grpc::Status s = Call(*stub, token, &cv1::CustomerService::Stub::RegisterCustomer, req, &resp);
+  grpc::Status s = CallAs(*stub, token, &cv1::CustomerService::Stub::RegisterCustomer, req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp.customer_id();
 }
@@ -148,7 +142,7 @@ uint64_t AssignOwner(ServiceProcess& customer, const std::string& token, const s
   req.set_region(region);
   req.set_reason("territory change");
   cv1::WriteResponse resp;
-  grpc::Status s = Call(*stub, token, &cv1::CustomerService::Stub::AssignOwner, req, &resp);
+  grpc::Status s = CallAs(*stub, token, &cv1::CustomerService::Stub::AssignOwner, req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp.version();
 }
@@ -174,16 +168,21 @@ Records PositionsOf(const std::string& brokers, const std::string& key,
   return out;
 }
 
-TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABackup) {
-  runtime::SetLogLevel(runtime::LogLevel::kError);
+// The broker, flags and tokens every case uses.
+class RestoreConsumersE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { runtime::SetLogLevel(runtime::LogLevel::kError); }
+
   crm::testing::TempDir dir;
-  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
+  messaging::testing::DevBroker broker{DEVBROKER_PATH, dir.path()};
   const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
   const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
   const std::string session = "--kafka_session_timeout_ms=6000";
   const std::string alice = DevToken("alice", {"sales_rep"}, "north");
   const std::string root = DevToken("root", {"admin"}, "");
+};
 
+TEST_F(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABackup) {
   auto customer = std::make_unique<ServiceProcess>(
       CUSTOMER_PATH,
       std::vector<std::string>{"--data_dir=" + dir.path() + "/customer", kafka, secret, session});
@@ -279,15 +278,7 @@ TEST(RestoreConsumersE2eTest, ConsumersApplyTheChangesOfAProducerRestoredFromABa
 // record of them: crm-ticket catches up from crm-customer's event log
 // (--catch_up_from), then goes on from Kafka, where the same events arrive later
 // (dropped) followed by new ones (applied).
-TEST(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesFromKafka) {
-  runtime::SetLogLevel(runtime::LogLevel::kError);
-  crm::testing::TempDir dir;
-  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
-  const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
-  const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
-  const std::string session = "--kafka_session_timeout_ms=6000";
-  const std::string alice = DevToken("alice", {"sales_rep"}, "north");
-  const std::string root = DevToken("root", {"admin"}, "");
+TEST_F(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesFromKafka) {
   const std::string customer_dir = "--data_dir=" + dir.path() + "/customer";
 
   // crm-customer without Kafka: its events stay in its log.
@@ -307,8 +298,8 @@ TEST(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesF
     tv1::ListTicketsRequest req;
     req.set_customer_id(id);
     tv1::ListTicketsResponse resp;
-    return Call(*tickets, DevToken(rep, {"sales_rep"}, "x"), &tv1::TicketService::Stub::ListTickets,
-                req, &resp)
+    return CallAs(*tickets, DevToken(rep, {"sales_rep"}, "x"),
+                  &tv1::TicketService::Stub::ListTickets, req, &resp)
         .ok();
   };
   EXPECT_TRUE(seen_by("bob"));
@@ -336,15 +327,7 @@ TEST(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinuesF
 // consumer offsets of crm.customer.v1.events are beyond the topic's end (what a
 // recreated topic leaves). Its partitions stall, visibly (metric, /readyz, not
 // a record skipped), until `crmctl admin reset-consumer-offsets` resumes them.
-TEST(RestoreConsumersE2eTest, StaleOffsetsStallAConsumerUntilCrmctlResetsThem) {
-  runtime::SetLogLevel(runtime::LogLevel::kError);
-  crm::testing::TempDir dir;
-  messaging::testing::DevBroker broker(DEVBROKER_PATH, dir.path());
-  const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
-  const std::string kafka = "--kafka_brokers=" + broker.bootstrap();
-  const std::string session = "--kafka_session_timeout_ms=6000";
-  const std::string alice = DevToken("alice", {"sales_rep"}, "north");
-  const std::string root = DevToken("root", {"admin"}, "");
+TEST_F(RestoreConsumersE2eTest, StaleOffsetsStallAConsumerUntilCrmctlResetsThem) {
   const std::string topic(messaging::kCustomerTopic);
 
   ServiceProcess customer(CUSTOMER_PATH,
@@ -384,7 +367,7 @@ TEST(RestoreConsumersE2eTest, StaleOffsetsStallAConsumerUntilCrmctlResetsThem) {
     tv1::ListTicketsRequest req;
     req.set_customer_id(id);
     tv1::ListTicketsResponse resp;
-    return Call(*tickets, alice, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
+    return CallAs(*tickets, alice, &tv1::TicketService::Stub::ListTickets, req, &resp).ok();
   };
   EXPECT_FALSE(alice_sees());
 
