@@ -6,8 +6,6 @@
 // then made larger: the service resumes by itself (SERVING again), every
 // acknowledged registration is readable, new writes succeed, and the same after
 // a restart.
-#include <sys/mount.h>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -17,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
+#include "common/testing/tmpfs.h"
 #include "crm/auth/grpc_auth.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -63,24 +62,16 @@ std::string Noise(size_t n, uint64_t seed) {
 class DiskFullE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    mount_point_ = dir_.path() + "/mnt";
-    std::filesystem::create_directories(mount_point_);
-    if (mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=24m") != 0) {
-      GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << strerror(errno);
-    }
-    mounted_ = true;
+    if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.error();
     token_ = DevToken("root", {"admin"}, "");
   }
 
-  void TearDown() override {
-    StopService();
-    if (mounted_) umount2(mount_point_.c_str(), MNT_DETACH);
-  }
+  void TearDown() override { StopService(); }
 
   void StartService() {
     service_ = std::make_unique<ServiceProcess>(
         CUSTOMER_PATH,
-        std::vector<std::string>{"--data_dir=" + mount_point_ + "/customer",
+        std::vector<std::string>{"--data_dir=" + tmpfs_.path() + "/customer",
                                  std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE});
     stub_ = v1::CustomerService::NewStub(service_->Channel());
     // Keeps the child's stdout drained (and remembers the lines): a full pipe
@@ -137,8 +128,7 @@ class DiskFullE2eTest : public ::testing::Test {
   }
 
   crm::testing::TempDir dir_;
-  std::string mount_point_;
-  bool mounted_ = false;
+  crm::testing::ScopedTmpfs tmpfs_{dir_.path() + "/mnt", "24m"};
   std::string token_;
   std::unique_ptr<ServiceProcess> service_;
   std::unique_ptr<v1::CustomerService::Stub> stub_;
@@ -219,8 +209,7 @@ TEST_F(DiskFullE2eTest, WritesUnavailableAndNotServingUntilSpaceReturnsNothingAc
   EXPECT_TRUE(Get(acked.front().id, &got).ok());
 
   // Space returns: the service resumes by itself.
-  ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", MS_REMOUNT, "size=160m"), 0)
-      << strerror(errno);
+  ASSERT_TRUE(tmpfs_.Resize("160m")) << tmpfs_.error();
   const absl::Time grown = absl::Now();
   ASSERT_TRUE(
       Eventually([&] { return Health(service_->Channel(), "") == "SERVING"; }, absl::Seconds(60)));

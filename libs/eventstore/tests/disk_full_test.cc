@@ -4,8 +4,6 @@
 // volume grows, the store resumes by itself, every acknowledged append is
 // there with its version and position, the log has no gap, and new appends get
 // the next positions, also after a reopen.
-#include <sys/mount.h>
-
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
+#include "common/testing/tmpfs.h"
 #include "crm/eventstore/event_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -27,22 +26,14 @@ using ::crm::testing::Eventually;
 class EventStoreDiskFullTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    mount_point_ = dir_.path() + "/mnt";
-    std::filesystem::create_directories(mount_point_);
-    if (mount("tmpfs", mount_point_.c_str(), "tmpfs", 0, "size=24m") != 0) {
-      GTEST_SKIP() << "cannot mount a tmpfs here (needs root): " << strerror(errno);
-    }
-    mounted_ = true;
+    if (!tmpfs_.mounted()) GTEST_SKIP() << tmpfs_.error();
   }
-  void TearDown() override {
-    store_.reset();
-    if (mounted_) umount2(mount_point_.c_str(), MNT_DETACH);
-  }
+  void TearDown() override { store_.reset(); }
 
   absl::Status Open() {
     store_.reset();
     absl::StatusOr<std::unique_ptr<EventStore>> store =
-        OpenEventStore({.path = mount_point_ + "/store",
+        OpenEventStore({.path = tmpfs_.path() + "/store",
                         .on_writable_change = [this](bool writable, std::string_view reason) {
                           std::lock_guard<std::mutex> lock(mu_);
                           changes_.emplace_back(writable, std::string(reason));
@@ -58,15 +49,15 @@ class EventStoreDiskFullTest : public ::testing::Test {
     req.events.push_back(
         {.event_type = "test.Filled", .partition_key = stream, .payload = std::string(bytes, 'p')});
     // Random-ish bytes: compression must not make the disk look larger.
-    for (size_t i = 0; i < bytes; ++i)
+    for (size_t i = 0; i < bytes; ++i) {
       req.events[0].payload[i] =
           static_cast<char>((i * 131 + stream.size() * 7 + bytes) ^ (i >> 3));
+    }
     return req;
   }
 
   crm::testing::TempDir dir_;
-  std::string mount_point_;
-  bool mounted_ = false;
+  crm::testing::ScopedTmpfs tmpfs_{dir_.path() + "/mnt", "24m"};
   std::unique_ptr<EventStore> store_;
   std::mutex mu_;
   std::vector<std::pair<bool, std::string>> changes_;
@@ -121,8 +112,7 @@ TEST_F(EventStoreDiskFullTest, WritesAreUnavailableUntilSpaceReturnsAndNothingAc
   const uint64_t last_before = store_->LastPosition();
 
   // More room: the store resumes by itself.
-  ASSERT_EQ(mount("tmpfs", mount_point_.c_str(), "tmpfs", MS_REMOUNT, "size=128m"), 0)
-      << strerror(errno);
+  ASSERT_TRUE(tmpfs_.Resize("128m")) << tmpfs_.error();
   ASSERT_TRUE(Eventually([&] { return store_->WriteStatus().ok(); }, absl::Seconds(30)))
       << store_->WriteStatus();
   {

@@ -25,6 +25,7 @@
 //   absl::StatusOr<v1::AddContactResponse> r = command::Await(app, &CustomerApp::AddContact, who, req);
 #pragma once
 
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -79,24 +80,37 @@ inline absl::StatusOr<auth::Principal> Admit(grpc::CallbackServerContext& ctx,
   return who;
 }
 
+// Admit, then a place among the calls in flight (runtime::Admission). The
+// caller, or nullopt when the call was refused (then `reactor` is finished with
+// the refusal: UNAUTHENTICATED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED). A caller
+// who got a place gives it back with Admission::Default().Leave() when the call
+// finishes.
+inline std::optional<auth::Principal> Enter(grpc::CallbackServerContext& ctx,
+                                            const auth::TokenVerifier& verifier,
+                                            const google::protobuf::Message& request,
+                                            grpc::ServerUnaryReactor* reactor) {
+  absl::StatusOr<auth::Principal> who = Admit(ctx, verifier, request);
+  absl::Status refused = who.status();
+  if (who.ok() && !runtime::Admission::Default().TryEnter()) {
+    refused = runtime::Admission::Default().Busy();
+  }
+  if (!refused.ok()) {
+    reactor->Finish(runtime::ToGrpcStatus(refused));
+    return std::nullopt;
+  }
+  return *std::move(who);
+}
+
 // `verifier` and `app` must outlive the call.
 template <typename App, typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
                                 AsyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<auth::Principal> who = Admit(*ctx, verifier, *req);
-  if (!who.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(who.status()));
-    return reactor;
-  }
-  runtime::Admission& admission = runtime::Admission::Default();
-  if (!admission.TryEnter()) {
-    reactor->Finish(runtime::ToGrpcStatus(admission.Busy()));
-    return reactor;
-  }
-  (app.*method)(*who, *req, resp, [reactor, &admission](absl::Status s) {
-    admission.Leave();
+  std::optional<auth::Principal> who = Enter(*ctx, verifier, *req, reactor);
+  if (!who) return reactor;
+  (app.*method)(*who, *req, resp, [reactor](absl::Status s) {
+    runtime::Admission::Default().Leave();
     reactor->Finish(runtime::ToGrpcStatus(s));
   });
   return reactor;
@@ -107,18 +121,10 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
                                 SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  absl::StatusOr<auth::Principal> who = Admit(*ctx, verifier, *req);
-  if (!who.ok()) {
-    reactor->Finish(runtime::ToGrpcStatus(who.status()));
-    return reactor;
-  }
-  runtime::Admission& admission = runtime::Admission::Default();
-  if (!admission.TryEnter()) {
-    reactor->Finish(runtime::ToGrpcStatus(admission.Busy()));
-    return reactor;
-  }
+  std::optional<auth::Principal> who = Enter(*ctx, verifier, *req, reactor);
+  if (!who) return reactor;
   absl::Status status = (app.*method)(*who, *req, resp);
-  admission.Leave();
+  runtime::Admission::Default().Leave();
   reactor->Finish(runtime::ToGrpcStatus(status));
   return reactor;
 }
