@@ -47,6 +47,7 @@ namespace cv1 = ::crm::customer::v1;
 namespace iv1 = ::crm::interaction::v1;
 namespace kv1 = ::crm::classification::v1;
 namespace tv1 = ::crm::ticket::v1;
+using crm::testing::CallAs;
 using crm::testing::DevToken;
 using crm::testing::Eventually;
 using crm::testing::ServiceProcess;
@@ -308,36 +309,28 @@ TEST(FaultDrillTest, KillsAndABrokerOutageLoseNothingAndApplyEverythingOnce) {
   ASSERT_GT(acked.size(), 10u);
 
   // Every acknowledged write is readable.
-  for (const Acked& a : acked) {
-    cv1::GetCustomerRequest get;
-    get.set_customer_id(a.customer_id);
-    cv1::GetCustomerResponse got;
-    {
-      cv1::CustomerService::Stub stub(customer.Channel());
-      grpc::ClientContext ctx;
-      ctx.AddMetadata("authorization", auth::BearerHeader(alice));
-      grpc::Status s = stub.GetCustomer(&ctx, get, &got);
+  {
+    cv1::CustomerService::Stub customers(customer.Channel());
+    iv1::InteractionService::Stub interactions(interaction.Channel());
+    tv1::TicketService::Stub tickets(ticket.Channel());
+    for (const Acked& a : acked) {
+      cv1::GetCustomerRequest get;
+      get.set_customer_id(a.customer_id);
+      cv1::GetCustomerResponse got;
+      grpc::Status s =
+          CallAs(customers, alice, &cv1::CustomerService::Stub::GetCustomer, get, &got);
       ASSERT_TRUE(s.ok()) << a.customer_id << ": " << s.error_message();
       EXPECT_EQ(got.customer().transactions_size(), 1) << a.customer_id;
-    }
-    iv1::GetInteractionRequest gi;
-    gi.set_interaction_id(a.follow_up_id);
-    iv1::GetInteractionResponse interaction_resp;
-    {
-      iv1::InteractionService::Stub stub(interaction.Channel());
-      grpc::ClientContext ctx;
-      ctx.AddMetadata("authorization", auth::BearerHeader(alice));
-      grpc::Status s = stub.GetInteraction(&ctx, gi, &interaction_resp);
+      iv1::GetInteractionRequest gi;
+      gi.set_interaction_id(a.follow_up_id);
+      iv1::GetInteractionResponse interaction_resp;
+      s = CallAs(interactions, alice, &iv1::InteractionService::Stub::GetInteraction, gi,
+                 &interaction_resp);
       EXPECT_TRUE(s.ok()) << a.follow_up_id << ": " << s.error_message();
-    }
-    tv1::GetTicketRequest gt;
-    gt.set_ticket_id(a.ticket_id);
-    tv1::GetTicketResponse ticket_resp;
-    {
-      tv1::TicketService::Stub stub(ticket.Channel());
-      grpc::ClientContext ctx;
-      ctx.AddMetadata("authorization", auth::BearerHeader(alice));
-      grpc::Status s = stub.GetTicket(&ctx, gt, &ticket_resp);
+      tv1::GetTicketRequest gt;
+      gt.set_ticket_id(a.ticket_id);
+      tv1::GetTicketResponse ticket_resp;
+      s = CallAs(tickets, alice, &tv1::TicketService::Stub::GetTicket, gt, &ticket_resp);
       EXPECT_TRUE(s.ok()) << a.ticket_id << ": " << s.error_message();
     }
   }
@@ -354,9 +347,8 @@ TEST(FaultDrillTest, KillsAndABrokerOutageLoseNothingAndApplyEverythingOnce) {
           kv1::GetClassificationRequest req;
           req.set_customer_id(a.customer_id);
           kv1::GetClassificationResponse resp;
-          grpc::ClientContext ctx;
-          ctx.AddMetadata("authorization", auth::BearerHeader(alice));
-          grpc::Status s = stub.GetClassification(&ctx, req, &resp);
+          grpc::Status s =
+              CallAs(stub, alice, &kv1::ClassificationService::Stub::GetClassification, req, &resp);
           if (!s.ok()) {
             wrong[a.customer_id] = s.error_message();
             continue;
