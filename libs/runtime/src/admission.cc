@@ -1,5 +1,10 @@
 #include "crm/runtime/admission.h"
 
+#include <algorithm>
+#include <cmath>
+
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl_view.h"
 
@@ -11,6 +16,8 @@ constexpr std::string_view kRejectedHelp =
 Admission::Admission(MetricsRegistry* registry)
     : rejected_in_flight_(registry->GetCounter("crm_grpc_server_rejected_total", kRejectedHelp,
                                                {{"reason", "in_flight"}})),
+      rejected_overload_(registry->GetCounter("crm_grpc_server_rejected_total", kRejectedHelp,
+                                              {{"reason", "overload"}})),
       rejected_queue_full_(registry->GetCounter("crm_grpc_server_rejected_total", kRejectedHelp,
                                                 {{"reason", "queue_full"}})),
       in_flight_gauge_(registry->AddCallbackGauge(
@@ -36,6 +43,26 @@ bool Admission::TryEnter() {
 }
 
 void Admission::Leave() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+
+void Admission::SetShedFraction(double fraction) {
+  shed_fraction_.store(std::isnan(fraction) ? 0.0 : std::clamp(fraction, 0.0, 1.0),
+                       std::memory_order_relaxed);
+}
+
+bool Admission::Shed() {
+  const double fraction = shed_fraction();
+  if (fraction <= 0) return false;
+  thread_local absl::InsecureBitGen gen;
+  if (!absl::Bernoulli(gen, fraction)) return false;
+  rejected_overload_.Inc();
+  return true;
+}
+
+absl::Status Admission::Overloaded() const {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("server overloaded: CPU saturated, ", std::lround(shed_fraction() * 100),
+                   "% of calls refused; retry later"));
+}
 
 absl::Status Admission::Busy() const {
   return absl::ResourceExhaustedError(

@@ -35,6 +35,15 @@ void AddServiceFlags(CLI::App& app, ServiceFlags& flags) {
           "Calls served at once (authenticated, not finished); more are answered "
           "RESOURCE_EXHAUSTED at once")
       ->check(CLI::Range(1, 1000000));
+  AddFlag(app, "overload_busy_target", &flags.overload_busy_target,
+          "Share of time (0..1) the threads serving calls may be busy, running or waiting for "
+          "a CPU; above it a share of calls is refused RESOURCE_EXHAUSTED before any work; "
+          "0 = never")
+      ->check(CLI::Range(0.0, 1.0));
+  AddFlag(app, "overload_max_waiting", &flags.overload_max_waiting,
+          "Calls waiting inside gRPC for a handler above which busy serving threads mean the "
+          "process is falling behind, and calls are shed")
+      ->check(CLI::Range(0, 1000000));
   AddFlag(app, "log_level", &flags.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
 }

@@ -19,6 +19,7 @@
 #include "crm/runtime/admin_server.h"
 #include "crm/runtime/admission.h"
 #include "crm/runtime/log.h"
+#include "crm/runtime/overload.h"
 #include "crm/runtime/readiness.h"
 #include "grpc_metrics.h"
 #include "parse_errors.h"
@@ -157,6 +158,7 @@ struct ServiceRuntime::Impl {
   std::vector<std::string> service_names;
   std::shared_ptr<HealthLink> health_link = std::make_shared<HealthLink>();
   CallbackGauge ready_gauge;
+  std::unique_ptr<OverloadControl> overload;
 
   // RequestShutdown and the signal handler write a byte; nobody reads it, so
   // once woken WaitForTermination keeps returning at once.
@@ -263,6 +265,15 @@ absl::Status ServiceRuntime::Start() {
   // before any handler could refuse a call. HTTP/2's limit on concurrent
   // streams per connection keeps the excess with the client.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, impl.flags.max_in_flight);
+  // Calls waiting inside gRPC because the CPU is saturated are not in flight
+  // yet; while the threads that serve calls are busy more than
+  // --overload_busy_target and more than --overload_max_waiting calls wait, a
+  // share of calls is shed (RESOURCE_EXHAUSTED before their work) so that gRPC
+  // catches up.
+  impl.overload = std::make_unique<OverloadControl>(
+      &Admission::Default(), registry_,
+      OverloadControl::Options{.target = impl.flags.overload_busy_target,
+                               .max_waiting = impl.flags.overload_max_waiting});
   impl.server = builder.BuildAndStart();
   if (impl.server == nullptr || impl.grpc_port == 0) {
     if (impl.server != nullptr) impl.server->Shutdown();
@@ -285,6 +296,7 @@ absl::Status ServiceRuntime::Start() {
 
   impl.InstallSignalHandlers();
   impl.state = Impl::State::kRunning;
+  impl.overload->Start();
   // Health follows Readiness::Default() from here until Shutdown.
   Readiness& readiness = Readiness::Default();
   {
@@ -359,6 +371,7 @@ void ServiceRuntime::Shutdown(absl::Duration drain_timeout) {
   impl.server->Shutdown(absl::ToChronoTime(start + drain_timeout));
   impl.server->Wait();
   impl.server.reset();
+  impl.overload->Stop();
   absl::Duration drained = absl::Now() - start;
 
   for (auto hook = impl.hooks.rbegin(); hook != impl.hooks.rend(); ++hook) (*hook)();

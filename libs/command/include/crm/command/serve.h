@@ -1,8 +1,8 @@
 // The gRPC side of a service's app: one unary RPC served by one app method, on
 // gRPC's own thread, with no pool in between. The caller is authenticated (a
-// cached token check), then admitted (runtime::Admission::Default(): at most
-// --max_in_flight calls at once, else RESOURCE_EXHAUSTED at once; an
-// unauthenticated call is refused before it takes a place), then the method
+// cached token check), then admitted (Enter: deadline, CPU load shedding,
+// bounds, at most --max_in_flight calls at once, else RESOURCE_EXHAUSTED at
+// once; an unauthenticated call is refused before it takes a place), then the method
 // runs; it finishes the call through `done`, at once (reads, refused writes) or
 // later from the event store's completion thread (a durable write), and the
 // call's place is given back then. Every service's api/ adapter is a list of
@@ -37,6 +37,7 @@
 #include "crm/command/limits.h"
 #include "crm/command/pipeline.h"
 #include "crm/runtime/admission.h"
+#include "crm/runtime/overload.h"
 #include "crm/runtime/status.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -68,9 +69,7 @@ void RunOn(ThreadPool* pool, Done done, Work work) {
 // (UNAUTHENTICATED), then the request within its bounds (CheckBounds with the
 // default Limits: INVALID_ARGUMENT naming the field), so that no app method, read
 // or write, sees an oversized id, token, string or list. Linear in the number of
-// fields set; string contents are not read. Serve then admits the call
-// (runtime::Admission: RESOURCE_EXHAUSTED past --max_in_flight) until it
-// finishes.
+// fields set; string contents are not read.
 inline absl::StatusOr<auth::Principal> Admit(grpc::CallbackServerContext& ctx,
                                              const auth::TokenVerifier& verifier,
                                              const google::protobuf::Message& request) {
@@ -80,20 +79,31 @@ inline absl::StatusOr<auth::Principal> Admit(grpc::CallbackServerContext& ctx,
   return who;
 }
 
-// Admit, then a place among the calls in flight (runtime::Admission). The
-// caller, or nullopt when the call was refused (then `reactor` is finished with
-// the refusal: UNAUTHENTICATED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED). A caller
-// who got a place gives it back with Admission::Default().Leave() when the call
-// finishes.
+// Everything a unary call passes before its app method runs, cheapest first:
+//   1. the caller authenticated (UNAUTHENTICATED; such a call never takes a place);
+//   2. the caller's deadline not passed yet (DEADLINE_EXCEEDED: a call that
+//      waited inside gRPC past it is not started, its answer would be lost);
+//   3. not shed (RESOURCE_EXHAUSTED: the serving threads are saturated,
+//      runtime::OverloadControl);
+//   4. the request within its bounds (INVALID_ARGUMENT naming the field, CheckBounds);
+//   5. a place among the calls in flight (RESOURCE_EXHAUSTED past --max_in_flight).
+// The caller, or nullopt when the call was refused (then `reactor` is finished
+// with the refusal). A caller who got a place gives it back with
+// Admission::Default().Leave() when the call finishes.
 inline std::optional<auth::Principal> Enter(grpc::CallbackServerContext& ctx,
                                             const auth::TokenVerifier& verifier,
                                             const google::protobuf::Message& request,
                                             grpc::ServerUnaryReactor* reactor) {
-  absl::StatusOr<auth::Principal> who = Admit(ctx, verifier, request);
+  runtime::NoteServingThread();  // what runtime::OverloadControl watches
+  runtime::Admission& admission = runtime::Admission::Default();
+  absl::StatusOr<auth::Principal> who = auth::Authenticate(ctx, verifier);
   absl::Status refused = who.status();
-  if (who.ok() && !runtime::Admission::Default().TryEnter()) {
-    refused = runtime::Admission::Default().Busy();
+  if (refused.ok() && ctx.deadline() <= std::chrono::system_clock::now()) {
+    refused = absl::DeadlineExceededError("the call's deadline passed before it started");
   }
+  if (refused.ok() && admission.Shed()) refused = admission.Overloaded();
+  if (refused.ok()) refused = CheckBounds(request, Limits());
+  if (refused.ok() && !admission.TryEnter()) refused = admission.Busy();
   if (!refused.ok()) {
     reactor->Finish(runtime::ToGrpcStatus(refused));
     return std::nullopt;

@@ -44,6 +44,13 @@ struct ServiceFlags {
   // --max_in_flight: calls admitted at once (authenticated, not finished);
   // more are answered RESOURCE_EXHAUSTED at once (runtime::Admission).
   int max_in_flight = 256;
+  // --overload_busy_target: share of time (0..1) the threads that serve calls
+  // may be busy (running or waiting for a CPU); above it a share of calls is
+  // shed with RESOURCE_EXHAUSTED (runtime::OverloadControl). 0 turns it off.
+  double overload_busy_target = 0.9;
+  // --overload_max_waiting: calls waiting inside gRPC for a handler above which
+  // busy serving threads mean the process is falling behind (OverloadControl).
+  int overload_max_waiting = 64;
 };
 
 // "grpc_port" -> "CRM_GRPC_PORT".
