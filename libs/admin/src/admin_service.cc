@@ -6,10 +6,12 @@
 #include "crm/auth/principal.h"
 #include "crm/command/limits.h"
 #include "crm/command/page.h"
+#include "crm/command/serve.h"
 #include "crm/common/proto_time.h"
 #include "crm/common/status_macros.h"
 #include "crm/common/text.h"
 #include "crm/messaging/dead_letters.h"
+#include "crm/runtime/admission.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/status.h"
 
@@ -107,16 +109,20 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ServeAdmin(grpc::CallbackServerConte
                                                        const google::protobuf::Message& request,
                                                        AdminCall call) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  pool_.Submit([this, ctx, reactor, &request, call = std::move(call)] {
-    absl::StatusOr<auth::Principal> who = auth::Authenticate(*ctx, *verifier_);
+  const bool queued = pool_.Submit([this, ctx, reactor, &request, call = std::move(call)] {
+    // Operators' calls are authenticated and bounded, never shed nor counted in
+    // flight: they must get through an overload (the pool's queue bounds them).
+    absl::StatusOr<auth::Principal> who = command::Admit(*ctx, *verifier_, request);
     absl::Status status = who.status();
-    if (status.ok()) status = command::CheckBounds(request, command::Limits());
     if (status.ok() && !who->Has(auth::Role::kAdmin)) {
       status = absl::PermissionDeniedError("operator calls need the admin role");
     }
     if (status.ok()) status = call(*who);
     reactor->Finish(runtime::ToGrpcStatus(status));
   });
+  if (!queued) {
+    reactor->Finish(runtime::ToGrpcStatus(runtime::Admission::Default().QueueFull("admin")));
+  }
   return reactor;
 }
 

@@ -24,7 +24,7 @@ namespace crm::admin {
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
   AdminServiceImpl(eventstore::EventStore* store, const auth::TokenVerifier* verifier)
-      : store_(store), verifier_(verifier), pool_(2) {}
+      : store_(store), verifier_(verifier), pool_(2, kMaxQueued) {}
 
   grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* ctx, const v1::BackupRequest* req,
                                    v1::BackupResponse* resp) override;
@@ -56,6 +56,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   // Checkpoints flush memtables and replays wait for the consumer: keep them off
   // gRPC's threads. Two, so that a long one does not hold up a listing.
   ThreadPool pool_;
+  // Operator calls waiting for the pool; more are refused RESOURCE_EXHAUSTED.
+  static constexpr size_t kMaxQueued = 64;
 };
 
 }  // namespace crm::admin
