@@ -42,6 +42,13 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# ccache (the compiler launcher, CMakeLists.txt) hashes paths under the checkout
+# relative to it and leaves the working directory out, so that a fresh clone in
+# another directory (every CI run) hits the cache of the previous one. The price:
+# an object from the cache names the first clone's paths in its debug info and
+# __FILE__ (gtest's failure messages).
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
+export CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="$build_type" > /dev/null
 
 # The binaries an installation carries: the tools, and crm-<svc> of each service
