@@ -1,6 +1,7 @@
 #include "kafka_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "crm/messaging/kafka_security.h"
 #include "crm/runtime/log.h"
 
 namespace crm::messaging::internal {
@@ -27,6 +28,9 @@ absl::StatusOr<ConfPtr> MakeConf(const std::string& brokers, const KafkaProperti
   KafkaProperties all = {{"bootstrap.servers", brokers}};
   all.insert(all.end(), defaults.begin(), defaults.end());
   all.insert(all.end(), overrides.begin(), overrides.end());
+  // Last, so that no client's own properties weaken the process's security.
+  const KafkaProperties security = KafkaSecurityInUse();
+  all.insert(all.end(), security.begin(), security.end());
   for (const auto& [name, value] : all) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err, sizeof(err)) !=
         RD_KAFKA_CONF_OK) {

@@ -20,7 +20,9 @@ struct ConfDeleter {
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 
 // A configuration with bootstrap servers, librdkafka's log lines routed to the
-// suite's JSON log, then `defaults` and `overrides` applied in that order.
+// suite's JSON log, then `defaults`, `overrides` and the process's security
+// properties (UseKafkaSecurity, kafka_security.h) applied in that order. Every
+// librdkafka configuration of the library is built here.
 // INVALID_ARGUMENT names a property librdkafka refused.
 absl::StatusOr<ConfPtr> MakeConf(const std::string& brokers, const KafkaProperties& defaults,
                                  const KafkaProperties& overrides);

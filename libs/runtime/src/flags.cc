@@ -27,6 +27,25 @@ void AddServiceFlags(CLI::App& app, ServiceFlags& flags) {
   AddFlag(app, "kafka_session_timeout_ms", &flags.kafka_session_timeout_ms,
           "Consumer group session timeout: how soon a dead consumer's partitions move")
       ->check(CLI::Range(1000, 3600000));
+  KafkaSecurityFlags& k = flags.kafka_security;
+  AddFlag(app, "kafka_security_protocol", &k.protocol,
+          "Kafka transport: plaintext, ssl, sasl_plaintext or sasl_ssl (every producer and "
+          "consumer of the process)")
+      ->check(CLI::IsMember({"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"}));
+  AddFlag(app, "kafka_ssl_ca_file", &k.ssl_ca_file,
+          "PEM CA bundle the Kafka brokers' certificates chain to (ssl, sasl_ssl); default: "
+          "the system's roots");
+  AddFlag(app, "kafka_ssl_cert_file", &k.ssl_cert_file,
+          "PEM client certificate shown to the brokers (mTLS; ssl, sasl_ssl)");
+  AddFlag(app, "kafka_ssl_key_file", &k.ssl_key_file,
+          "PEM private key of --kafka_ssl_cert_file");
+  AddFlag(app, "kafka_sasl_mechanism", &k.sasl_mechanism,
+          "SASL mechanism (sasl_plaintext, sasl_ssl): SCRAM-SHA-256, SCRAM-SHA-512, or PLAIN "
+          "(sasl_ssl only)")
+      ->check(CLI::IsMember({"", "SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"}));
+  AddFlag(app, "kafka_sasl_username", &k.sasl_username, "SASL user name");
+  AddFlag(app, "kafka_sasl_password_file", &k.sasl_password_file,
+          "File holding the SASL password (one line; no password on the command line)");
   AddFlag(app, "tls_cert_file", &flags.tls_cert_file, "PEM certificate chain; enables TLS");
   AddFlag(app, "tls_key_file", &flags.tls_key_file, "PEM private key for --tls_cert_file");
   AddFlag(app, "tls_client_ca_file", &flags.tls_client_ca_file,
@@ -60,6 +79,52 @@ absl::Status CheckTls(const ServiceFlags& flags) {
 
 }  // namespace
 
+absl::Status CheckKafkaSecurity(const KafkaSecurityFlags& k) {
+  const bool ssl = k.protocol == "ssl" || k.protocol == "sasl_ssl";
+  const bool sasl = k.protocol == "sasl_plaintext" || k.protocol == "sasl_ssl";
+  if (!ssl && k.protocol != "plaintext" && !sasl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_security_protocol: '", k.protocol,
+        "' is not plaintext, ssl, sasl_plaintext or sasl_ssl"));
+  }
+  if (!ssl && !(k.ssl_ca_file.empty() && k.ssl_cert_file.empty() && k.ssl_key_file.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_ssl_ca_file, --kafka_ssl_cert_file and --kafka_ssl_key_file need "
+        "--kafka_security_protocol=ssl or sasl_ssl (it is ", k.protocol, ")"));
+  }
+  if (k.ssl_cert_file.empty() != k.ssl_key_file.empty()) {
+    return absl::InvalidArgumentError("--kafka_ssl_cert_file and --kafka_ssl_key_file go together");
+  }
+  const bool any_sasl =
+      !k.sasl_mechanism.empty() || !k.sasl_username.empty() || !k.sasl_password_file.empty();
+  if (!sasl) {
+    if (any_sasl) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--kafka_sasl_mechanism, --kafka_sasl_username and --kafka_sasl_password_file need "
+          "--kafka_security_protocol=sasl_plaintext or sasl_ssl (it is ", k.protocol, ")"));
+    }
+    return absl::OkStatus();
+  }
+  if (k.sasl_mechanism != "SCRAM-SHA-256" && k.sasl_mechanism != "SCRAM-SHA-512" &&
+      k.sasl_mechanism != "PLAIN") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_security_protocol=", k.protocol,
+        " needs --kafka_sasl_mechanism SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN (it is '",
+        k.sasl_mechanism, "')"));
+  }
+  if (k.sasl_username.empty() || k.sasl_password_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_security_protocol=", k.protocol,
+        " needs --kafka_sasl_username and --kafka_sasl_password_file"));
+  }
+  if (k.sasl_mechanism == "PLAIN" && !ssl) {
+    return absl::InvalidArgumentError(
+        "--kafka_sasl_mechanism=PLAIN sends the password as it is: only with "
+        "--kafka_security_protocol=sasl_ssl");
+  }
+  return absl::OkStatus();
+}
+
 std::string EnvNameForFlag(std::string_view name) {
   return absl::StrCat("CRM_", absl::AsciiStrToUpper(internal::AbslView(name)));
 }
@@ -88,6 +153,7 @@ absl::StatusOr<ServiceFlags> ParseServiceFlags(int argc, const char* const* argv
     return absl::InternalError(absl::StrCat("flag parsing: ", e.what()));
   }
   if (absl::Status status = CheckTls(flags); !status.ok()) return status;
+  if (absl::Status status = CheckKafkaSecurity(flags.kafka_security); !status.ok()) return status;
   return flags;
 }
 

@@ -13,6 +13,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/eventlog/event_log_service.h"
 #include "crm/messaging/catch_up.h"
+#include "crm/messaging/kafka_security.h"
 #include "crm/messaging/outbox_relay.h"
 #include "crm/runtime/log.h"
 #include "crm/runtime/metrics.h"
@@ -94,6 +95,8 @@ class Runner {
           if (service_.flags) service_.flags(app);
         }));
     if (flags.data_dir.empty()) return absl::InvalidArgumentError("--data_dir: required");
+    // Every Kafka client of the process (relay, consumer, dead letters) from here on.
+    RETURN_IF_ERROR(messaging::UseKafkaSecurity(flags.kafka_security));
     if (worker_threads < 1) return absl::InvalidArgumentError("--worker_threads: must be >= 1");
     if (max_event_bytes < 1024 || max_event_bytes > (16 << 20)) {
       return absl::InvalidArgumentError("--max_event_bytes: must be 1024..16777216");

@@ -27,6 +27,25 @@
 
 namespace crm::runtime {
 
+// How the process's Kafka clients (every producer, consumer, dead-letter producer
+// and topic reader) reach the brokers; messaging::UseKafkaSecurity turns these
+// into librdkafka properties. Secrets come from files, never from the command line.
+struct KafkaSecurityFlags {
+  // --kafka_security_protocol: plaintext, ssl, sasl_plaintext or sasl_ssl.
+  std::string protocol = "plaintext";
+  std::string ssl_ca_file;         // --kafka_ssl_ca_file: PEM roots the brokers' certs chain to.
+  std::string ssl_cert_file;       // --kafka_ssl_cert_file: client certificate (mTLS).
+  std::string ssl_key_file;        // --kafka_ssl_key_file: its private key (PEM).
+  std::string sasl_mechanism;      // --kafka_sasl_mechanism: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN.
+  std::string sasl_username;       // --kafka_sasl_username.
+  std::string sasl_password_file;  // --kafka_sasl_password_file: the password, in a file.
+};
+
+// INVALID_ARGUMENT naming the flags of an inconsistent combination: ssl files
+// without ssl/sasl_ssl, a certificate without its key, SASL settings without a
+// sasl_* protocol or incomplete, PLAIN without TLS. Reads no file.
+absl::Status CheckKafkaSecurity(const KafkaSecurityFlags& flags);
+
 // Flag `--foo_bar` reads CRM_FOO_BAR when absent from the command line.
 struct ServiceFlags {
   std::string data_dir;                   // --data_dir: where the service keeps RocksDB.
@@ -37,6 +56,7 @@ struct ServiceFlags {
   // --kafka_session_timeout_ms: how long a consumer that died keeps its partitions
   // before the group moves them (Kafka's default 45 s; tests use less).
   int kafka_session_timeout_ms = 45000;
+  KafkaSecurityFlags kafka_security;      // --kafka_security_protocol, --kafka_ssl_*, --kafka_sasl_*.
   std::string tls_cert_file;              // --tls_cert_file: PEM chain; TLS when set.
   std::string tls_key_file;               // --tls_key_file: PEM private key.
   std::string tls_client_ca_file;         // --tls_client_ca_file: require client certs.
@@ -77,7 +97,8 @@ CLI::Option* AddFlag(CLI::App& app, std::string_view name, T* var, std::string d
 // AddFlag) from argv and the environment. Never throws.
 // Returns INVALID_ARGUMENT for an unknown flag or positional argument (the
 // message names it), a value that does not convert or is out of range, or
-// TLS files given incompletely; CANCELLED with the help text for --help.
+// TLS files given incompletely or Kafka security flags that do not go together
+// (CheckKafkaSecurity); CANCELLED with the help text for --help.
 absl::StatusOr<ServiceFlags> ParseServiceFlags(
     int argc, const char* const* argv, std::string_view service_name,
     const std::function<void(CLI::App&)>& add_extra = {});
