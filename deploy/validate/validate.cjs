@@ -14,15 +14,129 @@
 //     fields come from the same package's type declarations (.d.ts);
 //  3. policy (--policy): the suite's own rules for its workloads, the objects
 //     labelled app.kubernetes.io/part-of=crm (see POLICY below and docs/operations.md).
-// Objects of SKIPPED_GROUPS (custom resources: Strimzi) have no schema here; they are
-// listed as skipped. Any other unknown kind is an error. Exit code 1 on any error.
+// Custom resources (Strimzi's kafka.strimzi.io, cert-manager's cert-manager.io) have
+// no schema in kubernetes-models: the kinds the suite uses get checks of the fields
+// it relies on and of their references within the render (CUSTOM_CHECKS below); the
+// other kinds of those groups are listed as skipped. Any other unknown kind is an
+// error. Exit code 1 on any error.
 "use strict";
 
 const fs = require("fs");
 const path = require("path");
 const YAML = require("yaml");
 
-const SKIPPED_GROUPS = new Set(["kafka.strimzi.io"]);
+const CUSTOM_GROUPS = new Set(["kafka.strimzi.io", "cert-manager.io"]);
+
+// ------------------------------------------------------------------ custom resources
+
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const unknownKeys = (obj, known, where) =>
+  isObj(obj) ? Object.keys(obj).filter((k) => !known.includes(k)).map((k) => `${where}/${k}: unknown field`) : [];
+const nsOf = (o) => (o.metadata && o.metadata.namespace) || "";
+const named = (all, kind, name, ns) =>
+  all.some((x) => x.kind === kind && x.metadata && x.metadata.name === name && nsOf(x) === ns);
+
+const CERT_SPEC = ["secretName", "issuerRef", "dnsNames", "ipAddresses", "uris", "emailAddresses", "commonName",
+  "subject", "literalSubject", "duration", "renewBefore", "renewBeforePercentage", "isCA", "privateKey", "usages",
+  "secretTemplate", "keystores", "revisionHistoryLimit", "additionalOutputFormats", "encodeUsagesInRequest",
+  "nameConstraints", "otherNames"];
+const ISSUER_TYPES = ["selfSigned", "ca", "acme", "vault", "venafi"];
+const KAFKA_ACL_OPS = ["Read", "Write", "Create", "Delete", "Alter", "Describe", "ClusterAction", "AlterConfigs",
+  "DescribeConfigs", "IdempotentWrite", "All"];
+const DURATION = /^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$/;
+
+// The Strimzi cluster a resource names through its strimzi.io/cluster label.
+function clusterErrors(o, all) {
+  const cluster = o.metadata && o.metadata.labels && o.metadata.labels["strimzi.io/cluster"];
+  if (!cluster) return ["label strimzi.io/cluster missing"];
+  return named(all, "Kafka", cluster, nsOf(o)) ? [] : [`label strimzi.io/cluster: no Kafka ${cluster} in this render`];
+}
+
+const CUSTOM_CHECKS = {
+  "cert-manager.io/v1": {
+    Issuer: (o) => {
+      const types = Object.keys(o.spec || {}).filter((k) => ISSUER_TYPES.includes(k));
+      const e = unknownKeys(o.spec, ISSUER_TYPES, "/spec");
+      if (types.length !== 1) e.push(`/spec: exactly one of ${ISSUER_TYPES.join(", ")}`);
+      if (o.spec && o.spec.ca && typeof o.spec.ca.secretName !== "string") e.push("/spec/ca/secretName: required");
+      return e;
+    },
+    Certificate: (o, all) => {
+      const sp = o.spec || {};
+      const e = unknownKeys(sp, CERT_SPEC, "/spec");
+      if (typeof sp.secretName !== "string" || !sp.secretName) e.push("/spec/secretName: required");
+      const ref = sp.issuerRef || {};
+      if (!ref.name) e.push("/spec/issuerRef/name: required");
+      const kind = ref.kind || "Issuer";
+      if (!["Issuer", "ClusterIssuer"].includes(kind)) e.push(`/spec/issuerRef/kind: ${kind} is not Issuer or ClusterIssuer`);
+      if (kind === "Issuer" && ref.name && !named(all, "Issuer", ref.name, nsOf(o))) {
+        e.push(`/spec/issuerRef: no Issuer ${ref.name} in this render`);
+      }
+      const names = [...(sp.dnsNames || []), ...(sp.ipAddresses || [])];
+      if (!sp.isCA && names.length === 0) e.push("/spec/dnsNames: a server certificate needs its host names");
+      for (const k of ["duration", "renewBefore"]) {
+        if (sp[k] !== undefined && !DURATION.test(String(sp[k]))) e.push(`/spec/${k}: not a Go duration`);
+      }
+      return e;
+    },
+  },
+  "kafka.strimzi.io/v1beta2": {
+    Kafka: (o) => {
+      const e = [];
+      const listeners = (o.spec && o.spec.kafka && o.spec.kafka.listeners) || [];
+      if (listeners.length === 0) e.push("/spec/kafka/listeners: required");
+      listeners.forEach((l, i) => {
+        e.push(...unknownKeys(l, ["name", "port", "type", "tls", "authentication", "configuration", "networkPolicyPeers"],
+          `/spec/kafka/listeners/${i}`));
+        if (!Number.isInteger(l.port) || typeof l.tls !== "boolean" || !l.name || !l.type) {
+          e.push(`/spec/kafka/listeners/${i}: name, port, type and tls required`);
+        }
+      });
+      return e;
+    },
+    KafkaNodePool: (o, all) => clusterErrors(o, all),
+    KafkaTopic: (o, all) => clusterErrors(o, all),
+    KafkaUser: (o, all) => {
+      const e = clusterErrors(o, all);
+      const sp = o.spec || {};
+      const auth = (sp.authentication || {}).type;
+      if (!["scram-sha-512", "tls", "tls-external"].includes(auth)) {
+        e.push(`/spec/authentication/type: ${auth} is not scram-sha-512, tls or tls-external`);
+      }
+      const cluster = all.find((x) => x.kind === "Kafka" && x.metadata.name === (o.metadata.labels || {})["strimzi.io/cluster"]);
+      const listeners = (cluster && cluster.spec && cluster.spec.kafka && cluster.spec.kafka.listeners) || [];
+      if (cluster && !listeners.some((l) => l.authentication && l.authentication.type === auth)) {
+        e.push(`/spec/authentication: no listener of Kafka ${cluster.metadata.name} authenticates by ${auth}`);
+      }
+      if (sp.authorization) {
+        if (cluster && !(cluster.spec.kafka.authorization)) {
+          e.push(`/spec/authorization: Kafka ${cluster.metadata.name} has no authorization, the ACLs would not apply`);
+        }
+        (sp.authorization.acls || []).forEach((a, i) => {
+          const r = a.resource || {};
+          if (!["topic", "group", "cluster", "transactionalId"].includes(r.type)) e.push(`/spec/authorization/acls/${i}/resource/type: ${r.type}`);
+          if (r.type !== "cluster" && !r.name) e.push(`/spec/authorization/acls/${i}/resource/name: required`);
+          const ops = a.operations || [];
+          if (ops.length === 0 || ops.some((op) => !KAFKA_ACL_OPS.includes(op))) {
+            e.push(`/spec/authorization/acls/${i}/operations: ${JSON.stringify(ops)} (one or more of ${KAFKA_ACL_OPS.join(", ")})`);
+          }
+          if (r.type === "topic" && r.patternType !== "prefix" &&
+              !all.some((x) => x.kind === "KafkaTopic" && x.metadata.name === r.name) &&
+              all.some((x) => x.kind === "KafkaTopic")) {
+            e.push(`/spec/authorization/acls/${i}: no KafkaTopic ${r.name} in this render`);
+          }
+        });
+      }
+      return e;
+    },
+  },
+};
+
+function customErrors(o, all) {
+  const byKind = CUSTOM_CHECKS[o.apiVersion];
+  if (!byKind || !byKind[o.kind]) return null;  // a kind the suite does not use: skipped
+  return [...unknownKeys(o, ["apiVersion", "kind", "metadata", "spec"], ""), ...byKind[o.kind](o, all)];
+}
 
 // ------------------------------------------------------------------ schema
 
@@ -210,8 +324,35 @@ function policyErrors(o, all) {
     for (const k of ["requests", "limits"]) {
       need(r[k] && r[k].cpu !== undefined && r[k].memory !== undefined, `${at} resources.${k} needs cpu and memory`);
     }
-    need(c.readinessProbe && c.readinessProbe.grpc, `${at} readinessProbe must be a gRPC (grpc.health.v1) probe`);
-    need(c.livenessProbe && c.livenessProbe.grpc, `${at} livenessProbe must be a gRPC (grpc.health.v1) probe`);
+    // The environment the container sees: env, then the ConfigMaps of envFrom.
+    const envValues = {};
+    for (const ef of c.envFrom || []) {
+      const cm = ef.configMapRef && all.find((x) => x.kind === "ConfigMap" && x.metadata.name === ef.configMapRef.name &&
+        x.metadata.namespace === o.metadata.namespace);
+      if (cm) Object.assign(envValues, cm.data || {});
+    }
+    for (const e of c.env || []) if (typeof e.value === "string") envValues[e.name] = e.value;
+    // gRPC over TLS (CRM_TLS_CERT_FILE): the kubelet's gRPC probe speaks no TLS, so
+    // the probes ask the admin port's /readyz and /healthz (plain HTTP) instead.
+    const tls = !!envValues.CRM_TLS_CERT_FILE;
+    const probeOk = (p, path) => !!p && (tls ? !p.grpc && p.httpGet && p.httpGet.path === path : !!p.grpc);
+    const probeWant = (path) => tls ? `an HTTP GET of ${path} on the admin port (the gRPC port serves TLS)`
+      : "a gRPC (grpc.health.v1) probe";
+    need(probeOk(c.readinessProbe, "/readyz"), `${at} readinessProbe must be ${probeWant("/readyz")}`);
+    need(probeOk(c.livenessProbe, "/healthz"), `${at} livenessProbe must be ${probeWant("/healthz")}`);
+    if (c.startupProbe) need(probeOk(c.startupProbe, "/readyz"), `${at} startupProbe must be ${probeWant("/readyz")}`);
+    // Every file a CRM_*_FILE variable names lies under a mounted volume.
+    const mounts = (c.volumeMounts || []).map((m) => m.mountPath.replace(/\/$/, ""));
+    for (const [k, v] of Object.entries(envValues)) {
+      if (!/^CRM_.*_FILE$/.test(k) || /^CRM_TEST_/.test(k) || !v) continue;
+      need(mounts.some((m) => v.startsWith(`${m}/`)), `${at} ${k}=${v} is on no mounted volume`);
+    }
+    // Kafka over SASL: the user is a KafkaUser of this render when the render has any.
+    const user = envValues.CRM_KAFKA_SASL_USERNAME;
+    if (user && all.some((x) => x.kind === "KafkaUser")) {
+      need(all.some((x) => x.kind === "KafkaUser" && x.metadata.name === user && x.metadata.namespace === o.metadata.namespace),
+        `${at} CRM_KAFKA_SASL_USERNAME=${user}: no KafkaUser ${user}`);
+    }
     // Test-only flags (--test_clock_offset_file of crm-interaction, and any later
     // --test_*) must never reach a deployment: not as arguments, not as CRM_TEST_*
     // variables, neither directly nor through a ConfigMap of envFrom.
@@ -256,8 +397,13 @@ function validateText(text, source, { policy }) {
   for (const o of objects) {
     const name = `${o.kind || "?"} ${(o.metadata && o.metadata.namespace) ? o.metadata.namespace + "/" : ""}${(o.metadata && o.metadata.name) || "?"}`;
     const group = typeof o.apiVersion === "string" && o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
-    if (SKIPPED_GROUPS.has(group)) {
-      skipped.push(`${name} (${o.apiVersion})`);
+    if (CUSTOM_GROUPS.has(group)) {
+      const found = customErrors(o, objects);
+      if (found === null) skipped.push(`${name} (${o.apiVersion})`);
+      else {
+        found.forEach((e) => errors.push(`${source}: ${name}: ${e}`));
+        checked++;
+      }
       continue;
     }
     const Model = modelFor(o.apiVersion, o.kind);
