@@ -11,6 +11,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
 #include "crm/directory/customer_directory.h"
+#include "crm/domain/not_found.h"
 #include "crm/domain/validation.h"
 #include "grpcpp/grpcpp.h"
 
@@ -96,11 +97,10 @@ absl::StatusOr<CustomerRef> VisibleCustomer(eventstore::EventStore& store, Custo
   RETURN_IF_ERROR(domain::ValidateId("customer_id", customer_id, domain::Presence::kRequired));
   ASSIGN_OR_RETURN(std::optional<customer::v1::Customer> entry,
                    LoadDirectoryEntry(store, customer_id));
+  // A customer the caller may not see answers exactly like one that does not
+  // exist (domain::CustomerNotFound), from the directory and from the lookup.
   if (entry) {
-    if (!VisibleIn(*entry, who, now)) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("caller may not access customer ", customer_id));
-    }
+    if (!VisibleIn(*entry, who, now)) return domain::CustomerNotFound(customer_id);
     return CustomerRef{customer_id, entry->owner(), entry->region()};
   }
   // Registered a moment ago, not consumed yet: ask the customer service.
@@ -108,9 +108,12 @@ absl::StatusOr<CustomerRef> VisibleCustomer(eventstore::EventStore& store, Custo
   if (lookup != nullptr) {
     ASSIGN_OR_RETURN(looked_up, lookup->Lookup(customer_id));
   }
-  if (!looked_up) return absl::NotFoundError(absl::StrCat("customer ", customer_id, " not found"));
-  RETURN_IF_ERROR(auth::CheckCustomerAccess(
-      who, {looked_up->customer_id, looked_up->owner, looked_up->region}, now, {}));
+  if (!looked_up ||
+      !auth::CheckCustomerAccess(
+           who, {looked_up->customer_id, looked_up->owner, looked_up->region}, now, {})
+           .ok()) {
+    return domain::CustomerNotFound(customer_id);
+  }
   return *std::move(looked_up);
 }
 

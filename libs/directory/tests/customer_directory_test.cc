@@ -19,6 +19,7 @@
 #include "crm/common/proto_time.h"
 #include "crm/customer/v1/customer_events.pb.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
+#include "crm/domain/not_found.h"
 #include "crm/messaging/cloudevents.h"
 #include "crm/messaging/dead_letters.h"
 #include "grpcpp/grpcpp.h"
@@ -434,24 +435,25 @@ TEST_F(DirectoryTest, VisibleCustomerFromTheDirectoryWithGrants) {
   EXPECT_EQ(c->owner, "alice");
   EXPECT_EQ(c->region, "north");
   EXPECT_TRUE(VisibleCustomer(*store_, &lookup, manager_, "c1", kNow).ok());
-  EXPECT_EQ(VisibleCustomer(*store_, &lookup, south_manager_, "c1", kNow).status().code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "c1", kNow).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  // Invisible is answered like absent: NOT_FOUND, the same message.
+  EXPECT_EQ(VisibleCustomer(*store_, &lookup, south_manager_, "c1", kNow).status(),
+            absl::NotFoundError("customer c1 not found"));
+  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "c1", kNow).status(),
+            absl::NotFoundError("customer c1 not found"));
 
   // A grant lets bob in until it expires.
   Granted("c1", "bob", kNow + absl::Hours(1));
   c = VisibleCustomer(*store_, &lookup, bob_, "c1", kNow);
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->owner, "alice");
-  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "c1", kNow + absl::Hours(2)).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "c1", kNow + absl::Hours(2)).status(),
+            absl::NotFoundError("customer c1 not found"));
   EXPECT_EQ(lookup.calls, 0);  // the directory knew it
 }
 
 // VisibleIn on the directory's rows: the auth rules (owner, region, role) plus
 // the row's unexpired grants; VisibleCustomer decides a row it finds the same
-// way, and denies with the auth wording.
+// way, and answers an invisible one exactly like an absent one (NOT_FOUND).
 TEST_F(DirectoryTest, VisibleInDecidesRowsLikeVisibleCustomer) {
   Registered("own", "alice", "north");
   Registered("peer", "bob", "north");
@@ -492,8 +494,9 @@ TEST_F(DirectoryTest, VisibleInDecidesRowsLikeVisibleCustomer) {
       absl::Status s = VisibleCustomer(*store_, &lookup, *c.who, id, kNow).status();
       EXPECT_EQ(s.ok(), expected) << s;
       if (!expected) {
-        EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied);
-        EXPECT_EQ(s.message(), absl::StrCat("caller may not access customer ", id));
+        EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+        EXPECT_EQ(s.message(), absl::StrCat("customer ", id, " not found"));
+        EXPECT_EQ(s, domain::CustomerNotFound(id));
       }
     }
   }
@@ -511,8 +514,11 @@ TEST_F(DirectoryTest, VisibleCustomerFallsBackToTheLookup) {
   EXPECT_EQ(c->owner, "alice");
   EXPECT_EQ(c->region, "north");
   EXPECT_EQ(lookup.calls, 1);
-  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "fresh", kNow).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  // Known to crm-customer but not bob's: answered as if crm-customer did not know it.
+  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "fresh", kNow).status(),
+            absl::NotFoundError("customer fresh not found"));
+  EXPECT_EQ(VisibleCustomer(*store_, &lookup, bob_, "unknown", kNow).status(),
+            absl::NotFoundError("customer unknown not found"));
   EXPECT_TRUE(VisibleCustomer(*store_, &lookup, manager_, "fresh", kNow).ok());
 }
 

@@ -1,3 +1,4 @@
+#include "crm/domain/not_found.h"
 #include "crm/interaction/app/churn_app.h"
 
 #include <map>
@@ -145,8 +146,10 @@ struct ChurnApp::Parts : AppParts {
   absl::StatusOr<v1::ChurnCase> LoadVisible(const Principal& who, const std::string& id) const {
     RETURN_IF_ERROR(domain::ValidateId("case_id", id, domain::Presence::kRequired));
     ASSIGN_OR_RETURN(std::optional<v1::ChurnCase> c, LoadChurnCase(store, id));
-    if (!c) return absl::NotFoundError(absl::StrCat("churn case ", id, " not found"));
-    RETURN_IF_ERROR(VisibleCustomer(who, c->customer_id()).status());
+    // A case whose customer the caller may not see answers like an absent one.
+    if (!c) return domain::ObjectNotFound("churn case", id);
+    RETURN_IF_ERROR(
+        domain::HiddenObject(VisibleCustomer(who, c->customer_id()).status(), "churn case", id));
     return *std::move(c);
   }
 

@@ -1,3 +1,4 @@
+#include "crm/domain/not_found.h"
 #include "crm/interaction/app/interaction_app.h"
 
 #include <cstdio>
@@ -102,8 +103,10 @@ struct InteractionApp::Parts : AppParts {
   absl::StatusOr<v1::Interaction> LoadVisible(const Principal& who, const std::string& id) const {
     if (id.empty()) return absl::InvalidArgumentError("interaction_id: required");
     ASSIGN_OR_RETURN(std::optional<v1::Interaction> i, LoadInteraction(store, id));
-    if (!i) return absl::NotFoundError(absl::StrCat("interaction ", id, " not found"));
-    RETURN_IF_ERROR(VisibleCustomer(who, i->customer_id()).status());
+    // An interaction whose customer the caller may not see answers like an absent one.
+    if (!i) return domain::ObjectNotFound("interaction", id);
+    RETURN_IF_ERROR(
+        domain::HiddenObject(VisibleCustomer(who, i->customer_id()).status(), "interaction", id));
     return *std::move(i);
   }
 

@@ -1,3 +1,4 @@
+#include "crm/domain/not_found.h"
 #include "crm/interaction/app/sales_app.h"
 
 #include <map>
@@ -94,9 +95,11 @@ struct SalesApp::Parts : AppParts {
   absl::StatusOr<v1::Opportunity> LoadVisible(const Principal& who, const std::string& id) const {
     RETURN_IF_ERROR(domain::ValidateId("opportunity_id", id, domain::Presence::kRequired));
     ASSIGN_OR_RETURN(std::optional<v1::Opportunity> o, LoadOpportunity(store, id));
-    if (!o) return absl::NotFoundError(absl::StrCat("opportunity ", id, " not found"));
+    // One whose customer the caller may not see answers like an absent one.
+    if (!o) return domain::ObjectNotFound("opportunity", id);
     if (OwnsIt(who, *o)) return *std::move(o);
-    RETURN_IF_ERROR(VisibleCustomer(who, o->customer_id()).status());
+    RETURN_IF_ERROR(
+        domain::HiddenObject(VisibleCustomer(who, o->customer_id()).status(), "opportunity", id));
     return *std::move(o);
   }
 

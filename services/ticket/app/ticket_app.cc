@@ -1,3 +1,4 @@
+#include "crm/domain/not_found.h"
 #include "crm/ticket/app/ticket_app.h"
 
 #include <functional>
@@ -179,8 +180,9 @@ class TicketApp::Impl {
   absl::StatusOr<v1::Ticket> LoadVisible(const Principal& who, const std::string& id) const {
     if (id.empty()) return absl::InvalidArgumentError("ticket_id: required");
     ASSIGN_OR_RETURN(std::optional<v1::Ticket> t, LoadTicket(store_, id));
-    if (!t) return absl::NotFoundError(absl::StrCat("ticket ", id, " not found"));
-    RETURN_IF_ERROR(CheckTicketAccess(who, *t));
+    // A ticket whose customer the caller may not see answers like an absent one.
+    if (!t) return domain::ObjectNotFound("ticket", id);
+    RETURN_IF_ERROR(domain::HiddenObject(CheckTicketAccess(who, *t), "ticket", id));
     return *std::move(t);
   }
 

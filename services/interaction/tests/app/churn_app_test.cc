@@ -912,8 +912,8 @@ TEST_F(ChurnAppTest, ListsFilterNewestFirstAndHoldOnlyTheCallersCases) {
   v1::ListChurnCasesRequest by_customer;
   by_customer.set_customer_id("c1");
   EXPECT_THAT(ListAll(rep_a, by_customer), ElementsAre(k4, k1));
-  EXPECT_EQ(Call(&ChurnApp::ListChurnCases, rep_b, by_customer).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&ChurnApp::ListChurnCases, rep_b, by_customer).status(),
+            absl::NotFoundError("customer c1 not found"));
   v1::ListChurnCasesRequest by_owner;
   by_owner.set_owner("rep-a");
   EXPECT_THAT(ListAll(root_, by_owner), ElementsAre(k4, k2, k1));
@@ -1143,8 +1143,9 @@ TEST_F(ChurnAppTest, AuthorizationMatrix) {
     auto code = [](const auto& result) { return result.status().code(); };
     for (int r = 0; r < kRelations; ++r) {
       SCOPED_TRACE(absl::StrCat("relation ", r));
+      // A case or customer the caller may not see: NOT_FOUND, as if absent.
       const absl::StatusCode want =
-          rc.visible[r] ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied;
+          rc.visible[r] ? absl::StatusCode::kOk : absl::StatusCode::kNotFound;
       v1::RecordRetentionMeasureRequest measure;
       measure.set_case_id(retained[r]);
       measure.mutable_measure()->set_action("Visited");

@@ -201,10 +201,13 @@ TEST_F(InteractionAppTest, AccessFollowsTheCustomer) {
   auto logged = Call(&InteractionApp::LogFollowUp, alice_, follow);
   ASSERT_TRUE(logged.ok());
 
-  EXPECT_EQ(Call(&InteractionApp::LogFollowUp, bob_, follow).status().code(), absl::StatusCode::kPermissionDenied);
+  // What bob may not see is answered like what does not exist.
+  EXPECT_EQ(Call(&InteractionApp::LogFollowUp, bob_, follow).status(),
+            absl::NotFoundError("customer c1 not found"));
   v1::GetInteractionRequest get;
   get.set_interaction_id(logged->interaction_id());
-  EXPECT_EQ(Call(&InteractionApp::GetInteraction, bob_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&InteractionApp::GetInteraction, bob_, get).status(),
+            absl::NotFoundError("interaction " + logged->interaction_id() + " not found"));
   EXPECT_TRUE(Call(&InteractionApp::GetInteraction, manager_, get).ok());
   v1::ListInteractionsRequest all;
   EXPECT_EQ(Call(&InteractionApp::ListInteractions, bob_, all)->interactions_size(), 0);
@@ -217,7 +220,7 @@ TEST_F(InteractionAppTest, AccessFollowsTheCustomer) {
   moved.mutable_owner_assigned()->mutable_change()->set_to_region("north");
   Consume(messaging::kCustomerTopic, moved.SerializeAsString(), ++position_);
   EXPECT_TRUE(Call(&InteractionApp::GetInteraction, bob_, get).ok());
-  EXPECT_EQ(Call(&InteractionApp::GetInteraction, alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&InteractionApp::GetInteraction, alice_, get).status().code(), absl::StatusCode::kNotFound);
 }
 
 // A command id is the caller's own (and the RPC's): the same id from two callers
@@ -249,7 +252,7 @@ TEST_F(InteractionAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheAcce
 
   // Bob replays alice's id on alice's customer: refused, learning nothing.
   auto sneaky = Call(&InteractionApp::LogFollowUp, bob_, follow_up("c1", "Alice called"));
-  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(std::string(sneaky.status().message()).find(alices->interaction_id()), std::string::npos);
 }
 
@@ -347,8 +350,9 @@ TEST_F(InteractionAppTest, AuthorizationMatrix) {
 
     for (int r = 0; r < kRelations; ++r) {
       SCOPED_TRACE(absl::StrCat("relation ", r));
+      // A customer (or its interaction) the caller may not see: NOT_FOUND, as if absent.
       const absl::StatusCode want =
-          rc.allowed[r] ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied;
+          rc.allowed[r] ? absl::StatusCode::kOk : absl::StatusCode::kNotFound;
       auto code = [](const auto& result) { return result.status().code(); };
       v1::LogFollowUpRequest follow;
       follow.set_customer_id(customers[r]);

@@ -431,7 +431,7 @@ TEST_F(SalesAppTest, PlanStepsLinkTheVisitThatDidThemAndOverdueOnesAreReportedOn
                  Principal{"mia", {Role::kRegionalManager}, "south"}, for_bob)
                 .status()
                 .code(),
-            absl::StatusCode::kPermissionDenied);  // c1 is in the north
+            absl::StatusCode::kNotFound);  // c1 is in the north: not visible, as if absent
   EXPECT_TRUE(
       Call(&SalesApp::CreateOpportunity, Principal{"nina", {Role::kRegionalManager}, "north"},
            for_bob)
@@ -523,14 +523,16 @@ TEST_F(SalesAppTest, AuthorizationMatrix) {
     }
     for (int r = 0; r < kRelations; ++r) {
       SCOPED_TRACE(absl::StrCat("relation ", r));
+      // An opportunity or customer the caller may not see: NOT_FOUND, as if absent.
       const absl::StatusCode want =
-          rc.visible[r] ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied;
+          rc.visible[r] ? absl::StatusCode::kOk : absl::StatusCode::kNotFound;
       // A regional manager manages its own region's only (here: north).
       const bool manages = rc.visible[r] && rc.manager &&
                            (rc.role != "regional_manager" || std::string(regions[r]) == "north");
       reopened += manages;
-      const absl::StatusCode want_manager =
-          manages ? absl::StatusCode::kOk : absl::StatusCode::kPermissionDenied;
+      const absl::StatusCode want_manager = manages         ? absl::StatusCode::kOk
+                                            : rc.visible[r] ? absl::StatusCode::kPermissionDenied
+                                                            : absl::StatusCode::kNotFound;
       auto code = [](const auto& result) { return result.status().code(); };
       v1::CreateOpportunityRequest create;
       create.set_customer_id(customers[r]);

@@ -235,7 +235,7 @@ TEST_F(TicketAppTest, CommandIdsAreScopedReplayedExactlyAndOnlyAfterTheAccessChe
 
   // Ben replays alice's id on alice's customer: refused, learning nothing.
   auto sneaky = Call(&TicketApp::OpenTicket, ben_, open("c1", "alice's question"));
-  EXPECT_EQ(sneaky.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(sneaky.status(), absl::NotFoundError("customer c1 not found"));
   EXPECT_EQ(std::string(sneaky.status().message()).find(alices->ticket_id()), std::string::npos);
 }
 
@@ -267,12 +267,18 @@ TEST_F(TicketAppTest, AccessFollowsTheCustomerAndTheAssignment) {
   get.set_ticket_id(t1);
   EXPECT_TRUE(Call(&TicketApp::GetTicket, alice_, get).ok());          // owns the customer
   EXPECT_TRUE(Call(&TicketApp::GetTicket, north_manager_, get).ok());  // the customer's region
-  EXPECT_EQ(Call(&TicketApp::GetTicket, ann_, get).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(Call(&TicketApp::GetTicket, south_manager_, get).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  // A ticket the caller may not see is answered like one that does not exist.
+  const absl::Status absent = absl::NotFoundError("ticket " + t1 + " not found");
+  EXPECT_EQ(Call(&TicketApp::GetTicket, ann_, get).status(), absent);
+  EXPECT_EQ(Call(&TicketApp::GetTicket, south_manager_, get).status(), absent);
   get.set_ticket_id(t2);
   EXPECT_TRUE(Call(&TicketApp::GetTicket, ann_, get).ok());  // assigned to her
-  EXPECT_EQ(Call(&TicketApp::GetTicket, alice_, get).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&TicketApp::GetTicket, alice_, get).status(),
+            absl::NotFoundError("ticket " + t2 + " not found"));
+  v1::GetTicketRequest no_such;
+  no_such.set_ticket_id("no-such-ticket");
+  EXPECT_EQ(Call(&TicketApp::GetTicket, alice_, no_such).status(),
+            absl::NotFoundError("ticket no-such-ticket not found"));
 
   // Opening needs access to the customer.
   v1::OpenTicketRequest open;
@@ -280,7 +286,11 @@ TEST_F(TicketAppTest, AccessFollowsTheCustomerAndTheAssignment) {
   open.set_type(v1::TICKET_TYPE_CONSULTATION);
   open.set_channel(v1::TICKET_CHANNEL_EMAIL);
   open.set_subject("question");
-  EXPECT_EQ(Call(&TicketApp::OpenTicket, alice_, open).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Call(&TicketApp::OpenTicket, alice_, open).status(),
+            absl::NotFoundError("customer c2 not found"));
+  open.set_customer_id("c9");
+  EXPECT_EQ(Call(&TicketApp::OpenTicket, alice_, open).status(),
+            absl::NotFoundError("customer c9 not found"));
 
   auto list = [&](const Principal& who) {
     auto r = Call(&TicketApp::ListTickets, who, v1::ListTicketsRequest());
@@ -622,10 +632,15 @@ TEST_F(TicketAppTest, AuthorizationMatrixCoversEveryRpc) {
       Assign(id, "ann", "care");
       const int64_t before = store_->LastPosition();
       absl::Status s = rpc(*c.who, id);
+      // Refused on the ticket or its customer: NOT_FOUND, as if absent; refused a
+      // role's privilege (the SLA configuration, KPIs): PERMISSION_DENIED.
+      const absl::StatusCode refused = config_write || kpis ? absl::StatusCode::kPermissionDenied
+                                                             : absl::StatusCode::kNotFound;
       if (c.allowed) {
         EXPECT_NE(s.code(), absl::StatusCode::kPermissionDenied) << name << " as " << c.who->subject << ": " << s;
+        EXPECT_NE(s.code(), absl::StatusCode::kNotFound) << name << " as " << c.who->subject << ": " << s;
       } else {
-        EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << name << " as " << c.who->subject << ": " << s;
+        EXPECT_EQ(s.code(), refused) << name << " as " << c.who->subject << ": " << s;
         EXPECT_EQ(store_->LastPosition(), static_cast<uint64_t>(before)) << name << " wrote while refused";
       }
     }
@@ -635,6 +650,7 @@ TEST_F(TicketAppTest, AuthorizationMatrixCoversEveryRpc) {
       Assign(id, "ann", "care");
       absl::Status s = rpc(ann_, id);
       EXPECT_NE(s.code(), absl::StatusCode::kPermissionDenied) << name << " as assignee: " << s;
+      EXPECT_NE(s.code(), absl::StatusCode::kNotFound) << name << " as assignee: " << s;
     }
     (void)needs_assignment;
   }

@@ -117,7 +117,9 @@ bool VisibleIn(const customer::v1::Customer& entry, const auth::Principal& who, 
 // The customer `customer_id` if it exists (directory, else `lookup`, which may be
 // null) and `who` may see it (libs/auth rules, with the directory's grants).
 // INVALID_ARGUMENT "customer_id: required", NOT_FOUND "customer <id> not found",
-// PERMISSION_DENIED, the lookup's error (UNAVAILABLE) when it fails; DATA_LOSS for a
+// (also when the customer exists but `who` may not see it: the same status, so an
+// invisible customer is indistinguishable from an absent one, domain::CustomerNotFound),
+// the lookup's error (UNAVAILABLE) when it fails; DATA_LOSS for a
 // corrupt directory row.
 absl::StatusOr<CustomerRef> VisibleCustomer(eventstore::EventStore& store, CustomerLookup* lookup,
                                             const auth::Principal& who,
