@@ -6,7 +6,9 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/objects.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include <optional>
@@ -34,6 +36,34 @@ struct EcdsaSigFree {
 struct BnFree {
   void operator()(BIGNUM* b) const { BN_free(b); }
 };
+struct ParamBldFree {
+  void operator()(OSSL_PARAM_BLD* b) const { OSSL_PARAM_BLD_free(b); }
+};
+struct ParamFree {
+  void operator()(OSSL_PARAM* p) const { OSSL_PARAM_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+
+// A public key of `type` ("RSA", "EC") from OSSL_PARAMs, checked by OpenSSL
+// (EVP_PKEY_public_check: an odd modulus, a point on the curve). nullptr when
+// OpenSSL refuses it.
+EVP_PKEY* PublicKeyFromParams(const char* type, OSSL_PARAM* params) {
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  EVP_PKEY* pkey = nullptr;
+  if (ctx == nullptr || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+    return nullptr;
+  }
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, pkey, nullptr));
+  if (check == nullptr || EVP_PKEY_public_check(check.get()) != 1) {
+    EVP_PKEY_free(pkey);
+    return nullptr;
+  }
+  return pkey;
+}
 
 const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -170,6 +200,50 @@ absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromPublicKeyPem(std::st
   EVP_PKEY* pkey = PEM_read_bio_PUBKEY(bio.get(), nullptr, NoPassphrase, nullptr);
   if (pkey == nullptr) {
     return ClearErrors(absl::InvalidArgumentError("public key is not a PEM \"PUBLIC KEY\""));
+  }
+  return FromPkey(pkey, /*is_private=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromRsaPublic(std::string_view n,
+                                                                    std::string_view e) {
+  std::unique_ptr<BIGNUM, BnFree> bn_n(BN_bin2bn(Bytes(n), static_cast<int>(n.size()), nullptr));
+  std::unique_ptr<BIGNUM, BnFree> bn_e(BN_bin2bn(Bytes(e), static_cast<int>(e.size()), nullptr));
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  if (bn_n == nullptr || bn_e == nullptr || bld == nullptr ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||
+      OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, bn_e.get()) != 1) {
+    return ClearErrors(absl::InternalError("OSSL_PARAM_BLD failed"));
+  }
+  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  if (params == nullptr) return ClearErrors(absl::InternalError("OSSL_PARAM_BLD failed"));
+  EVP_PKEY* pkey = PublicKeyFromParams("RSA", params.get());
+  if (pkey == nullptr) return ClearErrors(absl::InvalidArgumentError("not a valid RSA public key"));
+  return FromPkey(pkey, /*is_private=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<SigningKey>> SigningKey::FromP256Public(std::string_view x,
+                                                                     std::string_view y) {
+  if (x.size() != static_cast<size_t>(kP256CoordinateBytes) ||
+      y.size() != static_cast<size_t>(kP256CoordinateBytes)) {
+    return absl::InvalidArgumentError("P-256 coordinates must be 32 bytes each");
+  }
+  // SEC 1 uncompressed point: 0x04 || x || y.
+  std::string point = "\x04";
+  point.append(x);
+  point.append(y);
+  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+  if (bld == nullptr ||
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) !=
+          1 ||
+      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                       point.size()) != 1) {
+    return ClearErrors(absl::InternalError("OSSL_PARAM_BLD failed"));
+  }
+  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  if (params == nullptr) return ClearErrors(absl::InternalError("OSSL_PARAM_BLD failed"));
+  EVP_PKEY* pkey = PublicKeyFromParams("EC", params.get());
+  if (pkey == nullptr) {
+    return ClearErrors(absl::InvalidArgumentError("not a valid P-256 public key"));
   }
   return FromPkey(pkey, /*is_private=*/false);
 }

@@ -27,6 +27,16 @@ class SigningKey {
   // RS256 (RSA >= 2048 bits) or ES256 (EC P-256) from a PEM "PUBLIC KEY".
   // INVALID_ARGUMENT when it does not parse or is another kind of key.
   static absl::StatusOr<std::unique_ptr<SigningKey>> FromPublicKeyPem(std::string_view pem);
+  // RS256 from the big-endian bytes of an RSA modulus and public exponent (a
+  // JWK's decoded `n` and `e`). INVALID_ARGUMENT when OpenSSL refuses them or
+  // the modulus has fewer than 2048 bits.
+  static absl::StatusOr<std::unique_ptr<SigningKey>> FromRsaPublic(std::string_view n,
+                                                                   std::string_view e);
+  // ES256 from the 32-byte big-endian coordinates of a P-256 point (a JWK's
+  // decoded `x` and `y`). INVALID_ARGUMENT when a coordinate is not 32 bytes or
+  // the point is not on the curve.
+  static absl::StatusOr<std::unique_ptr<SigningKey>> FromP256Public(std::string_view x,
+                                                                    std::string_view y);
   // As FromPublicKeyPem, from an unencrypted PEM private key (never prompts).
   static absl::StatusOr<std::unique_ptr<SigningKey>> FromPrivateKeyPem(std::string_view pem);
 

@@ -1,17 +1,16 @@
 #include "crm/auth/jwt.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base64url.h"
+#include "jwks.h"
 #include "jws.h"
 #include "nlohmann/json.hpp"
 
@@ -31,15 +30,7 @@ absl::Status Unauthenticated(std::string_view reason) {
 }
 
 absl::StatusOr<std::string> ReadFile(std::string_view path) {
-  std::error_code ignored;
-  if (std::filesystem::is_directory(std::string(path), ignored)) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(path), " is a directory"));
-  }
-  std::ifstream in{std::string(path), std::ios::binary};
-  std::stringstream contents;
-  if (in) contents << in.rdbuf();
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", std::string(path)));
-  return contents.str();
+  return internal::ReadKeyFile(path);
 }
 
 std::string_view Trim(std::string_view s) {
@@ -163,9 +154,21 @@ namespace internal {
 
 // Verified tokens by their exact text. Bounded: when full it starts over, which
 // costs one full verification per caller and keeps no stale entry forever.
+// With a JWKS, entries belong to one generation of the key set: Sync() to a
+// newer generation drops them all, and Insert() of a token verified against an
+// older snapshot is refused, so a removed key's tokens are not served from here.
 class VerifiedCache {
  public:
   static constexpr size_t kMaxEntries = 4096;
+
+  void Sync(uint64_t generation) {
+    if (generation_.load(std::memory_order_acquire) >= generation) return;
+    absl::MutexLock lock(&mu_);
+    if (generation_.load(std::memory_order_relaxed) < generation) {
+      claims_.clear();
+      generation_.store(generation, std::memory_order_release);
+    }
+  }
 
   std::optional<Claims> Find(std::string_view token) const {
     absl::ReaderMutexLock lock(&mu_);
@@ -174,8 +177,9 @@ class VerifiedCache {
     return it->second;
   }
 
-  void Insert(std::string_view token, const Claims& claims) {
+  void Insert(std::string_view token, const Claims& claims, uint64_t generation) {
     absl::MutexLock lock(&mu_);
+    if (generation != generation_.load(std::memory_order_relaxed)) return;
     if (claims_.size() >= kMaxEntries) claims_.clear();
     claims_.emplace(std::string(token), claims);
   }
@@ -183,12 +187,15 @@ class VerifiedCache {
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Claims> claims_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};  // written under mu_
 };
 
 }  // namespace internal
 
-TokenVerifier::TokenVerifier(std::unique_ptr<SigningKey> key, const VerifierConfig& config)
+TokenVerifier::TokenVerifier(std::unique_ptr<SigningKey> key,
+                             std::unique_ptr<internal::JwksFile> jwks, const VerifierConfig& config)
     : key_(std::move(key)),
+      jwks_(std::move(jwks)),
       cache_(std::make_unique<internal::VerifiedCache>()),
       issuer_(config.issuer),
       audience_(config.audience),
@@ -201,14 +208,39 @@ absl::StatusOr<std::unique_ptr<TokenVerifier>> TokenVerifier::Create(const Verif
   if (config.leeway < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("leeway must not be negative");
   }
+  if (!config.jwks_file.empty()) {
+    if (!config.hs256_secret.empty() || !config.public_key_pem.empty()) {
+      return absl::InvalidArgumentError(
+          "exactly one of hs256_secret, public_key_pem and jwks_file is required");
+    }
+    if (config.jwks_check_interval < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("jwks_check_interval must not be negative");
+    }
+    const Clock* clock = config.clock != nullptr ? config.clock : &SystemClock();
+    auto jwks = internal::JwksFile::Open(config.jwks_file, clock, config.jwks_check_interval);
+    if (!jwks.ok()) return jwks.status();
+    return std::unique_ptr<TokenVerifier>(new TokenVerifier(nullptr, *std::move(jwks), config));
+  }
   auto key = MakeKey(config.hs256_secret, config.public_key_pem, /*is_private=*/false);
   if (!key.ok()) return key.status();
-  return std::unique_ptr<TokenVerifier>(new TokenVerifier(*std::move(key), config));
+  return std::unique_ptr<TokenVerifier>(new TokenVerifier(*std::move(key), nullptr, config));
 }
 
-std::string_view TokenVerifier::algorithm() const { return AlgorithmName(key_->algorithm()); }
+std::string_view TokenVerifier::algorithm() const {
+  return key_ != nullptr ? AlgorithmName(key_->algorithm()) : "JWKS";
+}
+
+std::shared_ptr<const internal::KeySet> TokenVerifier::CurrentKeys() const {
+  return jwks_ != nullptr ? jwks_->Current() : nullptr;
+}
 
 absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const {
+  std::shared_ptr<const internal::KeySet> keys = CurrentKeys();
+  return VerifyWith(token, keys.get());
+}
+
+absl::StatusOr<Claims> TokenVerifier::VerifyWith(std::string_view token,
+                                                 const internal::KeySet* keys) const {
   if (token.empty()) return Unauthenticated("empty token");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("token too large");
 
@@ -227,21 +259,32 @@ absl::StatusOr<Claims> TokenVerifier::VerifyClaims(std::string_view token) const
     return Unauthenticated("malformed token: empty segment");
   }
 
-  // Header: the algorithm must be the configured one, whatever the token says.
+  // Header: the algorithm must be the key's, whatever the token says.
   std::optional<json> header = ParseObject(header_b64);
   if (!header.has_value()) return Unauthenticated("malformed token: header is not a JSON object");
   auto alg = header->find("alg");
   if (alg == header->end() || !alg->is_string()) {
     return Unauthenticated("malformed token: alg missing");
   }
-  if (alg->get<std::string>() != algorithm())
+  const SigningKey* key = key_.get();
+  if (keys != nullptr) {  // A JWKS: the token names its key.
+    auto kid = header->find("kid");
+    if (kid == header->end() || !kid->is_string() || kid->get<std::string>().empty()) {
+      return Unauthenticated("malformed token: kid missing");
+    }
+    auto found = keys->keys.find(kid->get<std::string>());
+    if (found == keys->keys.end()) return Unauthenticated("token key id (kid) not known");
+    key = found->second.get();
+  }
+  if (alg->get<std::string>() != AlgorithmName(key->algorithm())) {
     return Unauthenticated("token algorithm not accepted");
+  }
   if (header->contains("crit")) return Unauthenticated("token has unsupported critical headers");
 
   // Signature, before looking at the claims.
   std::optional<std::string> signature = internal::Base64UrlDecode(signature_b64);
   if (!signature.has_value()) return Unauthenticated("malformed token: signature is not base64url");
-  if (!key_->Verify(token.substr(0, second_dot), *signature)) {
+  if (!key->Verify(token.substr(0, second_dot), *signature)) {
     return Unauthenticated("token signature invalid");
   }
 
@@ -305,14 +348,18 @@ absl::Status TokenVerifier::CheckTimes(const Claims& claims) const {
 }
 
 absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
+  // First the keys (a reload drops the cache), then the cache.
+  std::shared_ptr<const internal::KeySet> keys = CurrentKeys();
+  const uint64_t generation = keys != nullptr ? keys->generation : 0;
+  cache_->Sync(generation);
   absl::StatusOr<Claims> claims;
   if (std::optional<Claims> cached = cache_->Find(token)) {
     if (absl::Status s = CheckTimes(*cached); !s.ok()) return s;
     claims = *std::move(cached);
   } else {
-    claims = VerifyClaims(token);
+    claims = VerifyWith(token, keys.get());
     if (!claims.ok()) return claims.status();
-    cache_->Insert(token, *claims);
+    cache_->Insert(token, *claims, generation);
   }
   Principal principal;
   principal.subject = std::move(claims->sub);
@@ -323,14 +370,15 @@ absl::StatusOr<Principal> TokenVerifier::Verify(std::string_view token) const {
 
 // ---------------------------------------------------------------- TokenSigner
 
-TokenSigner::TokenSigner(std::unique_ptr<SigningKey> key) : key_(std::move(key)) {}
+TokenSigner::TokenSigner(std::unique_ptr<SigningKey> key, std::string kid)
+    : key_(std::move(key)), kid_(std::move(kid)) {}
 
 TokenSigner::~TokenSigner() = default;
 
 absl::StatusOr<std::unique_ptr<TokenSigner>> TokenSigner::Create(const SignerConfig& config) {
   auto key = MakeKey(config.hs256_secret, config.private_key_pem, /*is_private=*/true);
   if (!key.ok()) return key.status();
-  return std::unique_ptr<TokenSigner>(new TokenSigner(*std::move(key)));
+  return std::unique_ptr<TokenSigner>(new TokenSigner(*std::move(key), config.kid));
 }
 
 std::string_view TokenSigner::algorithm() const { return AlgorithmName(key_->algorithm()); }
@@ -341,6 +389,7 @@ absl::StatusOr<std::string> TokenSigner::Sign(const Claims& claims) const {
     return absl::InvalidArgumentError("claims.expires_at must be set");
   }
   json header = {{"alg", std::string(algorithm())}, {"typ", "JWT"}};
+  if (!kid_.empty()) header["kid"] = kid_;
   json payload = {{"sub", claims.sub}, {"exp", absl::ToUnixSeconds(claims.expires_at)}};
   if (!claims.roles.empty()) payload["roles"] = claims.roles;
   if (!claims.region.empty()) payload["region"] = claims.region;

@@ -1,8 +1,9 @@
 // JSON Web Tokens (RFC 7519) in compact JWS form (RFC 7515): verifying the
 // bearer tokens callers send, and signing tokens for the dev token command and
 // for tests. Three algorithms: HS256 (shared secret, dev only), RS256 and ES256
-// (public keys, production). Built on OpenSSL libcrypto, which stays out of
-// this header.
+// (public keys, production: one PEM key, or a JWKS file of several keys named
+// by `kid`, re-read when it changes). Built on OpenSSL libcrypto, which stays
+// out of this header.
 //
 //   ASSIGN_OR_RETURN(crm::auth::VerifierConfig config,
 //                    crm::auth::LoadVerifierConfig("", "/etc/crm/jwt_public.pem"));
@@ -17,12 +18,13 @@
 //                    signer->Sign({.sub = "u-42", .roles = {"sales_rep"}, .region = "east",
 //                                  .issued_at = now, .expires_at = now + absl::Hours(1)}));
 //
-// A verifier accepts exactly one algorithm, the one its key is for; the token's
-// `alg` header must name it. That rules out `alg: none` and algorithm confusion
-// (an RS256 public key reused as an HS256 secret). Header parameters that point
-// at other keys (`jku`, `jwk`, `x5u`, `x5c`, `kid`) are ignored: the configured
-// key is the only key. A header with `crit` is rejected (no extension is
-// understood).
+// A token is checked against exactly one key, and its `alg` header must name
+// that key's algorithm. That rules out `alg: none` and algorithm confusion (an
+// RS256 public key reused as an HS256 secret). With a single key (secret or
+// PEM) that key is the only key and `kid` is ignored; with a JWKS file the
+// token's `kid` must name one of the file's keys. Header parameters that point
+// at keys elsewhere (`jku`, `jwk`, `x5u`, `x5c`) are always ignored. A header
+// with `crit` is rejected (no extension is understood).
 #pragma once
 
 #include <memory>
@@ -40,6 +42,8 @@ namespace crm::auth {
 namespace internal {
 class SigningKey;     // src/jws.h: the secret or OpenSSL key.
 class VerifiedCache;  // src/jwt.cc: tokens whose signature and claims verified.
+class JwksFile;       // src/jwks.h: a JWKS file, re-read when it changes.
+struct KeySet;        // src/jwks.h: the keys of one JWKS, by kid.
 }  // namespace internal
 
 // The claims this suite reads and writes.
@@ -61,13 +65,25 @@ struct Claims {
   absl::Time not_before = absl::InfinitePast();
 };
 
-// How to verify. Exactly one of `hs256_secret` and `public_key_pem` is set.
+// How to verify. Exactly one of `hs256_secret`, `public_key_pem` and
+// `jwks_file` is set. TokenVerifier leaves `issuer` and `audience` optional
+// (for tests and tools); MakeVerifier (crm/auth/flags.h), which every service
+// uses, requires both with a public key or a JWKS file.
 struct VerifierConfig {
   // Shared secret for HS256, used byte for byte; at least 32 bytes (RFC 7518 §3.2).
   std::string hs256_secret;
   // A PEM "PUBLIC KEY" (SubjectPublicKeyInfo): RSA of at least 2048 bits means
   // RS256, EC P-256 means ES256.
   std::string public_key_pem;
+  // A JWKS file (RFC 7517 §5): RSA (`n`, `e`; RS256) and EC P-256 (`x`, `y`;
+  // ES256) keys, each with a `kid`. Tokens must carry a `kid` naming one of
+  // them, and an `alg` matching that key. The file is re-read when its bytes
+  // change (checked at most once per `jwks_check_interval`, on the verify
+  // path); a file that does not read or parse keeps the previous keys and logs
+  // an error; on a successful reload the cache of verified tokens starts over,
+  // so a token whose key was removed stops verifying.
+  std::string jwks_file;
+  absl::Duration jwks_check_interval = absl::Seconds(1);
   // When non-empty, `iss` must equal it.
   std::string issuer;
   // When non-empty, `aud` (a string, or an array of strings) must contain it.
@@ -86,13 +102,15 @@ struct VerifierConfig {
 absl::StatusOr<VerifierConfig> LoadVerifierConfig(std::string_view secret_file,
                                                   std::string_view public_key_file);
 
-// Verifies tokens against one key. Immutable once created; Verify may be called
-// from any number of threads at once.
+// Verifies tokens against one key or a JWKS file's keys. Its configuration is
+// fixed once created (only the JWKS file's keys change, on reload); Verify may
+// be called from any number of threads at once.
 class TokenVerifier {
  public:
   // INVALID_ARGUMENT when not exactly one key is given, the secret is too
-  // short, the PEM does not parse, the key type or size is not supported, or
-  // the leeway is negative.
+  // short, the PEM or JWKS does not parse, the key type or size is not
+  // supported, or the leeway is negative; NOT_FOUND when the JWKS file cannot
+  // be read.
   static absl::StatusOr<std::unique_ptr<TokenVerifier>> Create(const VerifierConfig& config);
 
   ~TokenVerifier();
@@ -100,7 +118,8 @@ class TokenVerifier {
   TokenVerifier& operator=(const TokenVerifier&) = delete;
 
   // The caller described by `token`. Checks, in order: three base64url
-  // segments, header JSON, `alg` equal to algorithm(), `crit` absent, the
+  // segments, header JSON, `kid` naming a key (JWKS only), `alg` equal to
+  // that key's algorithm, `crit` absent, the
   // signature, payload JSON, `sub` (non-empty string), `exp` (required),
   // `nbf` and `iat` (when present; `iat` must not lie in the future), `iss`
   // and `aud` (when configured), and the types of `roles` and `region`.
@@ -114,16 +133,23 @@ class TokenVerifier {
   absl::StatusOr<Principal> Verify(std::string_view token) const;
 
   // As Verify, returning the raw claims (all role strings, known or not).
+  // Never cached.
   absl::StatusOr<Claims> VerifyClaims(std::string_view token) const;
 
-  // "HS256", "RS256" or "ES256".
+  // "HS256", "RS256" or "ES256" for a single key; "JWKS" for a key set (each
+  // key has its own).
   std::string_view algorithm() const;
 
  private:
-  TokenVerifier(std::unique_ptr<internal::SigningKey> key, const VerifierConfig& config);
+  TokenVerifier(std::unique_ptr<internal::SigningKey> key,
+                std::unique_ptr<internal::JwksFile> jwks, const VerifierConfig& config);
   absl::Status CheckTimes(const Claims& claims) const;
+  // `keys` is the JWKS snapshot to pick from, or nullptr for the single key.
+  absl::StatusOr<Claims> VerifyWith(std::string_view token, const internal::KeySet* keys) const;
+  std::shared_ptr<const internal::KeySet> CurrentKeys() const;
 
-  std::unique_ptr<internal::SigningKey> key_;
+  std::unique_ptr<internal::SigningKey> key_;  // single key; null with a JWKS
+  std::unique_ptr<internal::JwksFile> jwks_;   // null with a single key
   std::unique_ptr<internal::VerifiedCache> cache_;
   std::string issuer_;
   std::string audience_;
@@ -138,6 +164,9 @@ struct SignerConfig {
   // A PEM private key (PKCS#8 "PRIVATE KEY", or the traditional RSA / EC
   // forms), unencrypted: RSA of at least 2048 bits means RS256, EC P-256 ES256.
   std::string private_key_pem;
+  // When non-empty, written as the `kid` header: the key's id in the
+  // verifier's JWKS.
+  std::string kid;
 };
 
 // As LoadVerifierConfig, for a signer: secret file or private key file.
@@ -156,7 +185,8 @@ class TokenSigner {
   TokenSigner(const TokenSigner&) = delete;
   TokenSigner& operator=(const TokenSigner&) = delete;
 
-  // A compact JWS with header {"alg":..., "typ":"JWT"}. INVALID_ARGUMENT when
+  // A compact JWS with header {"alg":..., "typ":"JWT"} (and "kid" when
+  // configured). INVALID_ARGUMENT when
   // `sub` is empty or `expires_at` is not finite; INTERNAL if OpenSSL fails.
   absl::StatusOr<std::string> Sign(const Claims& claims) const;
 
@@ -164,9 +194,10 @@ class TokenSigner {
   std::string_view algorithm() const;
 
  private:
-  explicit TokenSigner(std::unique_ptr<internal::SigningKey> key);
+  TokenSigner(std::unique_ptr<internal::SigningKey> key, std::string kid);
 
   std::unique_ptr<internal::SigningKey> key_;
+  std::string kid_;
 };
 
 }  // namespace crm::auth
