@@ -13,6 +13,7 @@
 #include "crm/directory/customer_directory.h"
 #include "crm/domain/not_found.h"
 #include "crm/domain/validation.h"
+#include "crm/runtime/log.h"
 #include "grpcpp/grpcpp.h"
 
 namespace crm::directory {
@@ -44,12 +45,46 @@ class GrpcCustomerLookup final : public CustomerLookup {
   std::function<std::string()> token_;
 };
 
+// The first whitespace-separated word of `path`, or an error naming the flag.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!(in >> token)) return absl::NotFoundError("--service_token_file: cannot read " + path);
+  return token;
+}
+
 class ServiceTokenImpl final : public ServiceToken {
  public:
   explicit ServiceTokenImpl(std::string subject) : subject_(std::move(subject)) {}
 
   std::string Get() override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!token_file_.empty()) {
+      // Re-read at most once a second, so a rotated token is picked up without
+      // a restart; a file that cannot be read keeps the last token.
+      const absl::Time now = absl::Now();
+      if (now >= next_check_) {
+        next_check_ = now + kTokenFileCheckInterval;
+        absl::StatusOr<std::string> token = ReadTokenFile(token_file_);
+        if (!token.ok()) {
+          if (!read_failed_) {
+            runtime::Log(runtime::LogLevel::kError, "service_token_reload_failed",
+                         {{"file", token_file_},
+                          {"error", std::string(token.status().message())},
+                          {"action", "keeping the previous token"}});
+          }
+          read_failed_ = true;
+        } else {
+          read_failed_ = false;
+          if (*token != token_) {
+            token_ = *std::move(token);
+            runtime::Log(runtime::LogLevel::kInfo, "service_token_reloaded",
+                         {{"file", token_file_}});
+          }
+        }
+      }
+      return token_;
+    }
     if (signer_ && absl::Now() > expires_ - absl::Minutes(5)) {
       auth::Claims claims;
       claims.sub = subject_;
@@ -62,9 +97,14 @@ class ServiceTokenImpl final : public ServiceToken {
     return token_;
   }
 
+  static constexpr absl::Duration kTokenFileCheckInterval = absl::Seconds(1);
+
   const std::string subject_;
   std::mutex mu_;
   std::unique_ptr<auth::TokenSigner> signer_;  // set when minting
+  std::string token_file_;                     // set when read from a file
+  absl::Time next_check_ = absl::InfinitePast();
+  bool read_failed_ = false;
   std::string token_;
   absl::Time expires_ = absl::InfinitePast();
 };
@@ -122,10 +162,9 @@ absl::StatusOr<std::unique_ptr<ServiceToken>> ServiceToken::Create(const std::st
                                                                    const std::string& secret_file) {
   auto t = std::make_unique<ServiceTokenImpl>(subject);
   if (!token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!(in >> t->token_)) {
-      return absl::NotFoundError("--service_token_file: cannot read " + token_file);
-    }
+    ASSIGN_OR_RETURN(t->token_, ReadTokenFile(token_file));
+    t->token_file_ = token_file;
+    t->next_check_ = absl::Now() + ServiceTokenImpl::kTokenFileCheckInterval;
     return t;
   }
   if (secret_file.empty()) {

@@ -6,11 +6,13 @@
 #include "crm/directory/customer_directory.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/testing/eventually.h"
 #include "common/testing/temp_dir.h"
 #include "crm/auth/access.h"
 #include "crm/auth/grpc_auth.h"
@@ -694,6 +696,29 @@ TEST(ServiceTokenTest, ReadsTheTokenFile) {
   ASSERT_TRUE(token.ok()) << token.status();
   EXPECT_EQ((*token)->Get(), "header.payload.signature");
   EXPECT_EQ((*token)->Get(), "header.payload.signature");
+}
+
+TEST(ServiceTokenTest, RereadsTheTokenFileWhenItChanges) {
+  crm::testing::TempDir dir;
+  const std::string file = dir.path() + "/token";
+  std::ofstream(file) << "first.token.value\n";
+  auto token = ServiceToken::Create("crm-ticket", file, "");
+  ASSERT_TRUE(token.ok()) << token.status();
+  EXPECT_EQ((*token)->Get(), "first.token.value");
+  // Rotated in place: picked up within a second or so, no restart.
+  std::ofstream(file) << "second.token.value\n";
+  EXPECT_TRUE(crm::testing::Eventually([&] { return (*token)->Get() == "second.token.value"; },
+                                       absl::Seconds(5)));
+  // A file that is gone (or empty) keeps the last token.
+  std::filesystem::remove(file);
+  absl::SleepFor(absl::Milliseconds(1100));  // one re-read interval: the read must fail
+  EXPECT_EQ((*token)->Get(), "second.token.value");
+  std::ofstream(file).close();
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_EQ((*token)->Get(), "second.token.value");
+  std::ofstream(file) << "third.token.value";
+  EXPECT_TRUE(crm::testing::Eventually([&] { return (*token)->Get() == "third.token.value"; },
+                                       absl::Seconds(5)));
 }
 
 TEST(ServiceTokenTest, MintsAServiceTokenForTheSubject) {

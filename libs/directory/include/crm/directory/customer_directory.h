@@ -144,7 +144,11 @@ class VisibilityCache {
 
 // The token a service shows crm-customer: read from a file (its first word), or
 // minted with the shared HS256 secret (development) for `subject` with role
-// "service", valid one hour and renewed five minutes before it expires.
+// "service", valid one hour and renewed five minutes before it expires. The
+// file is re-read when Get() is called a second or more after the last read,
+// so a token rotated in place (a renewed Kubernetes secret, say) is used
+// without a restart; a file that cannot be read then keeps the last token and
+// logs an error.
 // Error messages name the flags --service_token_file / --customer_addr /
 // --jwt_secret_file, as services' main() calls it with those.
 class ServiceToken {
