@@ -29,6 +29,7 @@ struct TokenOptions {
   std::string private_key_file;
   std::string issuer;
   std::string audience;
+  std::string kid;
 };
 
 // --secret_file, else --private_key_file, else $CRM_JWT_SECRET_FILE, else the
@@ -59,6 +60,7 @@ int Mint(const TokenOptions& o) {
   absl::StatusOr<auth::SignerConfig> config =
       auth::LoadSignerConfig(SecretFile(o), o.private_key_file);
   if (!config.ok()) return ReportError(config.status(), std::cerr);
+  config->kid = o.kid;
   absl::StatusOr<std::unique_ptr<auth::TokenSigner>> signer = auth::TokenSigner::Create(*config);
   if (!signer.ok()) return ReportError(signer.status(), std::cerr);
 
@@ -97,6 +99,9 @@ void AddTokenCommand(CLI::App& app) {
   secret->excludes(key);
   cmd->add_option("--issuer", o->issuer, "`iss` claim, when the service requires one");
   cmd->add_option("--audience", o->audience, "`aud` claim, when the service requires one");
+  cmd->add_option("--kid", o->kid,
+                  "`kid` header: the key's id in the JWKS of a service started with "
+                  "--jwt_jwks_file");
   cmd->callback([o] {
     if (int rc = Mint(*o); rc != kExitOk) throw CLI::RuntimeError(rc);
   });
