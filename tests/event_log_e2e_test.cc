@@ -1,10 +1,10 @@
 // crm.events.v1.EventLogService on the four service binaries (run without Kafka,
 // so every event stays in the store): one write on each, then each log read
-// through StreamEvents with a service token (positions from 1 without gaps, the
+// through StreamEvents with an admin token (positions from 1 without gaps, the
 // service's event types, payloads that parse as its <Domain>Event, from a
 // position and with max_events), by `crmctl events stream`, and refused with
-// PERMISSION_DENIED for a sales rep; crm-customer's own StreamEvents gives the
-// same events.
+// PERMISSION_DENIED for a sales rep and for a service token (the log is admin
+// only, issue 18); crm-customer's own StreamEvents gives the same events.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -87,7 +87,7 @@ std::vector<events::v1::EventEnvelope> ExpectLog(ServiceProcess& service,
   return all.events;
 }
 
-TEST(EventLogE2eTest, EveryServiceServesItsLogToServicesOnly) {
+TEST(EventLogE2eTest, EveryServiceServesItsLogToAdminsOnly) {
   runtime::SetLogLevel(runtime::LogLevel::kError);
   crm::testing::TempDir dir;
   const std::string secret = std::string("--jwt_secret_file=") + CRM_DEV_SECRET_FILE;
@@ -157,25 +157,28 @@ TEST(EventLogE2eTest, EveryServiceServesItsLogToServicesOnly) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  // Each log, read with a service token (and an admin's).
-  const auto customer_log = ExpectLog<customer::v1::CustomerEvent>(*customer, svc, "customer", 3);
-  ExpectLog<interaction::v1::InteractionEvent>(*interaction, svc, "interaction", 1);
-  ExpectLog<ticket::v1::TicketEvent>(*ticket, svc, "ticket", 1);
+  // Each log, read with an admin token.
+  const auto customer_log = ExpectLog<customer::v1::CustomerEvent>(*customer, root, "customer", 3);
+  ExpectLog<interaction::v1::InteractionEvent>(*interaction, root, "interaction", 1);
+  ExpectLog<ticket::v1::TicketEvent>(*ticket, root, "ticket", 1);
   ExpectLog<classification::v1::ClassificationEvent>(*classification, root, "classification", 1);
 
-  // A sales rep is refused by every service, and sees no event.
+  // A sales rep and a service token are refused by every service, and see no event.
   for (ServiceProcess* s : {customer.get(), interaction.get(), ticket.get(), classification.get()}) {
-    Streamed refused = StreamLog(*s, rep, 1);
-    EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
-        << s->grpc_address() << ": " << refused.status.error_message();
-    EXPECT_TRUE(refused.events.empty());
+    for (const std::string& token : {rep, svc}) {
+      Streamed refused = StreamLog(*s, token, 1);
+      EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED)
+          << s->grpc_address() << ": " << refused.status.error_message();
+      EXPECT_EQ(refused.status.error_message(), "the event log is for admin callers");
+      EXPECT_TRUE(refused.events.empty());
+    }
   }
 
   // crm-customer's own StreamEvents: the same events, in its own message.
   {
     auto stub = customer::v1::CustomerService::NewStub(customer->Channel());
     grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", auth::BearerHeader(svc));
+    ctx.AddMetadata("authorization", auth::BearerHeader(root));
     customer::v1::StreamEventsRequest req;
     req.set_from_position(1);
     auto reader = stub->StreamEvents(&ctx, req);
@@ -193,7 +196,7 @@ TEST(EventLogE2eTest, EveryServiceServesItsLogToServicesOnly) {
   // crmctl events stream: one JSON envelope per line.
   {
     crm::testing::Subprocess crmctl({CRMCTL_PATH, "events", "stream",
-                                     "--addr=" + ticket->grpc_address(), "--token=" + svc,
+                                     "--addr=" + ticket->grpc_address(), "--token=" + root,
                                      "--from=1", "--output=json"});
     auto line = crmctl.ReadLine(absl::Seconds(30));
     ASSERT_TRUE(line.has_value());

@@ -77,7 +77,7 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   // Over gRPC, a missing or bad token is UNAUTHENTICATED; another rep's customer is
-  // PERMISSION_DENIED (the full role matrix runs in interaction_app_test).
+  // NOT_FOUND, as if it did not exist (the full role matrix runs in interaction_app_test).
   for (const std::string& token : {std::string(), std::string("garbage")}) {
     grpc::ClientContext ctx;
     if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));
@@ -90,7 +90,7 @@ TEST(InteractionE2eTest, ClassDrivenRevisitsAndOneOverdueOverRealProcesses) {
     ctx.AddMetadata("authorization", auth::BearerHeader(DevToken("bob", {"sales_rep"}, "north")));
     iv1::CreateResponse r;
     EXPECT_EQ(interactions->LogFollowUp(&ctx, follow, &r).error_code(),
-              grpc::StatusCode::PERMISSION_DENIED);
+              grpc::StatusCode::NOT_FOUND);
   }
 
   // The classification service (not built yet) publishes class A for it.

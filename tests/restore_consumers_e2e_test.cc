@@ -19,6 +19,7 @@
 // stored offsets are beyond the topic's end (a recreated topic) stalling until
 // `crmctl admin reset-consumer-offsets`.
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string>
@@ -288,11 +289,29 @@ TEST_F(RestoreConsumersE2eTest, ConsumerCatchesUpFromTheProducersLogThenContinue
   ASSERT_FALSE(id.empty());
   AssignOwner(*customer, root, id, "bob", "south");
 
+  // The event log is admin only: the catch-up shows an admin token from a file.
+  // Without it, or with a service token, the start fails.
+  const std::string admin_token_file = dir.path() + "/catch-up.token";
+  const std::string service_token_file = dir.path() + "/service.token";
+  std::ofstream(admin_token_file) << root << "\n";
+  std::ofstream(service_token_file) << DevToken("crm-ticket", {"service"}, "") << "\n";
+  const std::string catch_up = "--catch_up_from=" + std::string(messaging::kCustomerTopic) + "=" +
+                               customer->grpc_address();
+  for (const std::vector<std::string>& refused :
+       {std::vector<std::string>{},
+        std::vector<std::string>{"--catch_up_token_file=" + service_token_file}}) {
+    std::vector<std::string> argv = {TICKET_PATH, "--grpc_port=0", "--admin_port=0",
+                                     "--data_dir=" + dir.path() + "/ticket-refused", secret,
+                                     catch_up};
+    argv.insert(argv.end(), refused.begin(), refused.end());
+    crm::testing::Subprocess failing(argv);
+    EXPECT_NE(failing.Wait(), 0) << (refused.empty() ? "no token file" : "a service token");
+  }
+
   // crm-ticket catches up before it serves: bob sees the customer at once.
   ServiceProcess ticket(TICKET_PATH,
-                        {"--data_dir=" + dir.path() + "/ticket", kafka, secret, session,
-                         "--catch_up_from=" + std::string(messaging::kCustomerTopic) + "=" +
-                             customer->grpc_address()});
+                        {"--data_dir=" + dir.path() + "/ticket", kafka, secret, session, catch_up,
+                         "--catch_up_token_file=" + admin_token_file});
   auto tickets = tv1::TicketService::NewStub(ticket.Channel());
   auto seen_by = [&](const std::string& rep) {
     tv1::ListTicketsRequest req;

@@ -218,14 +218,14 @@ TEST_F(TicketE2eTest, LifecycleAndClassChangeTighteningTheSlaOverRealProcesses) 
   ASSERT_TRUE(Call(ann_, &tv1::TicketService::Stub::CloseTicket, close, &w).ok());
   EXPECT_EQ(w.ticket().status(), tv1::TICKET_STATUS_CLOSED);
 
-  // Another agent sees nothing of it.
+  // Another agent sees nothing of it: NOT_FOUND, as if it did not exist.
   tv1::GetTicketRequest get;
   get.set_ticket_id(id);
   tv1::GetTicketResponse got;
   EXPECT_EQ(Call(DevToken("otto", {"service_agent"}, "north"), &tv1::TicketService::Stub::GetTicket,
                  get, &got)
                 .error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+            grpc::StatusCode::NOT_FOUND);
 
   // On Kafka, keyed by the customer.
   std::map<std::string, int> types;

@@ -5,8 +5,8 @@
 namespace crm::eventlog {
 
 absl::Status CheckAccess(const auth::Principal& who) {
-  if (!who.Has(auth::Role::kService) && !who.Has(auth::Role::kAdmin)) {
-    return absl::PermissionDeniedError("the event log is for service and admin callers");
+  if (!who.Has(auth::Role::kAdmin)) {
+    return absl::PermissionDeniedError("the event log is for admin callers");
   }
   return absl::OkStatus();
 }

@@ -91,7 +91,7 @@ class EventLogServiceTest : public ::testing::Test {
 
 TEST_F(EventLogServiceTest, StreamsTheStoredEnvelopesInOrderFromAPositionUntilCaughtUp) {
   Append(150);  // more than two batches
-  Streamed all = Stream(Token("service"), 0, 0);
+  Streamed all = Stream(Token("admin"), 0, 0);
   ASSERT_TRUE(all.status.ok()) << all.status.error_message();
   ASSERT_EQ(all.events.size(), 150u);
   auto stored = store_->ReadAll(1, 1000);
@@ -109,19 +109,20 @@ TEST_F(EventLogServiceTest, StreamsTheStoredEnvelopesInOrderFromAPositionUntilCa
   EXPECT_EQ(tail.events.front().global_position(), 140u);
   EXPECT_EQ(tail.events.back().global_position(), 150u);
 
-  Streamed some = Stream(Token("service"), 10, 70);
+  Streamed some = Stream(Token("admin"), 10, 70);
   ASSERT_TRUE(some.status.ok()) << some.status.error_message();
   ASSERT_EQ(some.events.size(), 70u);
   EXPECT_EQ(some.events.back().global_position(), 79u);
 
-  Streamed past_the_end = Stream(Token("service"), 151, 0);
+  Streamed past_the_end = Stream(Token("admin"), 151, 0);
   ASSERT_TRUE(past_the_end.status.ok());
   EXPECT_TRUE(past_the_end.events.empty());
 }
 
-TEST_F(EventLogServiceTest, OnlyServiceAndAdminCallersMayRead) {
+TEST_F(EventLogServiceTest, OnlyAdminCallersMayRead) {
   Append(3);
-  for (const char* role : {"sales_rep", "service_agent", "regional_manager", "executive"}) {
+  for (const char* role :
+       {"sales_rep", "service_agent", "regional_manager", "executive", "service"}) {
     Streamed refused = Stream(Token(role), 1, 0);
     EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << role;
     EXPECT_TRUE(refused.events.empty()) << role;
@@ -129,7 +130,10 @@ TEST_F(EventLogServiceTest, OnlyServiceAndAdminCallersMayRead) {
   Streamed anonymous = Stream("", 1, 0);
   EXPECT_EQ(anonymous.status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_TRUE(anonymous.events.empty());
-  EXPECT_EQ(CheckAccess({"x", {auth::Role::kService}, ""}).code(), absl::StatusCode::kOk);
+  EXPECT_EQ(CheckAccess({"x", {auth::Role::kService}, ""}).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(CheckAccess({"x", {auth::Role::kService}, ""}).message(),
+            "the event log is for admin callers");
   EXPECT_EQ(CheckAccess({"x", {auth::Role::kAdmin}, ""}).code(), absl::StatusCode::kOk);
   EXPECT_EQ(CheckAccess({"x", {}, ""}).code(), absl::StatusCode::kPermissionDenied);
 }
@@ -140,11 +144,11 @@ TEST_F(EventLogServiceTest, AStreamTakesAPlaceAmongTheCallsInFlight) {
   const int64_t before = admission.in_flight();
   admission.SetLimit(before + 1);
   ASSERT_TRUE(admission.TryEnter());  // The last place, taken.
-  Streamed busy = Stream(Token("service"), 1, 0);
+  Streamed busy = Stream(Token("admin"), 1, 0);
   EXPECT_EQ(busy.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_TRUE(busy.events.empty());
   admission.Leave();
-  Streamed served = Stream(Token("service"), 1, 0);
+  Streamed served = Stream(Token("admin"), 1, 0);
   EXPECT_TRUE(served.status.ok()) << served.status.error_message();
   EXPECT_EQ(served.events.size(), 3u);
   // The finished stream gave its place back.

@@ -82,12 +82,16 @@ TEST(CatchUpTest, CatchesUpFromTheStreamThenContinuesFromKafkaApplyingEachEventO
   auto consumer = Open(dir.path() + "/consumer");
   ChainingHandler handler;
   CatchUpOptions options{
-      .group = "crm-ticket", .topic = kTopic, .token = token("service"), .max_batch = 7};
+      .group = "crm-ticket", .topic = kTopic, .token = token("admin"), .max_batch = 7};
 
-  // Only service and admin callers read a log.
+  // Only admin callers read a log (a service token too is refused).
   CatchUpOptions rep = options;
   rep.token = token("sales_rep");
   EXPECT_EQ(CatchUpFromStream(*consumer, handler, channel, rep).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  CatchUpOptions service = options;
+  service.token = token("service");
+  EXPECT_EQ(CatchUpFromStream(*consumer, handler, channel, service).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(ChainedTotal(*consumer), 0u);
 

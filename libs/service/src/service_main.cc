@@ -1,6 +1,7 @@
 #include "crm/service/service_main.h"
 
 #include <algorithm>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,7 @@ class Runner {
     bool rebuild_projections = false;
     bool new_incarnation = false;
     std::vector<std::string> catch_up_from;
+    std::string catch_up_token_file;
     ASSIGN_OR_RETURN(
         runtime::ServiceFlags flags,
         runtime::ParseServiceFlags(argc, argv, service_.name, [&](CLI::App& app) {
@@ -89,8 +91,11 @@ class Runner {
             runtime::AddFlag(app, "catch_up_from", &catch_up_from,
                              "TOPIC=HOST:PORT (repeatable): before consuming, catch up on TOPIC "
                              "from its producer's event log (crm.events.v1.EventLogService, "
-                             "plaintext, service token), then go on from Kafka; for a consumer "
-                             "that needs more than the topic's retention holds");
+                             "plaintext, --catch_up_token_file), then go on from Kafka; for a "
+                             "consumer that needs more than the topic's retention holds");
+            runtime::AddFlag(app, "catch_up_token_file", &catch_up_token_file,
+                             "Token with the admin role for --catch_up_from (the event log is "
+                             "admin only; a service token is refused)");
           }
           if (service_.flags) service_.flags(app);
         }));
@@ -168,8 +173,7 @@ class Runner {
       if (parts.handler_ == nullptr) {
         return absl::InternalError("the service consumes topics but built no handler");
       }
-      RETURN_IF_ERROR(CatchUpIfAsked(*store, *parts.handler_, catch_up_from, service_token_file,
-                                     auth_flags.jwt_secret_file));
+      RETURN_IF_ERROR(CatchUpIfAsked(*store, *parts.handler_, catch_up_from, catch_up_token_file));
       // Consumed changes wake the workers at once rather than at their next tick.
       ASSIGN_OR_RETURN(consumer, messaging::StartConsumerIfConfigured(
                                      *store, *parts.handler_, flags.kafka_brokers, service_.name,
@@ -203,13 +207,22 @@ class Runner {
 
  private:
   // --catch_up_from TOPIC=HOST:PORT: each topic caught up from its producer's log
-  // before the consumer starts (messaging/catch_up.h), as the service's group.
+  // before the consumer starts (messaging/catch_up.h), as the service's group. The
+  // log is admin only (libs/eventlog): the token is --catch_up_token_file's (its
+  // first word), never the service token.
   absl::Status CatchUpIfAsked(eventstore::EventStore& store, messaging::EventHandler& handler,
                               const std::vector<std::string>& entries,
-                              const std::string& token_file, const std::string& secret_file) {
+                              const std::string& token_file) {
     if (entries.empty()) return absl::OkStatus();
-    ASSIGN_OR_RETURN(std::unique_ptr<directory::ServiceToken> token,
-                     directory::ServiceToken::Create(service_.name, token_file, secret_file));
+    if (token_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--catch_up_token_file: required with --catch_up_from (a token with the admin role: "
+          "the event log is admin only)");
+    }
+    std::string token;
+    if (std::ifstream in(token_file); !(in >> token)) {
+      return absl::NotFoundError("--catch_up_token_file: cannot read " + token_file);
+    }
     for (const std::string& entry : entries) {
       const size_t eq = entry.find('=');
       const std::string topic = entry.substr(0, eq);
@@ -223,7 +236,7 @@ class Runner {
       absl::StatusOr<messaging::CatchUpResult> r = messaging::CatchUpFromStream(
           store, handler,
           grpc::CreateChannel(entry.substr(eq + 1), grpc::InsecureChannelCredentials()),
-          {.group = service_.name, .topic = topic, .token = token->Get()});
+          {.group = service_.name, .topic = topic, .token = token});
       if (!r.ok()) {
         return absl::Status(r.status().code(), absl::StrCat("--catch_up_from ", entry, ": ",
                                                             r.status().message()));

@@ -16,6 +16,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/customer/projection/customer_projection.h"
+#include "crm/domain/not_found.h"
 #include "crm/eventlog/access.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/runtime/log.h"
@@ -34,9 +35,9 @@ std::vector<auth::AccessGrant> GrantsOf(const v1::Customer& c) {
   return out;
 }
 
+// Not the service role: nobody transfers ownership with a service token (issue 18).
 bool IsManagerOrAbove(const Principal& p) {
-  return p.Has(Role::kRegionalManager) || p.Has(Role::kExecutive) || p.Has(Role::kAdmin) ||
-         p.Has(Role::kService);
+  return p.Has(Role::kRegionalManager) || p.Has(Role::kExecutive) || p.Has(Role::kAdmin);
 }
 
 bool SeesEverything(const Principal& p) {
@@ -47,10 +48,12 @@ bool SeesEverything(const Principal& p) {
 enum class Access { kScope, kGrant, kTransfer };
 
 // What registration decides with: the request with owner and region resolved,
-// and the duplicate the caller confirmed (if any).
+// and the duplicate the caller confirmed (if any), and whether the caller may see it.
 struct Registration {
   v1::RegisterCustomerRequest resolved;
   std::optional<DuplicateMatch> duplicate;
+  bool duplicate_visible = false;
+  Principal registrant;  // the caller, for the duplicate's visibility
 };
 
 using Target = command::Target<v1::Customer>;
@@ -144,13 +147,40 @@ struct CustomerApp::Commands {
   eventstore::EventStore& store;
   const Clock& clock;
 
-  // The current record, if it exists and the caller may see it.
+  // The current record, if it exists and the caller may see it. A customer the
+  // caller may not see is NOT_FOUND exactly like one that does not exist
+  // (domain::CustomerNotFound): code and message tell nothing apart.
   absl::StatusOr<v1::Customer> LoadVisible(const Principal& who, const std::string& id) const {
     ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
-    if (!c) return absl::NotFoundError(absl::StrCat("customer ", id, " not found"));
-    RETURN_IF_ERROR(auth::CheckCustomerAccess(who, {c->customer_id(), c->owner(), c->region()},
-                                              clock.Now(), GrantsOf(*c)));
+    if (!c || !Visible(who, *c)) return domain::CustomerNotFound(id);
     return *std::move(c);
+  }
+
+  bool Visible(const Principal& who, const v1::Customer& c) const {
+    return auth::CheckCustomerAccess(who, {c.customer_id(), c.owner(), c.region()}, clock.Now(),
+                                     GrantsOf(c))
+        .ok();
+  }
+
+  // The duplicate check of a registration. A duplicate the caller may see is named
+  // (ALREADY_EXISTS with its id); one the caller may not see is still refused with
+  // ALREADY_EXISTS, but without its id, and a confirmed registration does not
+  // record its id in the event (the caller would read it in the history).
+  absl::Status CheckDuplicate(const Principal& who, const v1::RegisterCustomerRequest& req,
+                              Registration& r) const {
+    ASSIGN_OR_RETURN(r.duplicate, FindDuplicate(store, req.basic()));
+    if (!r.duplicate) return absl::OkStatus();
+    ASSIGN_OR_RETURN(std::optional<v1::Customer> dup, LoadCustomer(store, r.duplicate->customer_id));
+    r.duplicate_visible = dup && Visible(who, *dup);
+    if (req.confirm_duplicate()) return absl::OkStatus();
+    if (!r.duplicate_visible) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "possible duplicate of a customer you cannot see (same ", r.duplicate->matched_on,
+          "); set confirm_duplicate to register anyway"));
+    }
+    return absl::AlreadyExistsError(absl::StrCat(
+        "possible duplicate of customer ", r.duplicate->customer_id, " (same ",
+        r.duplicate->matched_on, "); set confirm_duplicate to register anyway"));
   }
 
   // A command on an existing customer: load with access, decide with the domain.
@@ -219,25 +249,20 @@ struct CustomerApp::Commands {
               -> absl::StatusOr<command::Target<v1::Customer, Registration>> {
             command::Target<v1::Customer, Registration> t{.id = NewId()};
             t.context.resolved = req;
+            t.context.registrant = who;
             RETURN_IF_ERROR(ResolveOwnerAndRegion(who, t.context.resolved));
             return t;
           },
           // After the replay check: a replay would find its own customer.
           .prepare = [this](command::Target<v1::Customer, Registration>& t,
                             const v1::RegisterCustomerRequest& req) -> absl::Status {
-            ASSIGN_OR_RETURN(t.context.duplicate, FindDuplicate(store, req.basic()));
-            if (t.context.duplicate && !req.confirm_duplicate()) {
-              return absl::AlreadyExistsError(absl::StrCat(
-                  "possible duplicate of customer ", t.context.duplicate->customer_id, " (same ",
-                  t.context.duplicate->matched_on, "); set confirm_duplicate to register anyway"));
-            }
-            return absl::OkStatus();
+            return CheckDuplicate(t.context.registrant, req, t.context);
           },
           .decide = [](const command::Target<v1::Customer, Registration>& t,
                        const v1::RegisterCustomerRequest&,
                        const command::Decision& d) -> absl::StatusOr<Events> {
             ASSIGN_OR_RETURN(Events events, DecideRegister(t.context.resolved, t.id, Context(d)));
-            if (t.context.duplicate) {
+            if (t.context.duplicate && t.context.duplicate_visible) {
               events.front().mutable_registered()->set_confirmed_duplicate_of(
                   t.context.duplicate->customer_id);
             }
@@ -335,9 +360,7 @@ struct CustomerApp::Commands {
           }
           if (e.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
           ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, e.customer_id()));
-          if (!c) {
-            return absl::NotFoundError(absl::StrCat("customer ", e.customer_id(), " not found"));
-          }
+          if (!c) return domain::CustomerNotFound(e.customer_id());
           std::string id = e.customer_id();
           return ReactionTarget{.id = std::move(id), .state = *std::move(c), .context = std::move(e)};
         },

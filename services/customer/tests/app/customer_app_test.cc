@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "command/testing/app_test.h"
 #include "crm/classification/v1/classification_events.pb.h"
 #include "crm/common/proto_time.h"
@@ -84,7 +85,10 @@ TEST_F(CustomerAppTest, AuthorizationMatrixCoversEveryRpc) {
       {"regional_manager", {true, true, false, true, false}, true, false, false},
       {"executive", {true, true, true, true, true}, true, true, false},
       {"admin", {true, true, true, true, true}, true, true, true},
-      {"service", {true, true, true, true, true}, true, false, true},
+      // In process (no adapter): the service role reads everything, but transfers
+      // nothing and streams nothing (over gRPC it reaches GetCustomer only:
+      // tests/least_privilege_e2e_test.cc).
+      {"service", {true, true, true, true, true}, false, false, false},
       {"", {false, false, false, true, false}, false, false, false},  // no role
   };
   for (const RoleCase& rc : roles) {
@@ -147,7 +151,12 @@ TEST_F(CustomerAppTest, AuthorizationMatrixCoversEveryRpc) {
 
     for (int r = 0; r < kRelations; ++r) {
       SCOPED_TRACE(kRelationNames[r]);
-      const Code want = rc.reads[r] ? Code::kOk : Code::kPermissionDenied;
+      // A customer the caller may not see is NOT_FOUND, as if it did not exist.
+      const Code want = rc.reads[r] ? Code::kOk : Code::kNotFound;
+      // What a refused privilege answers on a customer the caller sees.
+      const auto privileged = [&](bool may) {
+        return !rc.reads[r] ? Code::kNotFound : may ? Code::kOk : Code::kPermissionDenied;
+      };
       auto code = [](const auto& result) { return result.status().code(); };
       v1::GetCustomerRequest get;
       get.set_customer_id(ids[r]);
@@ -200,19 +209,16 @@ TEST_F(CustomerAppTest, AuthorizationMatrixCoversEveryRpc) {
       v1::RevokeAccessRequest revoke;
       revoke.set_customer_id(ids[r]);
       revoke.set_subject("revocable");
-      EXPECT_EQ(code(Call(&CustomerApp::RevokeAccess, caller, revoke)),
-                rc.reads[r] && rc.grants ? Code::kOk : Code::kPermissionDenied);
+      EXPECT_EQ(code(Call(&CustomerApp::RevokeAccess, caller, revoke)), privileged(rc.grants));
       v1::GrantAccessRequest grant;
       grant.set_customer_id(ids[r]);
       grant.set_subject("someone-else");
       *grant.mutable_expires_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(2));
-      EXPECT_EQ(code(Call(&CustomerApp::GrantAccess, caller, grant)),
-                rc.reads[r] && rc.grants ? Code::kOk : Code::kPermissionDenied);
+      EXPECT_EQ(code(Call(&CustomerApp::GrantAccess, caller, grant)), privileged(rc.grants));
       v1::AssignOwnerRequest assign;
       assign.set_customer_id(ids[r]);
       assign.set_owner("new-owner-" + me);
-      EXPECT_EQ(code(Call(&CustomerApp::AssignOwner, caller, assign)),
-                rc.reads[r] && rc.transfers ? Code::kOk : Code::kPermissionDenied);
+      EXPECT_EQ(code(Call(&CustomerApp::AssignOwner, caller, assign)), privileged(rc.transfers));
     }
 
     // Lists hold exactly the customers of this case the caller sees by role
@@ -277,7 +283,7 @@ TEST_F(CustomerAppTest, AReplayIsAnsweredOnlyAfterTheAccessCheck) {
   ASSERT_TRUE(first.ok()) << first.status();
   // Bob sends alice's command id for alice's customer: refused, learning nothing.
   auto bobs = Call(&CustomerApp::AddContact, bob_, Contact(id, "Li Lei", "add-1"));
-  EXPECT_EQ(bobs.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(bobs.status(), absl::NotFoundError(absl::StrCat("customer ", id, " not found")));
   EXPECT_THAT(std::string(bobs.status().message()), Not(HasSubstr(first->contact_id())));
   // Once alice loses the customer, her own replay is refused too.
   v1::AssignOwnerRequest transfer;
@@ -285,11 +291,95 @@ TEST_F(CustomerAppTest, AReplayIsAnsweredOnlyAfterTheAccessCheck) {
   transfer.set_owner("carol");
   ASSERT_TRUE(Call(&CustomerApp::AssignOwner, manager_, transfer).ok());
   auto replay = Call(&CustomerApp::AddContact, alice_, Contact(id, "Li Lei", "add-1"));
-  EXPECT_EQ(replay.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(replay.status().code(), Code::kNotFound);
   EXPECT_THAT(std::string(replay.status().message()), Not(HasSubstr(first->contact_id())));
   // A customer that does not exist is NOT_FOUND whatever the command id.
   EXPECT_EQ(Call(&CustomerApp::AddContact, alice_, Contact("no-such", "Li", "add-1")).status().code(),
             Code::kNotFound);
+}
+
+// No existence leaks: a customer the caller may not see answers every read and
+// write exactly like one that does not exist (code and message), and the
+// duplicate check names a duplicate only to a caller who may see it.
+TEST_F(CustomerAppTest, AnInvisibleCustomerIsIndistinguishableFromAnAbsentOne) {
+  const std::string hidden = Register("Hidden Ltd", "alice", "north");
+  const std::string absent = "no-such-customer";
+  // Bob (another owner) and a manager of another region do not see it.
+  for (const Principal& who :
+       {bob_, Principal{"sam", {Role::kRegionalManager}, "south"}, Principal{"x", {}, ""}}) {
+    SCOPED_TRACE(who.subject);
+    const auto same = [&](auto rpc, auto req_of) {
+      auto on_hidden = Call(rpc, who, req_of(hidden)).status();
+      auto on_absent = Call(rpc, who, req_of(absent)).status();
+      EXPECT_EQ(on_hidden.code(), Code::kNotFound) << on_hidden;
+      EXPECT_EQ(on_hidden.message(), absl::StrCat("customer ", hidden, " not found"));
+      EXPECT_EQ(on_absent.message(), absl::StrCat("customer ", absent, " not found"));
+      // Byte for byte the same once the id is taken out.
+      EXPECT_EQ(on_hidden.code(), on_absent.code());
+      EXPECT_EQ(absl::StrReplaceAll(on_hidden.message(), {{hidden, "ID"}}),
+                absl::StrReplaceAll(on_absent.message(), {{absent, "ID"}}));
+    };
+    same(&CustomerApp::GetCustomer, [](const std::string& id) {
+      v1::GetCustomerRequest r;
+      r.set_customer_id(id);
+      return r;
+    });
+    same(&CustomerApp::GetCustomerHistory, [](const std::string& id) {
+      v1::GetCustomerHistoryRequest r;
+      r.set_customer_id(id);
+      return r;
+    });
+    same(&CustomerApp::AddContact, [&](const std::string& id) { return Contact(id, "Li Lei"); });
+    same(&CustomerApp::AssignOwner, [&](const std::string& id) {
+      v1::AssignOwnerRequest r;
+      r.set_customer_id(id);
+      r.set_owner(who.subject);
+      return r;
+    });
+    same(&CustomerApp::GrantAccess, [&](const std::string& id) {
+      v1::GrantAccessRequest r;
+      r.set_customer_id(id);
+      r.set_subject(who.subject);
+      *r.mutable_expires_at() = ToProtoTimestamp(clock_.Now() + absl::Hours(1));
+      return r;
+    });
+  }
+
+  // The duplicate check: alice (who sees it) is told its id; bob is refused the
+  // same way but learns neither id nor name.
+  v1::RegisterCustomerRequest dup;
+  dup.mutable_basic()->set_name("  HIDDEN   ltd ");
+  auto alices = Call(&CustomerApp::RegisterCustomer, alice_, dup);
+  EXPECT_EQ(alices.status().code(), Code::kAlreadyExists);
+  EXPECT_THAT(std::string(alices.status().message()), HasSubstr(hidden));
+  auto bobs = Call(&CustomerApp::RegisterCustomer, bob_, dup);
+  EXPECT_EQ(bobs.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(bobs.status().message(),
+            "possible duplicate of a customer you cannot see (same name); set "
+            "confirm_duplicate to register anyway");
+  EXPECT_THAT(std::string(bobs.status().message()), Not(HasSubstr(hidden)));
+  EXPECT_THAT(std::string(bobs.status().message()), Not(HasSubstr("Hidden")));
+  // Confirmed: registered, and the event does not name the hidden duplicate
+  // (bob may read his customer's history); alice's confirmation does.
+  dup.set_confirm_duplicate(true);
+  auto alices_own = Call(&CustomerApp::RegisterCustomer, alice_, dup);
+  ASSERT_TRUE(alices_own.ok()) << alices_own.status();
+  auto bobs_own = Call(&CustomerApp::RegisterCustomer, bob_, dup);
+  ASSERT_TRUE(bobs_own.ok()) << bobs_own.status();
+  const auto registered_event = [&](const Principal& who, const std::string& id) {
+    v1::GetCustomerHistoryRequest r;
+    r.set_customer_id(id);
+    auto h = Call(&CustomerApp::GetCustomerHistory, who, r);
+    EXPECT_TRUE(h.ok()) << h.status();
+    v1::CustomerEvent e;
+    if (h.ok() && h->entries_size() > 0) e = h->entries(0).event();
+    return e;
+  };
+  const v1::CustomerEvent bobs_event = registered_event(bob_, bobs_own->customer_id());
+  EXPECT_TRUE(bobs_event.has_registered());
+  EXPECT_EQ(bobs_event.registered().confirmed_duplicate_of(), "");
+  EXPECT_EQ(registered_event(alice_, alices_own->customer_id()).registered().confirmed_duplicate_of(),
+            hidden);
 }
 
 // A page token is sealed and bound to its list, its filters and its caller: it

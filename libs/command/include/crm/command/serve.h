@@ -18,7 +18,8 @@
 //   grpc::ServerUnaryReactor* CustomerServiceImpl::AddContact(
 //       grpc::CallbackServerContext* ctx, const v1::AddContactRequest* req,
 //       v1::AddContactResponse* resp) {
-//     return command::Serve(ctx, *verifier_, *app_, &CustomerApp::AddContact, req, resp);
+//     return command::Serve(ctx, *verifier_, *app_, &CustomerApp::AddContact, req, resp,
+//                           "CustomerService.AddContact");
 //   }
 //
 //   // tests, tools: the same methods, waited for
@@ -26,6 +27,8 @@
 #pragma once
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -36,6 +39,7 @@
 #include "crm/auth/principal.h"
 #include "crm/command/limits.h"
 #include "crm/command/pipeline.h"
+#include "crm/command/service_role.h"
 #include "crm/runtime/admission.h"
 #include "crm/runtime/overload.h"
 #include "crm/runtime/status.h"
@@ -111,14 +115,22 @@ inline std::optional<auth::Principal> Enter(grpc::CallbackServerContext& ctx,
   return *std::move(who);
 }
 
-// `verifier` and `app` must outlive the call.
+// `verifier` and `app` must outlive the call. `rpc` ("<Service>.<Method>") is what
+// LimitServiceRole checks after admission: a caller whose only role is `service`
+// reaches only the RPCs of kServiceRoleRpcs (PERMISSION_DENIED otherwise).
 template <typename App, typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
-                                AsyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
+                                AsyncMethod<App, Req, Resp> method, const Req* req, Resp* resp,
+                                std::string_view rpc) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::optional<auth::Principal> who = Enter(*ctx, verifier, *req, reactor);
   if (!who) return reactor;
+  if (absl::Status limited = LimitServiceRole(*who, rpc); !limited.ok()) {
+    runtime::Admission::Default().Leave();
+    reactor->Finish(runtime::ToGrpcStatus(limited));
+    return reactor;
+  }
   (app.*method)(*who, *req, resp, [reactor](absl::Status s) {
     runtime::Admission::Default().Leave();
     reactor->Finish(runtime::ToGrpcStatus(s));
@@ -129,11 +141,13 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
 template <typename App, typename Req, typename Resp>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* ctx,
                                 const auth::TokenVerifier& verifier, App& app,
-                                SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp) {
+                                SyncMethod<App, Req, Resp> method, const Req* req, Resp* resp,
+                                std::string_view rpc) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::optional<auth::Principal> who = Enter(*ctx, verifier, *req, reactor);
   if (!who) return reactor;
-  absl::Status status = (app.*method)(*who, *req, resp);
+  absl::Status status = LimitServiceRole(*who, rpc);
+  if (status.ok()) status = (app.*method)(*who, *req, resp);
   runtime::Admission::Default().Leave();
   reactor->Finish(runtime::ToGrpcStatus(status));
   return reactor;
@@ -177,7 +191,8 @@ absl::StatusOr<Resp> Await(App& app, SyncMethod<App, Req, Resp> method,
 #define CRM_DEFINE_RPC(Service, Method, Request, Response)                             \
   grpc::ServerUnaryReactor* Service::Method(grpc::CallbackServerContext* ctx,          \
                                             const Request* req, Response* resp) {      \
+    static const std::string kRpc = ::crm::command::RpcName(#Service, #Method);        \
     return ::crm::command::Serve(ctx, verifier_, app_,                                 \
                                  &std::remove_reference_t<decltype(app_)>::Method, req, \
-                                 resp);                                                \
+                                 resp, kRpc);                                          \
   }

@@ -11,7 +11,7 @@
 //       req->from_position(), req->max_events(),
 //       [](const eventstore::EventEnvelope& e, v1::StreamedEvent& out) { ...; return ok; });
 //
-// Only callers with the `service` or `admin` role may read a log (CheckAccess).
+// Only callers with the `admin` role may read a log (CheckAccess).
 // A stream reads the log in batches of kBatch events on gRPC's callback threads,
 // one write at a time (flow control: the next read waits for the client), and
 // ends when a read finds nothing more or after max_events.
