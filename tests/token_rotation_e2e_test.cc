@@ -17,6 +17,7 @@
 #include "common/testing/subprocess.h"
 #include "common/testing/temp_dir.h"
 #include "crm/customer/v1/customer_service.grpc.pb.h"
+#include "crm/ticket/v1/ticket_service.grpc.pb.h"
 #include "crm/runtime/log.h"
 #include "gtest/gtest.h"
 #include "testing/suite_process.h"
@@ -42,10 +43,11 @@ void WriteJwks(const std::string& path, const std::string& text) {
 }
 
 std::string Token(const JwkTestKey& key, const std::string& kid, const std::string& issuer = kIssuer,
-                  const std::string& audience = kAudience) {
+                  const std::string& audience = kAudience, const std::string& sub = "root",
+                  const std::string& role = "admin") {
   return auth::testing::SignWithKid(key, kid,
-                                    {.sub = "root",
-                                     .roles = {"admin"},
+                                    {.sub = sub,
+                                     .roles = {role},
                                      .issued_at = absl::Now(),
                                      .expires_at = absl::Now() + absl::Minutes(10),
                                      .issuer = issuer,
@@ -154,6 +156,75 @@ TEST(TokenRotationE2eTest, AJwksRotationTakesEffectWithoutRestart) {
   // Same process throughout.
   EXPECT_EQ(customer.process().pid(), pid);
   EXPECT_EQ(customer.Stop(), 0);
+}
+
+// crm-ticket asks crm-customer about customers it has not consumed (no broker
+// here: none) with the token of --service_token_file; rewriting the file changes
+// the token it shows, without a restart.
+TEST(TokenRotationE2eTest, TheServiceTokenFileIsReReadWithoutRestart) {
+  runtime::SetLogLevel(runtime::LogLevel::kError);
+  crm::testing::TempDir dir;
+  const JwkTestKey key = auth::testing::NewP256Key();
+  const std::string jwks = dir.path() + "/jwks.json";
+  WriteJwks(jwks, Jwks({PublicJwk(key.public_pem, "k1")}).dump());
+  const std::vector<std::string> auth_flags = {"--jwt_jwks_file=" + jwks,
+                                               absl::StrCat("--jwt_issuer=", kIssuer),
+                                               absl::StrCat("--jwt_audience=", kAudience)};
+  std::vector<std::string> customer_flags = {"--data_dir=" + dir.path() + "/customer"};
+  customer_flags.insert(customer_flags.end(), auth_flags.begin(), auth_flags.end());
+  ServiceProcess customer(CUSTOMER_PATH, customer_flags);
+  ASSERT_FALSE(customer.grpc_address().empty());
+
+  const std::string token_file = dir.path() + "/service.token";
+  const auto service_token = [&](const std::string& audience) {
+    return Token(key, "k1", kIssuer, audience, "crm-ticket", "service");
+  };
+  WriteJwks(token_file, service_token(kAudience));  // (any file, through a rename)
+  std::vector<std::string> ticket_flags = {"--data_dir=" + dir.path() + "/ticket",
+                                           "--customer_addr=" + customer.grpc_address(),
+                                           "--service_token_file=" + token_file};
+  ticket_flags.insert(ticket_flags.end(), auth_flags.begin(), auth_flags.end());
+  ServiceProcess ticket_service(TICKET_PATH, ticket_flags);
+  ASSERT_FALSE(ticket_service.grpc_address().empty());
+  const pid_t pid = ticket_service.process().pid();
+
+  const std::string admin = Token(key, "k1");
+  auto customers = CustomerService::NewStub(customer.Channel());
+  auto tickets = ticket::v1::TicketService::NewStub(ticket_service.Channel());
+  const auto open = [&](const std::string& customer_id) {
+    ticket::v1::OpenTicketRequest req;
+    req.set_customer_id(customer_id);
+    req.set_type(ticket::v1::TICKET_TYPE_COMPLAINT);
+    req.set_channel(ticket::v1::TICKET_CHANNEL_PHONE);
+    req.set_priority(ticket::v1::PRIORITY_HIGH);
+    req.set_subject("wrong invoice");
+    ticket::v1::OpenTicketResponse resp;
+    return CallAs(*tickets, admin, &ticket::v1::TicketService::Stub::OpenTicket, req, &resp);
+  };
+  std::string c1, c2;
+  ASSERT_TRUE(Register(*customers, admin, "Lookup One", &c1).ok());
+  ASSERT_TRUE(Register(*customers, admin, "Lookup Two", &c2).ok());
+
+  // A valid service token: crm-ticket looks the customer up.
+  grpc::Status s = open(c1);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+
+  // The file now holds a token for another audience: crm-customer refuses it, so
+  // the lookup fails (UNAVAILABLE), within a few seconds.
+  WriteJwks(token_file, service_token("billing"));
+  grpc::Status refused;
+  EXPECT_TRUE(crm::testing::Eventually(
+      [&] {
+        refused = open(c2);
+        return !refused.ok();
+      },
+      absl::Seconds(10)));
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+
+  // A valid token again: served again, same process.
+  WriteJwks(token_file, service_token(kAudience));
+  EXPECT_TRUE(crm::testing::Eventually([&] { return open(c2).ok(); }, absl::Seconds(10)));
+  EXPECT_EQ(ticket_service.process().pid(), pid);
 }
 
 struct StartResult {
