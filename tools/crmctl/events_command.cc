@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "crm/messaging/kafka_security.h"
 #include "crm/messaging/topic_reader.h"
 #include "crm/runtime/log.h"
 #include "event_json.h"
@@ -20,9 +21,14 @@ struct TailOptions {
   bool from_beginning = false;
   int64_t count = 0;         // 0 = unlimited
   double idle_exit_s = 0;    // 0 = follow forever
+  runtime::KafkaSecurityFlags security;  // as the services' --kafka_* flags
 };
 
 int Tail(const TailOptions& o) {
+  if (absl::Status s = messaging::UseKafkaSecurity(o.security); !s.ok()) {
+    std::fprintf(stderr, "crmctl: %s\n", s.ToString().c_str());
+    return 1;
+  }
   auto reader = messaging::TopicReader::Open(o.brokers, o.topic, o.from_beginning);
   if (!reader.ok()) {
     std::fprintf(stderr, "crmctl: %s\n", reader.status().ToString().c_str());
@@ -70,6 +76,26 @@ void AddEventsCommands(CLI::App& app, std::shared_ptr<const EventLogCommandEnv> 
       ->envname("CRM_KAFKA_BROKERS")
       ->required();
   tail->add_option("--topic", options->topic, "Topic, e.g. crm.customer.v1.events");
+  // The services' Kafka security flags, with the same CRM_* variables.
+  runtime::KafkaSecurityFlags& k = options->security;
+  tail->add_option("--kafka_security_protocol", k.protocol,
+                   "plaintext, ssl, sasl_plaintext or sasl_ssl")
+      ->envname("CRM_KAFKA_SECURITY_PROTOCOL")
+      ->capture_default_str();
+  tail->add_option("--kafka_ssl_ca_file", k.ssl_ca_file, "PEM CA of the brokers' certificates")
+      ->envname("CRM_KAFKA_SSL_CA_FILE");
+  tail->add_option("--kafka_ssl_cert_file", k.ssl_cert_file, "PEM client certificate (mTLS)")
+      ->envname("CRM_KAFKA_SSL_CERT_FILE");
+  tail->add_option("--kafka_ssl_key_file", k.ssl_key_file, "PEM key of --kafka_ssl_cert_file")
+      ->envname("CRM_KAFKA_SSL_KEY_FILE");
+  tail->add_option("--kafka_sasl_mechanism", k.sasl_mechanism,
+                   "SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN (sasl_ssl only)")
+      ->envname("CRM_KAFKA_SASL_MECHANISM");
+  tail->add_option("--kafka_sasl_username", k.sasl_username, "SASL user")
+      ->envname("CRM_KAFKA_SASL_USERNAME");
+  tail->add_option("--kafka_sasl_password_file", k.sasl_password_file,
+                   "File holding the SASL password")
+      ->envname("CRM_KAFKA_SASL_PASSWORD_FILE");
   tail->add_flag("--from_beginning", options->from_beginning,
                  "Start at the oldest retained record instead of the end");
   tail->add_option("--count", options->count, "Stop after this many events (0 = no limit)");
