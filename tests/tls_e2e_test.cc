@@ -7,6 +7,8 @@
 //  - the same crm-ticket calling crm-customer in plaintext cannot open the ticket;
 //  - register -> consumed from Kafka by crm-ticket: with crm-customer stopped, a
 //    ticket for the customer opens from what crm-ticket consumed;
+//  - --catch_up_from reads crm-customer's event log over TLS
+//    (--catch_up_tls_ca_file);
 //  - a plaintext client, and a TLS client that trusts another CA, cannot call
 //    crm-customer's TLS port.
 // The embedded broker speaks no TLS: Kafka's security settings are tested in
@@ -153,6 +155,29 @@ TEST_F(TlsE2eTest, RegisterOverTlsThenLookedUpOverTlsAndConsumedByCrmTicket) {
   customer_->Stop();
   ASSERT_TRUE(Eventually([&] { return Open(*ticket, id).ok(); }, absl::Seconds(60)))
       << "crm-ticket never consumed the customer";
+}
+
+TEST_F(TlsE2eTest, CatchUpFromTheProducersEventLogOverTls) {
+  auto customers = cv1::CustomerService::NewStub(TlsChannel(customer_->grpc_address(), Ca()));
+  cv1::RegisterCustomerRequest reg;
+  reg.mutable_basic()->set_name("Caught Up Over TLS SA");
+  cv1::RegisterCustomerResponse registered;
+  ASSERT_TRUE(
+      CallAs(*customers, alice_, &cv1::CustomerService::Stub::RegisterCustomer, reg, &registered)
+          .ok());
+  const std::string token_file = dir_.path() + "/admin.token";
+  std::ofstream(token_file) << DevToken("ops", {"admin"}, "") << "\n";
+
+  // No Kafka: crm-ticket learns the customer from crm-customer's event log, read
+  // over TLS before it serves; with crm-customer gone afterwards, the ticket opens
+  // from what the catch-up applied.
+  std::unique_ptr<ServiceProcess> ticket = StartTicket(
+      "ticket-catch-up",
+      {"--catch_up_from=crm.customer.v1.events=" + customer_->grpc_address(),
+       "--catch_up_tls_ca_file=" + Ca(), "--catch_up_token_file=" + token_file});
+  customer_->Stop();
+  grpc::Status s = Open(*ticket, registered.customer_id());
+  EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
 }
 
 TEST_F(TlsE2eTest, PlaintextAndUntrustedClientsCannotCallTheTlsPort) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,7 @@ class Runner {
     bool new_incarnation = false;
     std::vector<std::string> catch_up_from;
     std::string catch_up_token_file;
+    std::string catch_up_tls_ca_file;
     ASSIGN_OR_RETURN(
         runtime::ServiceFlags flags,
         runtime::ParseServiceFlags(argc, argv, service_.name, [&](CLI::App& app) {
@@ -91,11 +93,14 @@ class Runner {
             runtime::AddFlag(app, "catch_up_from", &catch_up_from,
                              "TOPIC=HOST:PORT (repeatable): before consuming, catch up on TOPIC "
                              "from its producer's event log (crm.events.v1.EventLogService, "
-                             "plaintext, --catch_up_token_file), then go on from Kafka; for a "
+                             "--catch_up_token_file), then go on from Kafka; for a "
                              "consumer that needs more than the topic's retention holds");
             runtime::AddFlag(app, "catch_up_token_file", &catch_up_token_file,
                              "Token with the admin role for --catch_up_from (the event log is "
                              "admin only; a service token is refused)");
+            runtime::AddFlag(app, "catch_up_tls_ca_file", &catch_up_tls_ca_file,
+                             "PEM roots to reach the --catch_up_from event logs over TLS "
+                             "(plaintext when unset)");
           }
           if (service_.flags) service_.flags(app);
         }));
@@ -173,7 +178,8 @@ class Runner {
       if (parts.handler_ == nullptr) {
         return absl::InternalError("the service consumes topics but built no handler");
       }
-      RETURN_IF_ERROR(CatchUpIfAsked(*store, *parts.handler_, catch_up_from, catch_up_token_file));
+      RETURN_IF_ERROR(CatchUpIfAsked(*store, *parts.handler_, catch_up_from, catch_up_token_file,
+                                     catch_up_tls_ca_file));
       // Consumed changes wake the workers at once rather than at their next tick.
       ASSIGN_OR_RETURN(consumer, messaging::StartConsumerIfConfigured(
                                      *store, *parts.handler_, flags.kafka_brokers, service_.name,
@@ -212,7 +218,7 @@ class Runner {
   // first word), never the service token.
   absl::Status CatchUpIfAsked(eventstore::EventStore& store, messaging::EventHandler& handler,
                               const std::vector<std::string>& entries,
-                              const std::string& token_file) {
+                              const std::string& token_file, const std::string& tls_ca_file) {
     if (entries.empty()) return absl::OkStatus();
     if (token_file.empty()) {
       return absl::InvalidArgumentError(
@@ -222,6 +228,16 @@ class Runner {
     std::string token;
     if (std::ifstream in(token_file); !(in >> token)) {
       return absl::NotFoundError("--catch_up_token_file: cannot read " + token_file);
+    }
+    // TLS to the producers' event logs with --catch_up_tls_ca_file's roots.
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!tls_ca_file.empty()) {
+      std::ifstream in(tls_ca_file);
+      std::string roots((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (roots.empty()) {
+        return absl::NotFoundError("--catch_up_tls_ca_file: cannot read " + tls_ca_file);
+      }
+      credentials = grpc::SslCredentials({.pem_root_certs = roots});
     }
     for (const std::string& entry : entries) {
       const size_t eq = entry.find('=');
@@ -235,7 +251,7 @@ class Runner {
       const absl::Time start = absl::Now();
       absl::StatusOr<messaging::CatchUpResult> r = messaging::CatchUpFromStream(
           store, handler,
-          grpc::CreateChannel(entry.substr(eq + 1), grpc::InsecureChannelCredentials()),
+          grpc::CreateChannel(entry.substr(eq + 1), credentials),
           {.group = service_.name, .topic = topic, .token = token});
       if (!r.ok()) {
         return absl::Status(r.status().code(), absl::StrCat("--catch_up_from ", entry, ": ",
