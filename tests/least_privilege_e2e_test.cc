@@ -9,7 +9,8 @@
 //    asked through grpc.health.v1), called with a token whose only role is
 //    `service`: PERMISSION_DENIED exactly where the table of libs/auth/README.md
 //    ("Role x RPC") says, OK on the one RPC it allows (CustomerService.GetCustomer,
-//    the customer lookups of crm-interaction and crm-ticket). Nothing is written.
+//    the customer lookups of crm-interaction and crm-ticket), which answers only
+//    the customer's id, version, owner and region. Nothing is written.
 // 2. With another role beside `service`, that role alone decides.
 // 3. An invisible customer and an absent one answer every per-customer read and
 //    write of every service with the same code (NOT_FOUND) and the same message
@@ -278,6 +279,19 @@ TEST_F(LeastPrivilegeE2eTest, TheServiceRoleGetsExactlyTheRpcsOfTheTable) {
   }
   std::printf("service role: %d RPC endpoints, %d allowed, %d PERMISSION_DENIED\n", rpcs, allowed,
               denied);
+  // What the allowed lookup gets: the customer's id, owner and region, no data.
+  {
+    auto customers = cv1::CustomerService::NewStub(customer_->Channel());
+    cv1::GetCustomerRequest get;
+    get.set_customer_id(id);
+    cv1::GetCustomerResponse got;
+    ASSERT_TRUE(CallAs(*customers, service_, &cv1::CustomerService::Stub::GetCustomer, get, &got).ok());
+    EXPECT_EQ(got.customer().customer_id(), id);
+    EXPECT_EQ(got.customer().owner(), "alice");
+    EXPECT_EQ(got.customer().region(), "north");
+    EXPECT_EQ(got.customer().basic().name(), "");
+    EXPECT_FALSE(got.customer().has_created_at());
+  }
   EXPECT_EQ(allowed, 1);
   EXPECT_GE(rpcs, 90);
   for (Proc& p : procs) EXPECT_EQ(last_position(p), before[p.name]) << p.name << " wrote something";

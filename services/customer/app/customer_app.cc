@@ -416,18 +416,38 @@ CRM_CUSTOMER_COMMAND(GrantAccess, GrantAccessRequest, WriteResponse, grant_acces
 CRM_CUSTOMER_COMMAND(RevokeAccess, RevokeAccessRequest, WriteResponse, revoke_access)
 #undef CRM_CUSTOMER_COMMAND
 
+namespace {
+
+// What a caller whose only role is `service` gets of a customer: what the
+// lookups of crm-interaction and crm-ticket decide access with (id, owner,
+// region, version), none of its personal or commercial data.
+v1::Customer ForServiceLookup(const v1::Customer& c) {
+  v1::Customer slim;
+  slim.set_customer_id(c.customer_id());
+  slim.set_version(c.version());
+  slim.set_owner(c.owner());
+  slim.set_region(c.region());
+  return slim;
+}
+
+bool OnlyService(const Principal& who) {
+  return who.roles.size() == 1 && who.Has(Role::kService);
+}
+
+}  // namespace
+
 absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustomerRequest& req,
                                       v1::GetCustomerResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
   ASSIGN_OR_RETURN(v1::Customer current, commands_->LoadVisible(who, req.customer_id()));
   if (!req.has_as_of()) {
-    *resp->mutable_customer() = std::move(current);
+    *resp->mutable_customer() = OnlyService(who) ? ForServiceLookup(current) : std::move(current);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(v1::Customer past,
                    command::ExistingStateAsOf(Customers(), pipeline_.store(), req.customer_id(),
                                               FromProtoTimestamp(req.as_of())));
-  *resp->mutable_customer() = std::move(past);
+  *resp->mutable_customer() = OnlyService(who) ? ForServiceLookup(past) : std::move(past);
   return absl::OkStatus();
 }
 

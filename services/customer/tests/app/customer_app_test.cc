@@ -298,6 +298,35 @@ TEST_F(CustomerAppTest, AReplayIsAnsweredOnlyAfterTheAccessCheck) {
             Code::kNotFound);
 }
 
+// Least privilege: a caller whose only role is `service` (the lookups of
+// crm-interaction and crm-ticket) gets a customer's id, version, owner and region,
+// nothing of its personal or commercial data; with another role it gets the record.
+TEST_F(CustomerAppTest, AServiceCallerGetsOnlyWhatTheLookupsNeed) {
+  const std::string id = Register("Private Ltd", "alice", "north");
+  ASSERT_TRUE(Call(&CustomerApp::AddContact, exec_, Contact(id, "Li Lei")).ok());
+  v1::GetCustomerRequest get;
+  get.set_customer_id(id);
+  const Principal service{"crm-ticket", {Role::kService}, ""};
+  for (bool as_of : {false, true}) {
+    SCOPED_TRACE(as_of ? "as_of" : "current");
+    if (as_of) *get.mutable_as_of() = ToProtoTimestamp(clock_.Now());
+    auto slim = Call(&CustomerApp::GetCustomer, service, get);
+    ASSERT_TRUE(slim.ok()) << slim.status();
+    v1::Customer want;
+    want.set_customer_id(id);
+    want.set_version(2);
+    want.set_owner("alice");
+    want.set_region("north");
+    EXPECT_EQ(slim->customer().SerializeAsString(), want.SerializeAsString())
+        << slim->customer().DebugString();
+    auto full = Call(&CustomerApp::GetCustomer, Principal{"ops", {Role::kService, Role::kAdmin}, ""},
+                     get);
+    ASSERT_TRUE(full.ok()) << full.status();
+    EXPECT_EQ(full->customer().contacts_size(), 1);
+    EXPECT_EQ(full->customer().basic().name(), "Private Ltd");
+  }
+}
+
 // No existence leaks: a customer the caller may not see answers every read and
 // write exactly like one that does not exist (code and message), and the
 // duplicate check names a duplicate only to a caller who may see it.
