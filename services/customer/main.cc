@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   return service::Main(
       {.name = "crm-customer",
        .topic = messaging::kCustomerTopic,
-       .consumes = {messaging::kClassificationTopic, messaging::kInteractionTopic},
+       .consumes = {messaging::kClassificationTopic, messaging::kInteractionTopic,
+                     messaging::kTicketTopic},
        .rebuild = {.projector = customer::NewRebuildProjector,
                    .targets = customer::CustomerRebuildTargets()},
        .build = [](service::Parts& parts) -> absl::Status {

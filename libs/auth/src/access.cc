@@ -26,6 +26,7 @@ ListScope ScopeFor(const Principal& principal) {
   if (principal.Has(Role::kSalesRep) || principal.Has(Role::kServiceAgent)) {
     scope.owner = principal.subject;
   }
+  if (principal.Has(Role::kServiceAgent)) scope.serving_agent = principal.subject;
   return scope;
 }
 
@@ -38,6 +39,15 @@ absl::Status CheckCustomerAccess(const Principal& principal, const CustomerScope
   }
   return absl::PermissionDeniedError(
       absl::StrCat("caller may not access customer ", customer.customer_id));
+}
+
+bool ServesCustomer(const Principal& principal,
+                    const std::vector<std::string>& open_ticket_assignees) {
+  if (!principal.Has(Role::kServiceAgent) || principal.subject.empty()) return false;
+  for (const std::string& assignee : open_ticket_assignees) {
+    if (assignee == principal.subject) return true;
+  }
+  return false;
 }
 
 bool CanGrantAccess(const Principal& principal) {

@@ -170,5 +170,24 @@ TEST(AuthAccessTest, CanGrantAccessAndIsService) {
   EXPECT_FALSE(IsService(Principal{.subject = "u-1"}));
 }
 
+// Seed 004 §7.1: a service agent reaches a customer it serves (an open ticket
+// assigned to it); nobody else does through an assignment.
+TEST(AuthAccessTest, AServiceAgentServesTheCustomersOfItsOpenTickets) {
+  const Principal agent{.subject = "u-1", .roles = {Role::kServiceAgent}, .region = "east"};
+  EXPECT_TRUE(ServesCustomer(agent, {"u-2", "u-1"}));
+  EXPECT_FALSE(ServesCustomer(agent, {}));
+  EXPECT_FALSE(ServesCustomer(agent, {"u-2", ""}));
+  EXPECT_FALSE(ServesCustomer(agent, {"U-1"}));
+  for (const std::set<Role>& roles :
+       std::vector<std::set<Role>>{{Role::kSalesRep}, {Role::kRegionalManager}, {}}) {
+    EXPECT_FALSE(ServesCustomer({.subject = "u-1", .roles = roles, .region = "east"}, {"u-1"}));
+  }
+  EXPECT_FALSE(ServesCustomer({.subject = "", .roles = {Role::kServiceAgent}, .region = ""}, {""}));
+  // The list scope names the agent, so the service adds the customers it serves.
+  EXPECT_EQ(ScopeFor(agent).serving_agent, "u-1");
+  EXPECT_EQ(ScopeFor({.subject = "u-1", .roles = {Role::kSalesRep}, .region = "east"}).serving_agent,
+            "");
+}
+
 }  // namespace
 }  // namespace crm::auth

@@ -1,6 +1,7 @@
 #include "crm/customer/app/customer_app.h"
 
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "crm/common/status_macros.h"
 #include "crm/customer/domain/customer_aggregate.h"
 #include "crm/customer/projection/customer_projection.h"
+#include "crm/customer/projection/ticket_agents.h"
 #include "crm/domain/not_found.h"
 #include "crm/eventlog/access.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
@@ -184,6 +186,19 @@ struct CustomerApp::Commands {
   }
 
   // A command on an existing customer: load with access, decide with the domain.
+  // For reads (get, history): also a customer whose open ticket is assigned to
+  // the caller as a service agent (seed 004 §7.1); writes use LoadVisible.
+  absl::StatusOr<v1::Customer> LoadReadable(const Principal& who, const std::string& id) const {
+    ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
+    if (!c) return domain::CustomerNotFound(id);
+    if (Visible(who, *c)) return *std::move(c);
+    if (who.Has(Role::kServiceAgent)) {
+      ASSIGN_OR_RETURN(std::vector<std::string> agents, OpenTicketAgents(store, id));
+      if (auth::ServesCustomer(who, agents)) return *std::move(c);
+    }
+    return domain::CustomerNotFound(id);
+  }
+
   template <typename Req, typename Resp = v1::WriteResponse>
   command::Command<CustomerAggregate, Req, Resp> OnCustomer(
       std::string rpc, Access access,
@@ -439,7 +454,7 @@ bool OnlyService(const Principal& who) {
 absl::Status CustomerApp::GetCustomer(const Principal& who, const v1::GetCustomerRequest& req,
                                       v1::GetCustomerResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
-  ASSIGN_OR_RETURN(v1::Customer current, commands_->LoadVisible(who, req.customer_id()));
+  ASSIGN_OR_RETURN(v1::Customer current, commands_->LoadReadable(who, req.customer_id()));
   if (!req.has_as_of()) {
     *resp->mutable_customer() = OnlyService(who) ? ForServiceLookup(current) : std::move(current);
     return absl::OkStatus();
@@ -470,8 +485,10 @@ absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCust
   q.page_token = req.page_token();
   q.binding = command::PageBinding("ListCustomers", req, who);
   // Walk the narrowest index the filters or the caller's scope allow.
-  const std::string owner = !req.owner().empty() ? req.owner() : scope.owner;
-  const std::string region = !req.region().empty() ? req.region() : scope.region;
+  const std::string owner =
+      !req.owner().empty() ? req.owner() : (served.empty() ? scope.owner : std::string());
+  const std::string region =
+      !req.region().empty() ? req.region() : (served.empty() ? scope.region : std::string());
   if (!owner.empty()) {
     q.index = ListQuery::Index::kOwner;
     q.index_value = owner;
@@ -481,7 +498,8 @@ absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCust
   }
   ASSIGN_OR_RETURN(ListPage page,
                    customer::ListCustomers(pipeline_.store(), q, [&](const v1::Customer& c) {
-                     return scope.Allows({c.customer_id(), c.owner(), c.region()});
+                     return scope.Allows({c.customer_id(), c.owner(), c.region()}) ||
+                            served.contains(c.customer_id());
                    }));
   for (v1::Customer& c : page.customers) *resp->add_customers() = std::move(c);
   resp->set_next_page_token(page.next_page_token);
@@ -493,7 +511,7 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
                                              v1::GetCustomerHistoryResponse* resp) {
   if (req.customer_id().empty()) return absl::InvalidArgumentError("customer_id: required");
   RETURN_IF_ERROR(command::PageSize(req.page_size(), command::kHistoryPageSize).status());
-  RETURN_IF_ERROR(commands_->LoadVisible(who, req.customer_id()).status());
+  RETURN_IF_ERROR(commands_->LoadReadable(who, req.customer_id()).status());
   return command::ReadHistoryPage(pipeline_.store(), StreamFor(req.customer_id()),
                                   "GetCustomerHistory", req, who, resp);
 }
@@ -544,3 +562,9 @@ absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {
 }
 
 }  // namespace crm::customer
+  // A service agent also lists the customers whose open tickets it is assigned
+  // (seed 004 §7.1); they are outside its owner index, so the scope's index is not walked.
+  std::set<std::string> served;
+  if (!scope.serving_agent.empty()) {
+    ASSIGN_OR_RETURN(served, CustomersServedBy(pipeline_.store(), scope.serving_agent));
+  }

@@ -2,6 +2,7 @@
 
 #include "crm/customer/consumer/classification_handler.h"
 #include "crm/customer/consumer/interaction_handler.h"
+#include "crm/customer/consumer/ticket_handler.h"
 #include "crm/messaging/cloudevents.h"
 
 namespace crm::customer {
@@ -16,12 +17,14 @@ class CustomerConsumer final : public messaging::EventHandler {
       return classification_.Handle(event, view, out);
     }
     if (event.topic == messaging::kInteractionTopic) return interactions_.Handle(event, view, out);
+    if (event.topic == messaging::kTicketTopic) return tickets_.Handle(event, view, out);
     return absl::OkStatus();
   }
 
  private:
   ClassificationHandler classification_;
   InteractionEventsHandler interactions_;
+  TicketAgentsHandler tickets_;
 };
 
 }  // namespace

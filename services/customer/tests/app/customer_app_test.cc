@@ -7,7 +7,9 @@
 #include "crm/customer/app/customer_app.h"
 #include "crm/customer/consumer/customer_consumer.h"
 #include "crm/customer/projection/customer_projection.h"
+#include "crm/customer/projection/ticket_agents.h"
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -23,6 +25,7 @@
 #include "crm/messaging/cloudevents.h"
 #include "crm/messaging/consumer_runner.h"
 #include "crm/messaging/dead_letters.h"
+#include "crm/ticket/v1/ticket_events.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -780,8 +783,8 @@ TEST_F(ConversionTest, OtherInteractionKindsAreIgnoredAndClassesStillArrive) {
     EXPECT_EQ(s.code(), code) << s;
     EXPECT_TRUE(messaging::IsPermanentHandlerError(s)) << s;
   }
-  // An OpportunityWon's bytes on another topic are not read as one.
-  EXPECT_TRUE(Consume(messaging::kTicketTopic, Won(id, "opp-9"), "ticket-1").empty());
+  // An OpportunityWon's bytes on a topic this service does not consume are not read as one.
+  EXPECT_TRUE(Consume("crm.other.v1.events", Won(id, "opp-9"), "other-1").empty());
   EXPECT_EQ(Queued(), 0u);
   EXPECT_EQ(Convert(), 0);
   EXPECT_EQ(Get(id).lifecycle(), v1::LIFECYCLE_POTENTIAL);
@@ -794,6 +797,155 @@ TEST_F(ConversionTest, OtherInteractionKindsAreIgnoredAndClassesStillArrive) {
   EXPECT_EQ(Consume(messaging::kClassificationTopic, classified.SerializeAsString(), "class-1").size(),
             1u);
   EXPECT_EQ(Get(id).customer_class(), "A");
+}
+
+// Seed 004 §7.1: a service agent reads the customers whose open tickets are
+// assigned to it, from crm.ticket.v1.events (TicketAgentsHandler), and loses them
+// when the ticket closes or moves to someone else; it never writes them.
+class AgentAccessTest : public ConversionTest {
+ protected:
+  static std::string Ticket(const std::string& customer, const std::string& ticket,
+                            const std::function<void(ticket::v1::TicketEvent&)>& kind) {
+    ticket::v1::TicketEvent e;
+    e.set_customer_id(customer);
+    e.set_ticket_id(ticket);
+    kind(e);
+    return e.SerializeAsString();
+  }
+  static std::string Opened(const std::string& c, const std::string& t) {
+    return Ticket(c, t, [](ticket::v1::TicketEvent& e) { e.mutable_opened()->set_owner("alice"); });
+  }
+  static std::string Assigned(const std::string& c, const std::string& t, const std::string& to) {
+    return Ticket(c, t, [&](ticket::v1::TicketEvent& e) { e.mutable_assigned()->set_to_assignee(to); });
+  }
+  static std::string Closed(const std::string& c, const std::string& t) {
+    return Ticket(c, t, [](ticket::v1::TicketEvent& e) { e.mutable_closed()->set_reason("done"); });
+  }
+  static std::string Reopened(const std::string& c, const std::string& t) {
+    return Ticket(c, t, [](ticket::v1::TicketEvent& e) { e.mutable_reopened()->set_reason("again"); });
+  }
+  void Feed(const std::string& payload) {
+    Consume(messaging::kTicketTopic, payload, absl::StrCat("ticket-event-", ++events_));
+  }
+
+  Code Read(const Principal& who, const std::string& id) {
+    v1::GetCustomerRequest get;
+    get.set_customer_id(id);
+    const Code code = Call(&CustomerApp::GetCustomer, who, get).status().code();
+    v1::GetCustomerHistoryRequest history;
+    history.set_customer_id(id);
+    EXPECT_EQ(Call(&CustomerApp::GetCustomerHistory, who, history).status().code(), code) << id;
+    return code;
+  }
+  std::set<std::string> Listed(const Principal& who) {
+    v1::ListCustomersRequest req;
+    auto r = Call(&CustomerApp::ListCustomers, who, req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::set<std::string> ids;
+    if (r.ok()) {
+      for (const auto& c : r->customers()) ids.insert(c.customer_id());
+    }
+    return ids;
+  }
+  std::set<std::string> Served(const std::string& agent) {
+    auto s = CustomersServedBy(*store_, agent);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::set<std::string>();
+  }
+
+  const Principal xena_{"xena", {Role::kServiceAgent}, "north"};
+  const Principal yuri_{"yuri", {Role::kServiceAgent}, "north"};
+  int events_ = 0;
+};
+
+TEST_F(AgentAccessTest, OpenAssignReassignCloseReopen) {
+  const std::string id = Register("Served Ltd", "alice", "north");
+  const std::string own = Register("Xena's Own", "xena", "north");
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+  EXPECT_EQ(Listed(xena_), (std::set<std::string>{own}));
+
+  Feed(Opened(id, "t-1"));  // open, nobody assigned yet
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+  EXPECT_TRUE(Served("xena").empty());
+
+  Feed(Assigned(id, "t-1", "xena"));
+  EXPECT_EQ(Read(xena_, id), Code::kOk);
+  EXPECT_EQ(Read(yuri_, id), Code::kNotFound);
+  EXPECT_EQ(Listed(xena_), (std::set<std::string>{id, own}));
+  EXPECT_EQ(Served("xena"), (std::set<std::string>{id}));
+
+  // Reading is all: the customer's owner edits it, the agent does not.
+  v1::UpdateCustomerRequest update;
+  update.set_customer_id(id);
+  update.mutable_basic()->set_name("Renamed");
+  EXPECT_EQ(Call(&CustomerApp::UpdateCustomer, xena_, update).status().code(), Code::kNotFound);
+  // Only service agents: a sales rep named as assignee reads nothing through it.
+  Feed(Assigned(id, "t-2", "bob"));
+  EXPECT_EQ(Read(bob_, id), Code::kNotFound);
+
+  Feed(Assigned(id, "t-1", "yuri"));  // reassigned: the access moves
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+  EXPECT_EQ(Read(yuri_, id), Code::kOk);
+  EXPECT_EQ(Listed(xena_), (std::set<std::string>{own}));
+  EXPECT_EQ(Listed(yuri_), (std::set<std::string>{id}));
+
+  Feed(Assigned(id, "t-1", "xena"));
+  Feed(Closed(id, "t-1"));  // closed: gone
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+  EXPECT_TRUE(Served("xena").empty());
+  EXPECT_EQ(Listed(xena_), (std::set<std::string>{own}));
+
+  Feed(Reopened(id, "t-1"));  // reopened: back to its assignee
+  EXPECT_EQ(Read(xena_, id), Code::kOk);
+  // A redelivered record writes the same rows again: still one served customer.
+  Feed(Reopened(id, "t-1"));
+  Feed(Assigned(id, "t-1", "xena"));
+  EXPECT_EQ(Served("xena"), (std::set<std::string>{id}));
+  Feed(Closed(id, "t-1"));
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+  // An Opened of a ticket already known changes nothing.
+  Feed(Opened(id, "t-1"));
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+}
+
+TEST_F(AgentAccessTest, SeveralTicketsInOneBatchAndInvalidRecords) {
+  const std::string id = Register("Busy Ltd", "alice", "north");
+  // Two tickets; one closing leaves the other's access. Fed through one batch
+  // view, as the runner does, so later events read the earlier ones' rows.
+  messaging::PendingWritesView view(store_.get());
+  std::vector<eventstore::ProjectionWrite> all;
+  int n = 0;
+  for (const std::string& payload :
+       {Opened(id, "t-a"), Assigned(id, "t-a", "xena"), Opened(id, "t-b"),
+        Assigned(id, "t-b", "xena"), Closed(id, "t-a")}) {
+    messaging::ConsumedEvent record;
+    record.topic = std::string(messaging::kTicketTopic);
+    record.event.set_event_id(absl::StrCat("batch-", ++n));
+    record.event.set_payload(payload);
+    std::vector<eventstore::ProjectionWrite> writes;
+    ASSERT_TRUE(consumer_->Handle(record, view, writes).ok());
+    view.Apply(writes);
+    all.insert(all.end(), writes.begin(), writes.end());
+  }
+  ASSERT_TRUE(store_->WriteProjections(all).ok());
+  EXPECT_EQ(Read(xena_, id), Code::kOk);
+  Feed(Closed(id, "t-b"));
+  EXPECT_EQ(Read(xena_, id), Code::kNotFound);
+
+  // Other kinds write nothing; an assignment without ids is a dead letter.
+  EXPECT_TRUE(Consume(messaging::kTicketTopic,
+                      Ticket(id, "t-a", [](ticket::v1::TicketEvent& e) {
+                        e.mutable_comment_added();
+                      }),
+                      "comment-1")
+                  .empty());
+  messaging::ConsumedEvent bad;
+  bad.topic = std::string(messaging::kTicketTopic);
+  bad.event.set_payload(Assigned("", "t-z", "xena"));
+  std::vector<eventstore::ProjectionWrite> writes;
+  const absl::Status s = consumer_->Handle(bad, messaging::PendingWritesView(store_.get()), writes);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s;
+  EXPECT_TRUE(messaging::IsPermanentHandlerError(s)) << s;
 }
 
 }  // namespace

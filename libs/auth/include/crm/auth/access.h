@@ -16,7 +16,9 @@
 //   executive, admin, service     -> every customer;
 //   regional_manager              -> customers whose region equals the caller's region;
 //   sales_rep, service_agent      -> customers whose owner equals the caller's subject;
-//   anyone (even with no role)    -> a customer for which they hold an unexpired grant.
+//   anyone (even with no role)    -> a customer for which they hold an unexpired grant;
+//   service_agent                 -> also a customer with an open (not closed) ticket
+//                                    assigned to the caller (seed 004 §7.1; ServesCustomer).
 // An empty caller region or subject never matches anything (a customer with no
 // region is not "in" the region of a manager whose token has none).
 #pragma once
@@ -73,6 +75,9 @@ struct ListScope {
   std::string region;   // Non-empty: customers of this region.
   std::string owner;    // Non-empty: customers owned by this subject.
   std::string subject;  // The caller, for the service's grant lookup.
+  // Non-empty (the caller's subject, for a service_agent): the service also lists
+  // the customers with an open ticket assigned to this subject (ServesCustomer).
+  std::string serving_agent;
 
   // True when the role-based part of the scope covers `customer` (grants not included).
   bool Allows(const CustomerScope& customer) const;
@@ -83,6 +88,13 @@ struct ListScope {
 // The role-based list scope of `principal`. Consistent with CheckCustomerAccess:
 // CheckCustomerAccess(p, c, now, {}) is OK exactly when ScopeFor(p).Allows(c).
 ListScope ScopeFor(const Principal& principal);
+
+// Seed 004 §7.1, service staff see the customers they serve: true when `principal`
+// is a service_agent (non-empty subject) among `open_ticket_assignees`, the
+// assignees of the customer's tickets that are not closed. Read access only: the
+// services allow it on reads (get, history, lists), never on writes.
+bool ServesCustomer(const Principal& principal,
+                    const std::vector<std::string>& open_ticket_assignees);
 
 // Executives and admins may grant access to a customer to someone else.
 bool CanGrantAccess(const Principal& principal);

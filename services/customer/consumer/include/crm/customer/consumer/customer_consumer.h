@@ -2,7 +2,9 @@
 // - crm.classification.v1.events: ClassificationHandler (each customer's A/B/C/D
 //   class);
 // - crm.interaction.v1.events: InteractionEventsHandler (won opportunities and
-//   confirmed churn losses queued for the reaction worker).
+//   confirmed churn losses queued for the reaction worker);
+// - crm.ticket.v1.events: TicketAgentsHandler (who is assigned each open ticket,
+//   so that service agents read the customers they serve).
 // Records of any other topic are ignored.
 //
 //   parts.SetConsumer(parts.Keep(customer::NewCustomerConsumer()));
