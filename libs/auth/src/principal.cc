@@ -16,6 +16,10 @@ std::string_view RoleName(Role role) {
       return "admin";
     case Role::kService:
       return "service";
+    case Role::kGeneralManager:
+      return "general_manager";
+    case Role::kMarketingDirector:
+      return "marketing_director";
   }
   return "unknown";
 }

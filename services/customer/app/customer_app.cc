@@ -20,6 +20,7 @@
 #include "crm/customer/projection/ticket_agents.h"
 #include "crm/domain/not_found.h"
 #include "crm/eventlog/access.h"
+#include "crm/eventstore/index_walk.h"
 #include "crm/interaction/v1/interaction_events.pb.h"
 #include "crm/runtime/log.h"
 
@@ -40,6 +41,27 @@ std::vector<auth::AccessGrant> GrantsOf(const v1::Customer& c) {
 // Not the service role: nobody transfers ownership with a service token (issue 18).
 bool IsManagerOrAbove(const Principal& p) {
   return p.Has(Role::kRegionalManager) || p.Has(Role::kExecutive) || p.Has(Role::kAdmin);
+}
+
+// The approvers of access requests (seed 004 §7); roles the identity provider sets.
+bool DecidesAccessRequests(const Principal& p) {
+  return p.Has(Role::kGeneralManager) || p.Has(Role::kMarketingDirector);
+}
+
+absl::Status CheckDecidesAccessRequests(const Principal& p) {
+  if (DecidesAccessRequests(p)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      "only the general manager and the marketing director decide and list access requests");
+}
+
+// The write options of a request that carries `command_id` itself (no expected
+// version: a request for access must not tell a customer's version).
+template <typename Req>
+command::WriteOptions CommandIdOf(const Req& r) {
+  command::WriteOptions o;
+  o.command_id = r.command_id();
+  o.command_id_field = "command_id";
+  return o;
 }
 
 bool SeesEverything(const Principal& p) {
@@ -131,8 +153,14 @@ const CustomerAggregate& Customers() {
                   const domain::EventMeta& m) { Apply(s, e, m); },
       .event_type = [](const v1::CustomerEvent& e) { return EventType(e); },
       .partition_key = [](const v1::CustomerEvent& e) { return e.customer_id(); },
-      .rows = [](const v1::Customer& before, const v1::Customer& after, const Events&,
-                 absl::Time) { return RowWrites(before, after); }};
+      .rows = [](const v1::Customer& before, const v1::Customer& after, const Events& events,
+                 absl::Time) {
+        std::vector<eventstore::ProjectionWrite> writes = RowWrites(before, after);
+        for (eventstore::ProjectionWrite& w : AccessRequestWrites(events)) {
+          writes.push_back(std::move(w));
+        }
+        return writes;
+      }};
   return *kCustomers;
 }
 
@@ -156,6 +184,19 @@ struct CustomerApp::Commands {
     ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
     if (!c || !Visible(who, *c)) return domain::CustomerNotFound(id);
     return *std::move(c);
+  }
+
+  // For reads (get, history): also a customer whose open ticket is assigned to
+  // the caller as a service agent (seed 004 §7.1); writes use LoadVisible.
+  absl::StatusOr<v1::Customer> LoadReadable(const Principal& who, const std::string& id) const {
+    ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
+    if (!c) return domain::CustomerNotFound(id);
+    if (Visible(who, *c)) return *std::move(c);
+    if (who.Has(Role::kServiceAgent)) {
+      ASSIGN_OR_RETURN(std::vector<std::string> agents, OpenTicketAgents(store, id));
+      if (auth::ServesCustomer(who, agents)) return *std::move(c);
+    }
+    return domain::CustomerNotFound(id);
   }
 
   bool Visible(const Principal& who, const v1::Customer& c) const {
@@ -186,19 +227,6 @@ struct CustomerApp::Commands {
   }
 
   // A command on an existing customer: load with access, decide with the domain.
-  // For reads (get, history): also a customer whose open ticket is assigned to
-  // the caller as a service agent (seed 004 §7.1); writes use LoadVisible.
-  absl::StatusOr<v1::Customer> LoadReadable(const Principal& who, const std::string& id) const {
-    ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, id));
-    if (!c) return domain::CustomerNotFound(id);
-    if (Visible(who, *c)) return *std::move(c);
-    if (who.Has(Role::kServiceAgent)) {
-      ASSIGN_OR_RETURN(std::vector<std::string> agents, OpenTicketAgents(store, id));
-      if (auth::ServesCustomer(who, agents)) return *std::move(c);
-    }
-    return domain::CustomerNotFound(id);
-  }
-
   template <typename Req, typename Resp = v1::WriteResponse>
   command::Command<CustomerAggregate, Req, Resp> OnCustomer(
       std::string rpc, Access access,
@@ -346,6 +374,74 @@ struct CustomerApp::Commands {
   const command::Command<CustomerAggregate, v1::RevokeAccessRequest, v1::WriteResponse>
       revoke_access = Write("RevokeAccess", Access::kGrant, DecideRevokeAccess);
 
+  // Access requests. Anyone asks: the customer is loaded without an access check,
+  // and an absent one decides nothing, so the answer (a new request id) is the same.
+  const command::Command<CustomerAggregate, v1::RequestAccessRequest, v1::RequestAccessResponse,
+                         std::string>
+      request_access{
+          .aggregate = &Customers(),
+          .rpc = "RequestAccess",
+          .options = CommandIdOf<v1::RequestAccessRequest>,
+          .load = [this](const Principal&, const v1::RequestAccessRequest& req)
+              -> absl::StatusOr<command::Target<v1::Customer, std::string>> {
+            if (req.customer_id().empty()) {
+              return absl::InvalidArgumentError("customer_id: required");
+            }
+            ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, req.customer_id()));
+            return command::Target<v1::Customer, std::string>{
+                .id = req.customer_id(), .state = c ? *std::move(c) : v1::Customer(),
+                .context = NewId()};
+          },
+          .decide = [](const command::Target<v1::Customer, std::string>& t,
+                       const v1::RequestAccessRequest& req, const command::Decision& d) {
+            return DecideRequestAccess(t.state, req, t.context, Context(d));
+          },
+          .respond = [](const command::Target<v1::Customer, std::string>& t, const auto&,
+                        v1::RequestAccessResponse& r) { r.set_request_id(t.context); }};
+
+  using RequestTarget = command::Target<v1::Customer, v1::AccessRequest>;
+  // A decision on a request: approvers only (before anything is read), then the
+  // request and its customer.
+  template <typename Req>
+  command::Command<CustomerAggregate, Req, v1::WriteResponse, v1::AccessRequest> Decide(
+      std::string rpc,
+      absl::StatusOr<Events> (*decide)(const v1::Customer&, const v1::AccessRequest&, const Req&,
+                                       const DecideContext&)) const {
+    return {.aggregate = &Customers(),
+            .rpc = std::move(rpc),
+            .options = CommandIdOf<Req>,
+            .load = [this](const Principal& who, const Req& req) -> absl::StatusOr<RequestTarget> {
+              RETURN_IF_ERROR(CheckDecidesAccessRequests(who));
+              if (req.request_id().empty()) {
+                return absl::InvalidArgumentError("request_id: required");
+              }
+              ASSIGN_OR_RETURN(std::optional<v1::AccessRequest> r,
+                               LoadAccessRequest(store, req.request_id()));
+              if (!r) {
+                return absl::NotFoundError(
+                    absl::StrCat("access request ", req.request_id(), " not found"));
+              }
+              ASSIGN_OR_RETURN(std::optional<v1::Customer> c, LoadCustomer(store, r->customer_id()));
+              if (!c) return domain::CustomerNotFound(r->customer_id());
+              std::string id = r->customer_id();
+              return RequestTarget{.id = std::move(id), .state = *std::move(c), .context = *std::move(r)};
+            },
+            .decide = [decide](const RequestTarget& t, const Req& req, const command::Decision& d) {
+              return decide(t.state, t.context, req, Context(d));
+            },
+            .respond = [](const RequestTarget&, const auto& outcome, v1::WriteResponse& r) {
+              command::FillWrite(outcome, r);
+            }};
+  }
+  const command::Command<CustomerAggregate, v1::ApproveAccessRequestRequest, v1::WriteResponse,
+                         v1::AccessRequest>
+      approve_access_request = Decide<v1::ApproveAccessRequestRequest>(
+          "ApproveAccessRequest", DecideApproveAccessRequest);
+  const command::Command<CustomerAggregate, v1::DenyAccessRequestRequest, v1::WriteResponse,
+                         v1::AccessRequest>
+      deny_access_request =
+          Decide<v1::DenyAccessRequestRequest>("DenyAccessRequest", DecideDenyAccessRequest);
+
   // The reaction worker's commands; the request is the consumed crm-interaction
   // event (the queue row), the command id that event's id.
   using Reaction = command::Command<CustomerAggregate, eventstore::EventEnvelope,
@@ -429,6 +525,11 @@ CRM_CUSTOMER_COMMAND(AssignOwner, AssignOwnerRequest, WriteResponse, assign_owne
 CRM_CUSTOMER_COMMAND(SetVerification, SetVerificationRequest, WriteResponse, set_verification)
 CRM_CUSTOMER_COMMAND(GrantAccess, GrantAccessRequest, WriteResponse, grant_access)
 CRM_CUSTOMER_COMMAND(RevokeAccess, RevokeAccessRequest, WriteResponse, revoke_access)
+CRM_CUSTOMER_COMMAND(RequestAccess, RequestAccessRequest, RequestAccessResponse, request_access)
+CRM_CUSTOMER_COMMAND(ApproveAccessRequest, ApproveAccessRequestRequest, WriteResponse,
+                     approve_access_request)
+CRM_CUSTOMER_COMMAND(DenyAccessRequest, DenyAccessRequestRequest, WriteResponse,
+                     deny_access_request)
 #undef CRM_CUSTOMER_COMMAND
 
 namespace {
@@ -484,6 +585,12 @@ absl::Status CustomerApp::ListCustomers(const Principal& who, const v1::ListCust
   q.page_size = static_cast<size_t>(page_size);
   q.page_token = req.page_token();
   q.binding = command::PageBinding("ListCustomers", req, who);
+  // A service agent also lists the customers whose open tickets it is assigned
+  // (seed 004 §7.1); they are outside its owner index, so the scope's index is not walked.
+  std::set<std::string> served;
+  if (!scope.serving_agent.empty()) {
+    ASSIGN_OR_RETURN(served, CustomersServedBy(pipeline_.store(), scope.serving_agent));
+  }
   // Walk the narrowest index the filters or the caller's scope allow.
   const std::string owner =
       !req.owner().empty() ? req.owner() : (served.empty() ? scope.owner : std::string());
@@ -514,6 +621,35 @@ absl::Status CustomerApp::GetCustomerHistory(const Principal& who,
   RETURN_IF_ERROR(commands_->LoadReadable(who, req.customer_id()).status());
   return command::ReadHistoryPage(pipeline_.store(), StreamFor(req.customer_id()),
                                   "GetCustomerHistory", req, who, resp);
+}
+
+absl::Status CustomerApp::ListAccessRequests(const Principal& who,
+                                             const v1::ListAccessRequestsRequest& req,
+                                             v1::ListAccessRequestsResponse* resp) {
+  RETURN_IF_ERROR(CheckDecidesAccessRequests(who));
+  ASSIGN_OR_RETURN(size_t page_size, command::PageSize(req.page_size(), 50));
+  if (!v1::AccessRequestStatus_IsValid(req.status())) {
+    return absl::InvalidArgumentError(absl::StrCat("status: unknown value ", req.status()));
+  }
+  eventstore::EventStore& store = pipeline_.store();
+  ASSIGN_OR_RETURN(
+      std::string next,
+      eventstore::WalkIndex(
+          store, kAccessRequestIndexProjection, AccessRequestIndexPrefix(req.status()),
+          {.page_size = page_size,
+           .page_token = req.page_token(),
+           .binding = command::PageBinding("ListAccessRequests", req, who)},
+          [&](const std::string& key) -> absl::StatusOr<eventstore::WalkStep> {
+            const size_t slash = key.find('/');
+            if (slash == std::string::npos) return eventstore::WalkStep::kSkipped;
+            ASSIGN_OR_RETURN(std::optional<v1::AccessRequest> r,
+                             LoadAccessRequest(store, key.substr(slash + 1)));
+            if (!r) return eventstore::WalkStep::kSkipped;
+            *resp->add_requests() = *std::move(r);
+            return eventstore::WalkStep::kKept;
+          }));
+  resp->set_next_page_token(std::move(next));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> CustomerApp::ReactToInteractionEvents() {
@@ -562,9 +698,3 @@ absl::Status CustomerApp::CheckStreamAccess(const Principal& who) {
 }
 
 }  // namespace crm::customer
-  // A service agent also lists the customers whose open tickets it is assigned
-  // (seed 004 §7.1); they are outside its owner index, so the scope's index is not walked.
-  std::set<std::string> served;
-  if (!scope.serving_agent.empty()) {
-    ASSIGN_OR_RETURN(served, CustomersServedBy(pipeline_.store(), scope.serving_agent));
-  }

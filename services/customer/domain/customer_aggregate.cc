@@ -725,6 +725,85 @@ absl::StatusOr<Events> DecideRevokeAccess(const v1::Customer& state,
   return Events{std::move(event)};
 }
 
+namespace {
+
+absl::Status RequirePending(const v1::AccessRequest& pending) {
+  if (pending.status() != v1::ACCESS_REQUEST_STATUS_PENDING) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "access request ", pending.request_id(), " is ",
+        v1::AccessRequestStatus_Name(pending.status()), ", not pending"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Events> DecideRequestAccess(const v1::Customer& state,
+                                           const v1::RequestAccessRequest& request,
+                                           const std::string& request_id,
+                                           const DecideContext& ctx) {
+  if (request.customer_id().empty()) return InvalidField("customer_id", "required");
+  RETURN_IF_ERROR(ValidateRequiredText("reason", request.reason()));
+  if (request.has_requested_until()) {
+    RETURN_IF_ERROR(ValidateTimestamp("requested_until", request.requested_until()));
+    if (FromProtoTimestamp(request.requested_until()) <= ctx.now) {
+      return InvalidField("requested_until", "must be in the future");
+    }
+  }
+  if (state.version() == 0) return Events{};  // no such customer: nothing recorded
+  v1::CustomerEvent event = NewEvent(state.customer_id());
+  v1::AccessRequest& r = *event.mutable_access_requested()->mutable_request();
+  r.set_request_id(request_id);
+  r.set_customer_id(state.customer_id());
+  r.set_subject(ctx.actor);
+  r.set_reason(request.reason());
+  if (request.has_requested_until()) *r.mutable_requested_until() = request.requested_until();
+  *r.mutable_requested_at() = ToProtoTimestamp(ctx.now);
+  r.set_status(v1::ACCESS_REQUEST_STATUS_PENDING);
+  return Events{std::move(event)};
+}
+
+absl::StatusOr<Events> DecideApproveAccessRequest(const v1::Customer& state,
+                                                  const v1::AccessRequest& pending,
+                                                  const v1::ApproveAccessRequestRequest& request,
+                                                  const DecideContext& ctx) {
+  RETURN_IF_ERROR(RequireCustomer(state));
+  RETURN_IF_ERROR(RequirePending(pending));
+  v1::GrantAccessRequest grant;
+  grant.set_customer_id(state.customer_id());
+  grant.set_subject(pending.subject());
+  if (request.has_expires_at()) *grant.mutable_expires_at() = request.expires_at();
+  grant.set_reason(pending.reason());
+  ASSIGN_OR_RETURN(Events granted, DecideGrantAccess(state, grant, ctx));
+  v1::CustomerEvent event = NewEvent(state.customer_id());
+  v1::AccessRequest& r = *event.mutable_access_request_approved()->mutable_request();
+  r = pending;
+  r.set_status(v1::ACCESS_REQUEST_STATUS_APPROVED);
+  r.set_decided_by(ctx.actor);
+  *r.mutable_decided_at() = ToProtoTimestamp(ctx.now);
+  *r.mutable_expires_at() = request.expires_at();
+  Events events{std::move(event)};
+  for (v1::CustomerEvent& e : granted) events.push_back(std::move(e));
+  return events;
+}
+
+absl::StatusOr<Events> DecideDenyAccessRequest(const v1::Customer& state,
+                                               const v1::AccessRequest& pending,
+                                               const v1::DenyAccessRequestRequest& request,
+                                               const DecideContext& ctx) {
+  RETURN_IF_ERROR(RequireCustomer(state));
+  RETURN_IF_ERROR(ValidateRequiredText("reason", request.reason()));
+  RETURN_IF_ERROR(RequirePending(pending));
+  v1::CustomerEvent event = NewEvent(state.customer_id());
+  v1::AccessRequest& r = *event.mutable_access_request_denied()->mutable_request();
+  r = pending;
+  r.set_status(v1::ACCESS_REQUEST_STATUS_DENIED);
+  r.set_decided_by(ctx.actor);
+  *r.mutable_decided_at() = ToProtoTimestamp(ctx.now);
+  r.set_decision_reason(request.reason());
+  return Events{std::move(event)};
+}
+
 // ---------------------------------------------------------------------------
 // Folding
 
@@ -831,6 +910,11 @@ void Apply(v1::Customer& state, const v1::CustomerEvent& event, const EventMeta&
                                [&](const v1::AccessGrant& g) { return g.subject() == subject; });
       break;
     }
+    // Requests live in their own rows (projection); an approval's grant is the
+    // AccessGranted that follows it.
+    case v1::CustomerEvent::kAccessRequested:
+    case v1::CustomerEvent::kAccessRequestApproved:
+    case v1::CustomerEvent::kAccessRequestDenied:
     case v1::CustomerEvent::KIND_NOT_SET:
       break;
   }

@@ -88,7 +88,44 @@ std::vector<ProjectionWrite> RowWrites(const v1::Customer& before, const v1::Cus
 
 std::vector<std::string> CustomerRebuildTargets() {
   return {std::string(kCustomersProjection), std::string(kIndexProjection),
-          std::string(kDuplicateProjection)};
+          std::string(kDuplicateProjection), std::string(kAccessRequestsProjection),
+          std::string(kAccessRequestIndexProjection)};
+}
+
+std::string AccessRequestIndexPrefix(v1::AccessRequestStatus status) {
+  if (status == v1::ACCESS_REQUEST_STATUS_UNSPECIFIED) return "";
+  return absl::StrCat(static_cast<int>(status) < 10 ? "0" : "", static_cast<int>(status), "/");
+}
+
+std::vector<ProjectionWrite> AccessRequestWrites(const std::vector<v1::CustomerEvent>& events) {
+  std::vector<ProjectionWrite> writes;
+  const std::string rows(kAccessRequestsProjection), index(kAccessRequestIndexProjection);
+  for (const v1::CustomerEvent& e : events) {
+    const v1::AccessRequest* r = e.has_access_requested()         ? &e.access_requested().request()
+                                 : e.has_access_request_approved() ? &e.access_request_approved().request()
+                                 : e.has_access_request_denied()   ? &e.access_request_denied().request()
+                                                                   : nullptr;
+    if (r == nullptr || r->request_id().empty()) continue;
+    writes.push_back(ProjectionWrite::Put(rows, r->request_id(), r->SerializeAsString()));
+    if (!e.has_access_requested()) {  // a decision: the request was pending
+      writes.push_back(ProjectionWrite::Delete(
+          index, AccessRequestIndexPrefix(v1::ACCESS_REQUEST_STATUS_PENDING) + r->request_id()));
+    }
+    writes.push_back(
+        ProjectionWrite::Put(index, AccessRequestIndexPrefix(r->status()) + r->request_id(), ""));
+  }
+  return writes;
+}
+
+absl::StatusOr<std::optional<v1::AccessRequest>> LoadAccessRequest(eventstore::EventStore& store,
+                                                                   std::string_view request_id) {
+  if (request_id.empty()) return std::nullopt;
+  ASSIGN_OR_RETURN(std::optional<std::string> row,
+                   store.GetProjection(kAccessRequestsProjection, request_id));
+  if (!row) return std::nullopt;
+  v1::AccessRequest r;
+  if (!r.ParseFromString(*row)) return absl::DataLossError("corrupt access request row");
+  return r;
 }
 
 absl::StatusOr<std::optional<v1::Customer>> LoadCustomer(eventstore::EventStore& store,

@@ -1785,6 +1785,9 @@ TEST(EventTypeTest, NamesTheMessageOfTheSetKind) {
       {"verification_changed {}", "crm.customer.v1.VerificationChanged"},
       {"access_granted {}", "crm.customer.v1.AccessGranted"},
       {"access_revoked {}", "crm.customer.v1.AccessRevoked"},
+      {"access_requested {}", "crm.customer.v1.AccessRequested"},
+      {"access_request_approved {}", "crm.customer.v1.AccessRequestApproved"},
+      {"access_request_denied {}", "crm.customer.v1.AccessRequestDenied"},
   };
   // Every kind of the oneof is covered.
   ASSERT_EQ(static_cast<int>(cases.size()),

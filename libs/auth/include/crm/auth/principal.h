@@ -8,7 +8,7 @@
 //
 // Role names on the wire are the snake_case strings of ARCHITECTURE.md
 // ("sales_rep", "service_agent", "regional_manager", "executive", "admin",
-// "service"). A role name this build does not know is ignored, not an error, so
+// "service", "general_manager", "marketing_director"). A role name this build does not know is ignored, not an error, so
 // an identity provider can add roles before every service understands them.
 #pragma once
 
@@ -27,11 +27,17 @@ enum class Role {
   kExecutive,        // All customers; may grant access to others.
   kAdmin,            // All customers; may grant access to others.
   kService,          // Another system or one of the suite's own services: all customers.
+  // Approve or deny access requests (CustomerService.ApproveAccessRequest); no
+  // customers of their own (seed 004 §7). Set by the identity provider.
+  kGeneralManager,
+  kMarketingDirector,
 };
 
 // Every role, in declaration order.
-inline constexpr Role kAllRoles[] = {Role::kSalesRep,  Role::kServiceAgent, Role::kRegionalManager,
-                                     Role::kExecutive, Role::kAdmin,        Role::kService};
+inline constexpr Role kAllRoles[] = {Role::kSalesRep,       Role::kServiceAgent,
+                                     Role::kRegionalManager, Role::kExecutive,
+                                     Role::kAdmin,           Role::kService,
+                                     Role::kGeneralManager,  Role::kMarketingDirector};
 
 // The wire name, e.g. "regional_manager".
 std::string_view RoleName(Role role);

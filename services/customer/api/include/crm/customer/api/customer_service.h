@@ -32,6 +32,10 @@ namespace crm::customer {
   X(SetVerification, v1::SetVerificationRequest, v1::WriteResponse)            \
   X(GrantAccess, v1::GrantAccessRequest, v1::WriteResponse)                    \
   X(RevokeAccess, v1::RevokeAccessRequest, v1::WriteResponse)                  \
+  X(RequestAccess, v1::RequestAccessRequest, v1::RequestAccessResponse)        \
+  X(ApproveAccessRequest, v1::ApproveAccessRequestRequest, v1::WriteResponse)  \
+  X(DenyAccessRequest, v1::DenyAccessRequestRequest, v1::WriteResponse)        \
+  X(ListAccessRequests, v1::ListAccessRequestsRequest, v1::ListAccessRequestsResponse) \
   X(GetCustomer, v1::GetCustomerRequest, v1::GetCustomerResponse)              \
   X(ListCustomers, v1::ListCustomersRequest, v1::ListCustomersResponse)        \
   X(GetCustomerHistory, v1::GetCustomerHistoryRequest, v1::GetCustomerHistoryResponse)

@@ -71,6 +71,19 @@ class CustomerApp {
                    v1::WriteResponse* resp, command::Done done);
   void RevokeAccess(const auth::Principal& who, const v1::RevokeAccessRequest& req,
                     v1::WriteResponse* resp, command::Done done);
+  // Access requests (seed 004 §7): anyone asks, with a reason (the answer is the
+  // same whether or not the customer exists; only an existing customer's request
+  // is recorded); the general manager or the marketing director approves (an
+  // AccessGrant until expires_at) or denies, and lists them.
+  void RequestAccess(const auth::Principal& who, const v1::RequestAccessRequest& req,
+                     v1::RequestAccessResponse* resp, command::Done done);
+  void ApproveAccessRequest(const auth::Principal& who, const v1::ApproveAccessRequestRequest& req,
+                            v1::WriteResponse* resp, command::Done done);
+  void DenyAccessRequest(const auth::Principal& who, const v1::DenyAccessRequestRequest& req,
+                         v1::WriteResponse* resp, command::Done done);
+  absl::Status ListAccessRequests(const auth::Principal& who,
+                                  const v1::ListAccessRequestsRequest& req,
+                                  v1::ListAccessRequestsResponse* resp);
 
   // The current record, or (with as_of) the record folded from the events up to
   // that time. NOT_FOUND for an unknown customer, or one that did not exist then.

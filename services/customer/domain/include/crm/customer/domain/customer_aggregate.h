@@ -141,6 +141,30 @@ absl::StatusOr<Events> DecideRevokeAccess(const v1::Customer& state,
                                           const v1::RevokeAccessRequest& request,
                                           const DecideContext& ctx);
 
+// Access requests (seed 004 §7). A request is recorded with id `request_id`, by
+// ctx.actor, PENDING: one AccessRequested. The reason is required (text bounds);
+// requested_until, when set, must be in the future. Unlike the other commands, a
+// state at version 0 (no such customer) is not NOT_FOUND: after the same input
+// checks it decides nothing (no events), so the caller's answer does not tell
+// whether the customer exists.
+absl::StatusOr<Events> DecideRequestAccess(const v1::Customer& state,
+                                           const v1::RequestAccessRequest& request,
+                                           const std::string& request_id,
+                                           const DecideContext& ctx);
+// Approves `pending` (must be PENDING, else FAILED_PRECONDITION): one
+// AccessRequestApproved, then the AccessGranted of DecideGrantAccess for the
+// requester until request.expires_at (required, future, at most 366 days ahead),
+// with the request's reason.
+absl::StatusOr<Events> DecideApproveAccessRequest(const v1::Customer& state,
+                                                  const v1::AccessRequest& pending,
+                                                  const v1::ApproveAccessRequestRequest& request,
+                                                  const DecideContext& ctx);
+// Denies `pending` (must be PENDING) with a reason (required): one AccessRequestDenied.
+absl::StatusOr<Events> DecideDenyAccessRequest(const v1::Customer& state,
+                                               const v1::AccessRequest& pending,
+                                               const v1::DenyAccessRequestRequest& request,
+                                               const DecideContext& ctx);
+
 // Folds one event into `state` and sets version = meta.version and updated_at =
 // meta.occurred_at (created_at too for CustomerRegistered). Never fails: events
 // are facts. An event naming a contact or agreement the state does not have

@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "crm/customer/v1/customer.pb.h"
+#include "crm/customer/v1/customer_events.pb.h"
 #include "crm/eventstore/event_store.h"
 
 namespace crm::customer {
@@ -32,6 +33,24 @@ inline constexpr std::string_view kClassProjection = "customer_class";
 // not rebuilt. (Named "customer_conversion_queue" since it first held only won
 // opportunities; rows queued before keep working.)
 inline constexpr std::string_view kReactionQueueProjection = "customer_conversion_queue";
+
+// Access requests (CustomerService.RequestAccess): request id -> v1::AccessRequest
+// as it stands, and the list index "<status number, 2 digits>/<request id>" -> "".
+// Written from the AccessRequested / AccessRequestApproved / AccessRequestDenied
+// events (each carries the whole request), so rebuilt with the customers.
+inline constexpr std::string_view kAccessRequestsProjection = "customer_access_requests";
+inline constexpr std::string_view kAccessRequestIndexProjection = "customer_access_request_index";
+
+// The access request rows `events` write (none for other events).
+std::vector<eventstore::ProjectionWrite> AccessRequestWrites(
+    const std::vector<v1::CustomerEvent>& events);
+
+// The request's row; std::nullopt when no such request.
+absl::StatusOr<std::optional<v1::AccessRequest>> LoadAccessRequest(eventstore::EventStore& store,
+                                                                   std::string_view request_id);
+
+// Index key prefix of one status ("" for any).
+std::string AccessRequestIndexPrefix(v1::AccessRequestStatus status);
 
 // The stream holding one customer's events.
 std::string StreamFor(std::string_view customer_id);
