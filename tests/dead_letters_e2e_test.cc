@@ -164,7 +164,7 @@ TEST(DeadLettersE2eTest, PoisonOnEveryConsumedTopicIsDeadLetteredAndTheRestAppli
                                 {"--data_dir=" + dir.path() + "/classification", kafka, secret,
                                  "--scan_interval_ms=100", session});
   const std::vector<Consumer> consumers = {
-      {"crm-customer", &customer, {topics[1], topics[2]}},
+      {"crm-customer", &customer, {topics[1], topics[2], topics[3]}},
       {"crm-interaction", &interaction, {topics[0], topics[2]}},
       {"crm-ticket", &ticket, {topics[0], topics[2]}},
       {"crm-classification", &classification, {topics[0], topics[1], topics[3]}}};
