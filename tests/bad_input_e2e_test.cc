@@ -29,7 +29,6 @@
 // as the machine is shared).
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -60,6 +59,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "messaging/testing/kafka_testing.h"
+#include "testing/rpc_catalog.h"
 #include "testing/suite_process.h"
 
 namespace crm {
@@ -68,7 +68,6 @@ namespace {
 using crm::testing::DevToken;
 using crm::testing::ServiceProcess;
 using ::google::protobuf::Descriptor;
-using ::google::protobuf::DescriptorPool;
 using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::Message;
 using ::google::protobuf::MessageFactory;
@@ -78,52 +77,10 @@ using ::google::protobuf::ServiceDescriptor;
 // ---------------------------------------------------------------------------
 // Raw calls
 
-struct Reply {
-  grpc::Status status;
-  std::string body;
-};
-
-// One unary call of `method` ("/pkg.Service/Method") with `body` as the request
-// bytes. Also used for server-streaming methods: the first error ends the call.
-Reply RawCall(grpc::GenericStub& stub, const std::string& method, const std::string& body,
-              const std::string& token) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));
-  grpc::Slice slice(body);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  Reply reply{done.get_future().get(), ""};
-  std::vector<grpc::Slice> slices;
-  if (reply.status.ok() && response.Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) {
-      reply.body.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  return reply;
-}
-
-std::string MethodPath(const google::protobuf::MethodDescriptor& m) {
-  return absl::StrCat("/", m.service()->full_name(), "/", m.name());
-}
-
-// grpc.health.v1.Health/Check for `service` ("" = the whole process):
-// HealthCheckRequest{service = 1}, HealthCheckResponse{status = 1; SERVING = 1}.
-// Hand-encoded: Debian ships no health.proto.
-std::string Health(grpc::GenericStub& stub, const std::string& service) {
-  std::string body;
-  if (!service.empty()) {
-    body.push_back('\x0a');
-    body.push_back(static_cast<char>(service.size()));  // names are < 128 bytes
-    body += service;
-  }
-  Reply r = RawCall(stub, "/grpc.health.v1.Health/Check", body, "");
-  if (!r.status.ok()) return absl::StrCat("error ", r.status.error_code());
-  return r.body == std::string("\x08\x01", 2) ? "SERVING" : "not serving";
-}
+using Reply = crm::testing::RawReply;
+using crm::testing::Health;
+using crm::testing::MethodPath;
+using crm::testing::RawCall;
 
 // ---------------------------------------------------------------------------
 // Walking requests
@@ -261,44 +218,8 @@ std::string ElementPath(const Slot& slot) {
   return slot.last().is_repeated() ? Indexed(slot.path, 0) : slot.path;
 }
 
-// Every service declared in a proto/crm/**/*_service.proto file of the source
-// tree, from the descriptors linked into this test.
 std::vector<const ServiceDescriptor*> ServicesOfTheSourceTree() {
-  // One message of every service file, so that the linker keeps each file's
-  // descriptors (it drops what nothing refers to). A new service file: its
-  // library in tests/CMakeLists.txt, its header above and a line here; until
-  // then this test fails naming it.
-  static const Descriptor* const kLinked[] = {
-      admin::v1::BackupRequest::descriptor(),
-      classification::v1::GetRuleSetRequest::descriptor(),
-      customer::v1::GetCustomerRequest::descriptor(),
-      events::v1::StreamEventsRequest::descriptor(),
-      interaction::v1::GetCampaignRequest::descriptor(),
-      interaction::v1::GetChurnCaseRequest::descriptor(),
-      interaction::v1::GetInteractionRequest::descriptor(),
-      interaction::v1::GetOpportunityRequest::descriptor(),
-      ticket::v1::GetTicketRequest::descriptor(),
-  };
-  EXPECT_EQ(std::size(kLinked), 9u);
-  std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(CRM_PROTO_ROOT)) {
-    if (absl::EndsWith(entry.path().filename().string(), "_service.proto")) {
-      files.push_back(std::filesystem::relative(entry.path(), CRM_PROTO_ROOT).string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  EXPECT_GE(files.size(), 7u);
-  std::vector<const ServiceDescriptor*> out;
-  for (const std::string& file : files) {
-    const google::protobuf::FileDescriptor* fd =
-        DescriptorPool::generated_pool()->FindFileByName(file);
-    if (fd == nullptr) {
-      ADD_FAILURE() << file << " is not linked into bad_input_e2e_test: add its proto library";
-      continue;
-    }
-    for (int s = 0; s < fd->service_count(); ++s) out.push_back(fd->service(s));
-  }
-  return out;
+  return crm::testing::ServicesOfTheSourceTree("bad_input_e2e_test");
 }
 
 // Every repeated field that a request of any RPC can carry declares its bound

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <future>
 #include <map>
 #include <memory>
@@ -48,6 +47,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "messaging/testing/kafka_testing.h"
+#include "testing/rpc_catalog.h"
 #include "testing/suite_process.h"
 
 namespace crm {
@@ -58,7 +58,6 @@ using crm::testing::DevToken;
 using crm::testing::Eventually;
 using crm::testing::ServiceProcess;
 using ::google::protobuf::Descriptor;
-using ::google::protobuf::DescriptorPool;
 using ::google::protobuf::ServiceDescriptor;
 namespace cv1 = customer::v1;
 namespace iv1 = interaction::v1;
@@ -69,77 +68,15 @@ namespace kv1 = classification::v1;
 // RPCs it may call. Every other RPC of every service: PERMISSION_DENIED.
 const std::set<std::string> kServiceRoleMayCall = {"/crm.customer.v1.CustomerService/GetCustomer"};
 
-struct Reply {
-  grpc::Status status;
-  std::string body;
-};
+using Reply = crm::testing::RawReply;
+using crm::testing::RawCall;
 
-// One call of `method` ("/pkg.Service/Method") with raw request bytes; for a
-// server-streaming method the first error ends the call.
-Reply RawCall(grpc::GenericStub& stub, const std::string& method, const std::string& body,
-              const std::string& token) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-  if (!token.empty()) ctx.AddMetadata("authorization", auth::BearerHeader(token));
-  grpc::Slice slice(body);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  return Reply{done.get_future().get(), ""};
-}
-
-// grpc.health.v1.Health/Check for `service`, hand-encoded (Debian ships no health.proto).
 bool Serves(grpc::GenericStub& stub, const std::string& service) {
-  std::string body = "\x0a";
-  body.push_back(static_cast<char>(service.size()));
-  body += service;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice slice(body);
-  grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  if (!done.get_future().get().ok()) return false;
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (response.Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out == std::string("\x08\x01", 2);
+  return crm::testing::Health(stub, service) == "SERVING";
 }
 
-// Every service declared under proto/ (each *_service.proto linked into this test).
 std::vector<const ServiceDescriptor*> ServicesOfTheSourceTree() {
-  static const Descriptor* const kLinked[] = {
-      admin::v1::BackupRequest::descriptor(),          kv1::GetRuleSetRequest::descriptor(),
-      cv1::GetCustomerRequest::descriptor(),           events::v1::StreamEventsRequest::descriptor(),
-      iv1::GetCampaignRequest::descriptor(),           iv1::GetChurnCaseRequest::descriptor(),
-      iv1::GetInteractionRequest::descriptor(),        iv1::GetOpportunityRequest::descriptor(),
-      tv1::GetTicketRequest::descriptor(),
-  };
-  EXPECT_EQ(std::size(kLinked), 9u);
-  std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(CRM_PROTO_ROOT)) {
-    if (absl::EndsWith(entry.path().filename().string(), "_service.proto")) {
-      files.push_back(std::filesystem::relative(entry.path(), CRM_PROTO_ROOT).string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<const ServiceDescriptor*> out;
-  for (const std::string& file : files) {
-    const google::protobuf::FileDescriptor* fd =
-        DescriptorPool::generated_pool()->FindFileByName(file);
-    if (fd == nullptr) {
-      ADD_FAILURE() << file << " is not linked into least_privilege_e2e_test: add its proto library";
-      continue;
-    }
-    for (int s = 0; s < fd->service_count(); ++s) out.push_back(fd->service(s));
-  }
-  return out;
+  return crm::testing::ServicesOfTheSourceTree("least_privilege_e2e_test");
 }
 
 class LeastPrivilegeE2eTest : public ::testing::Test {
