@@ -70,7 +70,7 @@ struct ServiceFlags {
   double overload_busy_target = 0.9;
   // --overload_max_waiting: calls waiting inside gRPC for a handler above which
   // busy serving threads mean the process is falling behind (OverloadControl).
-  int overload_max_waiting = 64;
+  int overload_max_waiting = 256;
 };
 
 // "grpc_port" -> "CRM_GRPC_PORT".

@@ -60,7 +60,7 @@ class OverloadControl {
     double target = 0.9;
     // Calls waiting inside gRPC for a handler above which busy threads mean
     // the server is falling behind; negative: busy threads alone do.
-    int64_t max_waiting = 64;
+    int64_t max_waiting = 256;
     absl::Duration period = absl::Milliseconds(50);
     // Change of the shed fraction per period: by all of it when the threads
     // were busy all the time (or idle all the time), in proportion between;
